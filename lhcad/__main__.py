@@ -1,0 +1,3 @@
+from lhcad.cli import main
+
+main()

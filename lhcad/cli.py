@@ -1,0 +1,118 @@
+"""The ``lhcad`` command line: a thin layer over the Python API.
+
+Exit status: 0 success, 2 bad input (one line ``FILE: dotted.path: message`` on stderr),
+1 internal error (``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from lhcad import __version__
+from lhcad.errors import LhcadError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handle_errors(func: F) -> F:
+    """Turn lhcad's errors into one stderr line and exit 2; anything else exits 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = bool(click.get_current_context().find_root().params.get("debug"))
+        try:
+            return func(*args, **kwargs)
+        except LhcadError as exc:
+            if debug:
+                traceback.print_exc()
+            click.echo(f"error: {exc.line()}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except click.exceptions.Exit:
+            raise
+        except Exception as exc:  # a bug in lhcad
+            if debug:
+                traceback.print_exc()
+            click.echo(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="lhcad")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def main(debug: bool) -> None:
+    """lhcad: anomaly detection for LHC data, from events to fitted resonance masses."""
+
+
+set_option = click.option(
+    "--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config field, e.g. select.top_n=[500,1000]."
+)
+
+
+@main.command()
+@click.argument("analysis", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Output directory [outputs/<name>/].")
+@set_option
+@click.option("--force", is_flag=True, help="Recompute every stage.")
+@handle_errors
+def run(analysis: Path, out: Path | None, overrides: tuple[str, ...], force: bool) -> None:
+    """Run an analysis (stages are cached: a rerun only recomputes what changed)."""
+    from lhcad.api import load_analysis, run as run_api
+
+    config = load_analysis(analysis, list(overrides))
+    result = run_api(config, out=out, source=str(analysis), force=force, echo=click.echo)
+    click.echo(f"outputs in {result.out}")
+    masses = (result.results or {}).get("masses", {})
+    for name, mass in masses.items():
+        if mass.get("value") is not None:
+            click.echo(f"  {name:<9} {mass['value']:8.1f} ± {mass['error']:.1f} GeV  (local significance {mass['significance']:.1f})")
+
+
+@main.command()
+@click.argument("analysis", type=click.Path(path_type=Path))
+@set_option
+@handle_errors
+def validate(analysis: Path, overrides: tuple[str, ...]) -> None:
+    """Validate an analysis and print the resolved configuration; runs nothing."""
+    import yaml
+
+    from lhcad.api import load_analysis
+
+    config = load_analysis(analysis, list(overrides))
+    click.echo(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), nl=False)
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--key", default=None, help="HDF5 key of the frame.")
+@handle_errors
+def inspect(file: Path, key: str | None) -> None:
+    """Show what lhcad sees in a data file."""
+    from lhcad.data.inspect import describe_file
+
+    click.echo(json.dumps(describe_file(file, key), indent=2))
+
+
+@main.command()
+def stages() -> None:
+    """List the available stage kinds."""
+    from lhcad.pipeline.registry import available_stages
+
+    for kind, spec in available_stages().items():
+        click.echo(f"{kind:<11} {spec.summary}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

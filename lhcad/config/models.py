@@ -1,0 +1,346 @@
+"""Typed models of the analysis YAML: one section per stage, validated before anything runs.
+
+Every model forbids unknown keys, so a misspelled option anywhere is reported with its dotted
+path. Every field has a default and a docstring (the docstrings become the JSON schema's
+descriptions and the YAML reference).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from lhcad.data.columns import DEFAULT_INPUTS, MASS_OBSERVABLES, MJ_HEAVY, MJ_LIGHT, MJJ
+
+PositiveInt = Annotated[int, Field(gt=0)]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Section(BaseModel):
+    """Base of every config model: unknown keys are errors, attribute docstrings document fields."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
+
+
+class DataConfig(Section):
+    """Where the events come from (stage ``data``)."""
+
+    path: str = "embedded:rnd_default"
+    """Events file: official LHCO features ``.h5``, official raw ``.h5`` or parquet.
+    ``embedded:rnd_default`` is the R&D-like sample shipped with lhcad."""
+    format: Literal["auto", "features_h5", "raw_h5", "parquet"] = "auto"
+    """File format; ``auto`` detects it from the file's content."""
+    key: str | None = None
+    """HDF5 key of the pandas frame (``None``: the only frame in the file)."""
+    signal_path: str | None = None
+    """Optional file of signal events to inject into the background of ``path``
+    (signal already in ``path`` is dropped first)."""
+    n_signal: Annotated[int, Field(ge=0)] | None = None
+    """Number of signal events to inject (needs ``signal_path``)."""
+    signal_fraction: Annotated[float, Field(ge=0.0)] | None = None
+    """Signal to inject as a fraction of the background count (alternative to ``n_signal``)."""
+    labels: str | None = None
+    """Optional LHCO ``.masterkey`` file: one 0/1 label per line, for black boxes."""
+    max_events: PositiveInt | None = None
+    """Seeded random subsample of at most this many events (for quick runs)."""
+    seed: int = 0
+    """Seed of signal injection and subsampling."""
+    nan_policy: Literal["drop", "error"] = "drop"
+    """What to do with events holding NaN/inf features (e.g. tau21 of a one-constituent jet):
+    ``drop`` them with a counted warning, or stop with an error."""
+    chunk_rows: PositiveInt = 200_000
+    """Rows per read block for large HDF5 files (bounds memory)."""
+
+    @model_validator(mode="after")
+    def _injection_is_consistent(self) -> DataConfig:
+        if self.n_signal is not None and self.signal_fraction is not None:
+            raise ValueError("give n_signal or signal_fraction, not both")
+        if (self.n_signal is not None or self.signal_fraction is not None) and not self.signal_path:
+            raise ValueError("n_signal/signal_fraction need data.signal_path")
+        return self
+
+
+class SplitConfig(Section):
+    """Seeded train/validation/test split of the events."""
+
+    train: Fraction = 0.6
+    """Fraction of events the models are trained on."""
+    val: Fraction = 0.2
+    """Fraction used for early stopping, checkpoint choice and per-epoch AUC."""
+    test: Fraction = 0.2
+    """Fraction held out for the final AUC/SIC."""
+    seed: int = 1
+    """Seed of the split."""
+    unlabelled: Literal["all", "split"] = "all"
+    """Unlabelled data: ``all`` trains on every event not used for validation (nothing to test
+    against), ``split`` keeps the same three-way split as labelled data."""
+
+    @model_validator(mode="after")
+    def _fractions_sum_to_one(self) -> SplitConfig:
+        total = self.train + self.val + self.test
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"train + val + test must be 1 (got {total:g})")
+        if self.train <= 0 or self.val <= 0:
+            raise ValueError("train and val fractions must be positive")
+        return self
+
+
+class PreprocessConfig(Section):
+    """Input features and their quantile transform (stage ``preprocess``)."""
+
+    features: list[str] = Field(default_factory=lambda: list(DEFAULT_INPUTS))
+    """Model inputs (columns of the events table). ``mjj`` is the bump-hunt variable and is not
+    an input by default."""
+    output_distribution: Literal["normal", "uniform"] = "normal"
+    """Target distribution of scikit-learn's QuantileTransformer."""
+    n_quantiles: PositiveInt = 1000
+    """Number of quantiles of the transform."""
+    subsample: PositiveInt = 200_000
+    """Events used to estimate the quantiles."""
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    """Train/validation/test split."""
+
+    @field_validator("features")
+    @classmethod
+    def _features_unique_nonempty(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one input feature is needed")
+        if len(set(value)) != len(value):
+            raise ValueError("features must not repeat")
+        return value
+
+
+class ModelConfig(Section):
+    """Architecture of one dense VAE (every ensemble member shares it)."""
+
+    hidden: list[PositiveInt] = Field(default_factory=lambda: [32, 16])
+    """Hidden-layer widths of the encoder (the decoder mirrors them)."""
+    latent_dim: PositiveInt = 2
+    """Dimension of the latent space."""
+    activation: Literal["relu", "elu", "gelu", "silu", "tanh", "leaky_relu"] = "elu"
+    """Activation function between layers."""
+    beta: Annotated[float, Field(ge=0.0)] = 1.0
+    """Weight of the KL term in the loss."""
+    recon_loss: Literal["mse", "gaussian_nll"] = "mse"
+    """Reconstruction loss: mean squared error or Gaussian negative log-likelihood."""
+
+
+class TrainConfig(Section):
+    """Training of the VAE ensemble (stage ``train``)."""
+
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    """The VAE architecture (presets in ``configs/models/``)."""
+    members: PositiveInt = 3
+    """Ensemble size: members differ only in their seeds."""
+    epochs: PositiveInt = 100
+    """Maximum number of epochs."""
+    batch_size: PositiveInt = 1024
+    """Mini-batch size."""
+    optimizer: Literal["adam", "adamw", "adadelta"] = "adam"
+    """Optimizer (the reference study used Adadelta)."""
+    lr: Annotated[float, Field(gt=0.0)] = 1e-3
+    """Learning rate (Adadelta's usual value is 1.0)."""
+    weight_decay: Annotated[float, Field(ge=0.0)] = 0.0
+    """Weight decay."""
+    patience: PositiveInt | None = 20
+    """Early stopping: epochs without validation-loss improvement (null: never stop early)."""
+    grad_clip: Annotated[float, Field(gt=0.0)] | None = None
+    """Per-member gradient-norm clipping (null: off)."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    """Where to train: ``auto`` picks CUDA when present."""
+    seed: int = 0
+    """Base seed; member k uses seed + k."""
+    track_auc: bool = True
+    """With labels: compute every score's validation AUC after each epoch."""
+
+
+ScoreName = Literal["z_mean", "z_logvar", "z_mean2", "recon_error", "kl"]
+
+
+class ScoreConfig(Section):
+    """Per-event anomaly scores (stage ``score``)."""
+
+    method: Literal["vae"] = "vae"
+    """Scorer: the VAE ensemble's latent space."""
+    use: ScoreName = "z_logvar"
+    """The score that goes downstream (the reference study's best was z_logvar)."""
+    checkpoint: Literal["best", "last"] = "best"
+    """Members' weights: ``best`` (best validation AUC with labels, best validation loss
+    without) or ``last``."""
+    aggregate: Literal["sum", "max"] = "sum"
+    """How per-latent-dimension scores combine into one per member."""
+    combine: Literal["mean_standardized", "rank_mean"] = "mean_standardized"
+    """How members combine: mean of standardized scores, or mean of normalised ranks."""
+    batch_size: PositiveInt = 262_144
+    """Events per scoring chunk."""
+
+
+class SelectConfig(Section):
+    """Most anomalous events (stage ``select``)."""
+
+    top_n: list[PositiveInt] = Field(default_factory=lambda: [500, 1000, 2000])
+    """Select the N highest-scoring events, for each N."""
+    efficiencies: list[Annotated[float, Field(gt=0.0, lt=1.0)]] = Field(default_factory=list)
+    """Also select events above the score threshold that keeps this fraction of all events."""
+
+    @field_validator("top_n")
+    @classmethod
+    def _top_n_nonempty(cls, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise ValueError("top_n values must not repeat")
+        return sorted(value)
+
+
+class Binning(Section):
+    """Regular binning of one observable."""
+
+    bins: PositiveInt
+    """Number of bins."""
+    lo: float
+    """Lower edge in GeV."""
+    hi: float
+    """Upper edge in GeV."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Binning:
+        if not self.hi > self.lo:
+            raise ValueError(f"hi ({self.hi:g}) must be above lo ({self.lo:g})")
+        return self
+
+
+def _default_binning() -> dict[str, Binning]:
+    return {
+        MJJ: Binning(bins=45, lo=1500.0, hi=6000.0),
+        MJ_HEAVY: Binning(bins=50, lo=0.0, hi=1000.0),
+        MJ_LIGHT: Binning(bins=50, lo=0.0, hi=500.0),
+    }
+
+
+class HistogramConfig(Section):
+    """Mass histograms of every selection and of the whole dataset (stage ``histogram``)."""
+
+    observables: list[str] = Field(default_factory=lambda: list(MASS_OBSERVABLES))
+    """Observables to histogram (each needs a binning)."""
+    binning: dict[str, Binning] = Field(default_factory=_default_binning)
+    """Binning per observable (presets in ``configs/binning/``)."""
+
+    @model_validator(mode="after")
+    def _every_observable_binned(self) -> HistogramConfig:
+        missing = [o for o in self.observables if o not in self.binning]
+        if missing:
+            raise ValueError(f"no binning for {', '.join(missing)}")
+        return self
+
+
+class PeakModel(Section):
+    """Signal + background model for one observable."""
+
+    signal: Literal["crystal_ball", "double_crystal_ball"] = "crystal_ball"
+    """Signal shape."""
+    background: Literal["dijet", "exponential", "expo_poly", "template", "none"] = "template"
+    """Background shape: the dijet function (mjj), a falling exponential family, or the
+    full-dataset histogram shape scaled by a free yield (``template``)."""
+    range: tuple[float, float] | None = None
+    """Fit range in GeV (null: the histogram's range)."""
+
+
+def _default_peak_models() -> dict[str, PeakModel]:
+    return {
+        MJJ: PeakModel(signal="double_crystal_ball", background="dijet"),
+        MJ_HEAVY: PeakModel(signal="double_crystal_ball", background="template"),
+        MJ_LIGHT: PeakModel(signal="double_crystal_ball", background="template"),
+    }
+
+
+class FitConfig(Section):
+    """Binned signal+background fits with iminuit (stage ``fit``)."""
+
+    models: dict[str, PeakModel] = Field(default_factory=_default_peak_models)
+    """Peak model per observable (presets in ``configs/fits/``)."""
+    n_starts: PositiveInt = 5
+    """Starting points tried per fit (derived from the data); the best valid minimum is kept."""
+    minos: bool = True
+    """Run MINOS for the mean's asymmetric errors."""
+
+
+class ExtractConfig(Section):
+    """Choice of the final masses among the fits of the selections (stage ``extract``)."""
+
+    rule: Literal["smallest_significant", "most_significant"] = "smallest_significant"
+    """``smallest_significant``: the fit of the smallest selection that is valid and reaches
+    ``min_significance``; else the most significant valid fit. ``most_significant``: the valid
+    fit with the largest local significance."""
+    min_significance: Annotated[float, Field(ge=0.0)] = 3.0
+    """Local significance a fit needs to be preferred by ``smallest_significant``."""
+
+
+class ExportConfig(Section):
+    """``results.json`` and the list of anomalous events (stage ``export``)."""
+
+    anomalous_events: bool = True
+    """Also write ``anomalous_events.parquet``: the events of the largest top-N selection with
+    their scores."""
+
+
+class ReportConfig(Section):
+    """Plots and the HTML page (stage ``report``)."""
+
+    formats: list[Literal["png", "pdf"]] = Field(default_factory=lambda: ["png", "pdf"])
+    """Figure file formats (the HTML page shows the PNGs)."""
+    style: Literal["CMS", "ATLAS", "LHCb2", "ALICE"] = "CMS"
+    """mplhep style."""
+
+
+class ExecutorConfig(Section):
+    """Where the work runs."""
+
+    kind: Literal["local", "dask"] = "local"
+    """``local``: in-process; ``dask``: on a Dask cluster."""
+    address: str | None = None
+    """Scheduler address of an existing Dask cluster (``tcp://host:8786``)."""
+    n_workers: PositiveInt = 2
+    """Workers of the LocalCluster started when no address is given."""
+    threads_per_worker: PositiveInt = 1
+    """Threads per LocalCluster worker."""
+
+
+STANDARD_PIPELINE: tuple[str, ...] = (
+    "data", "preprocess", "train", "score", "select", "histogram", "fit", "extract", "export",
+    "report",
+)  # fmt: skip
+
+
+class AnalysisConfig(Section):
+    """A whole analysis: its name, the stage order, and one section per stage."""
+
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")] = "analysis"
+    """Analysis name: the default output directory is ``outputs/<name>/``."""
+    description: str = ""
+    """Free text shown in the report."""
+    seed: int = 0
+    """Global seed, part of every stage's cache key."""
+    pipeline: list[str] = Field(default_factory=lambda: list(STANDARD_PIPELINE))
+    """Stages to run, in order."""
+    data: DataConfig = Field(default_factory=DataConfig)
+    """Where the events come from."""
+    preprocess: PreprocessConfig = Field(default_factory=PreprocessConfig)
+    """Input features, split and quantile transform."""
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    """VAE ensemble training."""
+    score: ScoreConfig = Field(default_factory=ScoreConfig)
+    """Per-event anomaly scores."""
+    select: SelectConfig = Field(default_factory=SelectConfig)
+    """Selections of the most anomalous events."""
+    histogram: HistogramConfig = Field(default_factory=HistogramConfig)
+    """Mass histograms."""
+    fit: FitConfig = Field(default_factory=FitConfig)
+    """Signal+background fits."""
+    extract: ExtractConfig = Field(default_factory=ExtractConfig)
+    """Choice of the final masses."""
+    export: ExportConfig = Field(default_factory=ExportConfig)
+    """results.json and anomalous events."""
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    """Plots and HTML page."""
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+    """Where the work runs."""

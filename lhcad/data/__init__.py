@@ -1,0 +1,1 @@
+"""Reading events: official LHCO files, parquet, derived physics features, signal injection."""

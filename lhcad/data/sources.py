@@ -1,0 +1,61 @@
+"""Opening an events file of any supported format as one table of jet columns (+ label)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import pandas as pd
+
+from lhcad.data.lhco import inspect_h5, read_features_h5
+from lhcad.data.parquet import read_events_parquet
+from lhcad.errors import DataError
+
+EMBEDDED_PREFIX = "embedded:"
+EMBEDDED_DIR = Path(__file__).parent / "embedded"
+
+
+def resolve_path(path: str) -> Path:
+    """A data path as given in the YAML; ``embedded:NAME`` is a sample shipped with lhcad."""
+    if path.startswith(EMBEDDED_PREFIX):
+        name = path[len(EMBEDDED_PREFIX) :]
+        candidate = EMBEDDED_DIR / f"{name}.parquet"
+        if not candidate.exists():
+            known = sorted(p.stem for p in EMBEDDED_DIR.glob("*.parquet"))
+            raise DataError(f"no embedded dataset {name!r} (have: {', '.join(known) or 'none'})", source=path)
+        return candidate
+    return Path(path).expanduser()
+
+
+def detect_format(path: Path, key: str | None = None) -> str:
+    """``parquet``, ``features_h5`` or ``raw_h5``, from the file's content (not its name)."""
+    if not path.exists():
+        raise DataError("file not found", source=path)
+    if path.is_dir():
+        raise DataError("is a directory, expected a data file", source=path)
+    if path.stat().st_size == 0:
+        raise DataError("empty file", source=path)
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if head[:4] == b"PAR1":
+        return "parquet"
+    if h5py.is_hdf5(path):
+        return inspect_h5(path, key)[0]
+    raise DataError("unknown file format (expected parquet or an LHCO HDF5 file)", source=path)
+
+
+def read_events(path: Path, fmt: str = "auto", key: str | None = None, chunk_rows: int = 200_000) -> pd.DataFrame:
+    """Read the LHCO jet columns (and ``label``) of an events file."""
+    if fmt == "auto":
+        fmt = detect_format(path, key)
+    if fmt == "parquet":
+        return read_events_parquet(path)
+    if fmt == "features_h5":
+        return read_features_h5(path, key, chunk_rows)
+    if fmt == "raw_h5":
+        raise DataError(
+            "raw particle file: convert it to jet features first with `lhcad features` "
+            "(needs the gen extra: pip install 'lhcad[gen]')",
+            source=path,
+        )
+    raise DataError(f"unsupported format {fmt!r}", source=path)

@@ -1,0 +1,1 @@
+"""The stage runner: registry, cache keys, artifacts, manifests, locks, run records."""

@@ -1,0 +1,92 @@
+"""Stage ``data``: read the events, inject signal, attach labels, derive physics features."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lhcad.config.models import AnalysisConfig, DataConfig
+from lhcad.data.columns import DERIVED_COLUMNS, EVENT_ID, JET_COLUMNS, LABEL
+from lhcad.data.features import add_derived_features
+from lhcad.data.inject import inject_signal
+from lhcad.data.lhco import read_masterkey
+from lhcad.data.sources import read_events, resolve_path
+from lhcad.errors import DataError
+from lhcad.pipeline.registry import stage
+from lhcad.pipeline.runner import StageContext
+
+
+def data_files(config: AnalysisConfig) -> list[Path]:
+    """The files the data stage reads (their hashes key its cache)."""
+    cfg = config.data
+    paths = [resolve_path(cfg.path)]
+    paths += [resolve_path(p) for p in (cfg.signal_path, cfg.labels) if p]
+    for path in paths:
+        if not path.exists():
+            raise DataError("file not found", source=path)
+        if path.is_dir():
+            raise DataError("is a directory, expected a data file", source=path)
+    return paths
+
+
+def load_events(cfg: DataConfig) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The events table of an analysis and counts of what happened to it on the way."""
+    path = resolve_path(cfg.path)
+    events = read_events(path, cfg.format, cfg.key, cfg.chunk_rows)
+    events.insert(0, EVENT_ID, np.arange(len(events), dtype=np.int64))
+    if cfg.labels:
+        events[LABEL] = read_masterkey(resolve_path(cfg.labels), len(events))
+    if cfg.signal_path:
+        signal_path = resolve_path(cfg.signal_path)
+        signal = read_events(signal_path, "auto", cfg.key, cfg.chunk_rows)
+        signal.insert(0, EVENT_ID, np.arange(len(signal), dtype=np.int64))
+        events = inject_signal(
+            events,
+            signal,
+            n_signal=cfg.n_signal,
+            signal_fraction=cfg.signal_fraction,
+            seed=cfg.seed,
+            signal_source=str(signal_path),
+        )
+    counts = {"n_read": len(events)}
+    if cfg.max_events is not None and cfg.max_events < len(events):
+        keep = np.sort(np.random.default_rng(cfg.seed + 1).choice(len(events), cfg.max_events, replace=False))
+        events = events.iloc[keep].reset_index(drop=True)
+    events = add_derived_features(events)
+    values = events[[*JET_COLUMNS, *DERIVED_COLUMNS]].to_numpy(np.float64)
+    bad = ~np.isfinite(values).all(axis=1)
+    counts["n_nonfinite"] = int(bad.sum())
+    if bad.any():
+        if cfg.nan_policy == "error":
+            first = int(np.flatnonzero(bad)[0])
+            columns = [c for c, ok in zip([*JET_COLUMNS, *DERIVED_COLUMNS], np.isfinite(values[first])) if not ok]
+            raise DataError(
+                f"{int(bad.sum())} events with NaN/inf features (first: event_id "
+                f"{int(events[EVENT_ID].iloc[first])}, columns {', '.join(columns)}); "
+                "set data.nan_policy: drop to skip them",
+                source=path,
+            )
+        events = events[~bad].reset_index(drop=True)
+    if len(events) == 0:
+        raise DataError("no events left to analyse", source=path)
+    if LABEL in events.columns:
+        events[LABEL] = events[LABEL].astype(np.int8)
+        counts["n_signal"] = int((events[LABEL] == 1).sum())
+    counts["n_events"] = len(events)
+    return events, counts
+
+
+@stage(
+    "data",
+    summary="read events (LHCO .h5 or parquet), inject signal, attach labels, derive mjj and jet features",
+    input_files=data_files,
+)
+def run_data(ctx: StageContext) -> None:
+    cfg: DataConfig = ctx.config()
+    events, counts = load_events(cfg)
+    if counts["n_nonfinite"]:
+        ctx.log.warning("dropped %d events with NaN/inf features (data.nan_policy: drop)", counts["n_nonfinite"])
+    ctx.out.write_table("events.parquet", events)
+    ctx.out.write_json("summary.json", {"path": str(resolve_path(cfg.path)), "labelled": LABEL in events.columns, **counts})

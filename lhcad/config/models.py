@@ -42,6 +42,8 @@ class DataConfig(Section):
     """Signal to inject as a fraction of the background count (alternative to ``n_signal``)."""
     labels: str | None = None
     """Optional LHCO ``.masterkey`` file: one 0/1 label per line, for black boxes."""
+    blind: bool = False
+    """Drop every label after reading (a blind black-box analysis of a labelled file)."""
     max_events: PositiveInt | None = None
     """Seeded random subsample of at most this many events (for quick runs)."""
     seed: int = 0

@@ -50,6 +50,8 @@ def load_events(cfg: DataConfig) -> tuple[pd.DataFrame, dict[str, int]]:
             seed=cfg.seed,
             signal_source=str(signal_path),
         )
+    if cfg.blind:
+        events = events.drop(columns=[LABEL], errors="ignore")
     counts = {"n_read": len(events)}
     if cfg.max_events is not None and cfg.max_events < len(events):
         keep = np.sort(np.random.default_rng(cfg.seed + 1).choice(len(events), cfg.max_events, replace=False))

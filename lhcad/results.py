@@ -1,0 +1,30 @@
+"""The results.json contract: its JSON schema (shipped in the package) and validation."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from lhcad.errors import LhcadError
+
+SCHEMA_VERSION = 1
+SCHEMA_PATH = Path(__file__).parent / "schemas" / f"results-{SCHEMA_VERSION}.json"
+
+
+@cache
+def results_schema() -> dict[str, Any]:
+    """The JSON schema of results.json."""
+    return json.loads(SCHEMA_PATH.read_text())
+
+
+def validate_results(results: dict[str, Any]) -> None:
+    """Raise if ``results`` does not follow the schema (a bug in lhcad, not in the input)."""
+    try:
+        jsonschema.validate(results, results_schema())
+    except jsonschema.ValidationError as exc:
+        path = ".".join(str(p) for p in exc.absolute_path) or "(top level)"
+        raise LhcadError(f"results.json violates its schema at {path}: {exc.message}") from None

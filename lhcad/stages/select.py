@@ -1,0 +1,65 @@
+"""Stage ``select``: the most anomalous events, as top-N and fixed-efficiency selections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from lhcad.config.models import SelectConfig
+from lhcad.data.columns import LABEL
+from lhcad.errors import StageError
+from lhcad.pipeline.registry import stage
+from lhcad.pipeline.runner import StageContext
+
+
+def selection_metrics(selected: np.ndarray, labels: np.ndarray) -> dict[str, float | int]:
+    """Signal count, purity, efficiencies and SIC (eff_S / sqrt(eff_B)) of a boolean selection."""
+    n_sig, n_bkg = int((labels == 1).sum()), int((labels == 0).sum())
+    sel_sig = int((selected & (labels == 1)).sum())
+    sel_bkg = int((selected & (labels == 0)).sum())
+    eff_s = sel_sig / n_sig if n_sig else float("nan")
+    eff_b = sel_bkg / n_bkg if n_bkg else float("nan")
+    return {
+        "n_signal": sel_sig,
+        "purity": sel_sig / max(sel_sig + sel_bkg, 1),
+        "signal_efficiency": eff_s,
+        "background_efficiency": eff_b,
+        "sic": eff_s / np.sqrt(eff_b) if eff_b > 0 else None,
+    }
+
+
+def top_n_mask(score: np.ndarray, n: int) -> np.ndarray:
+    """Boolean mask of the ``n`` highest scores (ties broken by event order, deterministic)."""
+    order = np.argsort(-score, kind="stable")
+    mask = np.zeros(len(score), dtype=bool)
+    mask[order[:n]] = True
+    return mask
+
+
+@stage("select", summary="top-N and fixed-efficiency selections of the most anomalous events", needs=("data", "score"))
+def run_select(ctx: StageContext) -> None:
+    cfg: SelectConfig = ctx.config()
+    scores = ctx.inputs["score"].read_table("scores.parquet", columns=["score"])
+    score = scores["score"].to_numpy(np.float64)
+    events = ctx.inputs["data"].read_table("events.parquet")
+    labels = events[LABEL].to_numpy() if LABEL in events.columns else None
+    masks: dict[str, np.ndarray] = {}
+    records: list[dict[str, Any]] = []
+    for n in cfg.top_n:
+        if n > len(score):
+            raise StageError(f"top_n {n} is larger than the dataset ({len(score)} events)", where="select.top_n")
+        masks[f"top{n}"] = top_n_mask(score, n)
+        records.append({"name": f"top{n}", "kind": "top_n", "n": n, "threshold": float(np.sort(score)[-n])})
+    for eff in cfg.efficiencies:
+        threshold = float(np.quantile(score, 1.0 - eff))
+        mask = score > threshold
+        if not mask.any():
+            raise StageError(f"efficiency {eff:g} selects no event", where="select.efficiencies")
+        masks[f"eff{eff:g}"] = mask
+        records.append({"name": f"eff{eff:g}", "kind": "efficiency", "n": int(mask.sum()), "threshold": threshold})
+    if labels is not None:
+        for record in records:
+            record.update(selection_metrics(masks[record["name"]], labels))
+    ctx.out.write_arrays("selections.npz", **{name: np.flatnonzero(mask) for name, mask in masks.items()})
+    ctx.out.write_json("selections.json", records)

@@ -114,5 +114,34 @@ def stages() -> None:
         click.echo(f"{kind:<11} {spec.summary}")
 
 
+@main.command()
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--events", type=click.IntRange(min=1000), default=100_000, show_default=True, help="Events for training/scoring.")
+@click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--members", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=1024, show_default=True)
+@click.option("--no-naive", is_flag=True, help="Skip the naive reference trainer.")
+@click.option("--analysis", type=click.Path(exists=True, path_type=Path), default=None, help="Also time `lhcad run` of this analysis.")
+@click.option("--data", default=None, help="data.path for --analysis.")
+@set_option
+@click.option("--json", "json_path", type=click.Path(path_type=Path), default=None, help="Write the figures here.")
+@handle_errors
+def bench(
+    device: str, events: int, epochs: int, members: int, batch_size: int, no_naive: bool,
+    analysis: Path | None, data: str | None, overrides: tuple[str, ...], json_path: Path | None,
+) -> None:  # fmt: skip
+    """Measure training, scoring and fitting speed (and optionally a whole run) as JSON."""
+    from lhcad.bench import run_bench
+    from lhcad.pipeline.atomic import write_json_atomic
+
+    figures = run_bench(
+        device=device, events=events, epochs=epochs, members=members, batch_size=batch_size,
+        naive=not no_naive, analysis=analysis, data=data, overrides=list(overrides),
+    )  # fmt: skip
+    if json_path is not None:
+        write_json_atomic(json_path, figures)
+    click.echo(json.dumps(figures, indent=2))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

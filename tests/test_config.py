@@ -98,3 +98,12 @@ def test_every_config_field_has_a_docstring() -> None:
         if not spec.get("description")
     ]
     assert undocumented == []
+
+
+def test_readme_yaml_reference_is_generated_from_the_models() -> None:
+    from lhcad.config.reference import BEGIN, END, iter_fields, reference_markdown
+
+    readme = (REPO / "README.md").read_text()
+    embedded = readme[readme.index(BEGIN) + len(BEGIN) : readme.index(END)].strip()
+    assert embedded == reference_markdown().strip(), "regenerate with python -m lhcad.config.reference"
+    assert all(f"`{dotted}`" in embedded for dotted, _ in iter_fields())

@@ -82,11 +82,17 @@ class RunRecord:
 
 
 def versions() -> dict[str, str]:
-    """Versions that can change results (recorded in manifests and run.json)."""
-    import numpy
-    import torch
+    """Versions that can change results (recorded in manifests and run.json), read from package
+    metadata so that a cached rerun imports nothing heavy."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    return {"lhcad": __version__, "python": platform.python_version(), "numpy": numpy.__version__, "torch": torch.__version__}
+    found = {"lhcad": __version__, "python": platform.python_version()}
+    for package in ("numpy", "torch", "scikit-learn", "iminuit", "boost-histogram"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    return found
 
 
 def canonical_sha256(obj: Any) -> str:

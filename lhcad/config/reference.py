@@ -1,0 +1,96 @@
+"""The YAML reference (every key, type, default and docstring), generated from the config models.
+
+``python -m lhcad.config.reference`` prints it as Markdown and ``... --update README.md`` rewrites
+the block between the markers; a test keeps README.md in sync, so the reference is never
+written twice by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+import typing
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from lhcad.config.models import AnalysisConfig
+
+BEGIN = "<!-- yaml-reference:begin -->"
+END = "<!-- yaml-reference:end -->"
+
+
+def _type_name(annotation: object) -> str:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Literal:
+        return " \\| ".join(json.dumps(a) for a in args)
+    if origin is typing.Annotated:
+        return _type_name(args[0])
+    if origin in (typing.Union, types.UnionType):
+        return " \\| ".join(_type_name(a) for a in args)
+    if origin in (list, tuple, dict):
+        inner = ", ".join(_type_name(a) for a in args if a is not Ellipsis)
+        return f"{origin.__name__}[{inner}]"
+    if annotation is type(None):
+        return "null"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def _default(field: FieldInfo) -> str:
+    if field.default_factory is not None:
+        value = field.default_factory()  # type: ignore[call-arg]
+    elif field.default is PydanticUndefined:
+        return "(required)"
+    else:
+        value = field.default
+    if isinstance(value, BaseModel):
+        return "(section)"
+    if isinstance(value, dict):
+        value = {k: (v.model_dump() if isinstance(v, BaseModel) else v) for k, v in value.items()}
+    return f"`{json.dumps(value)}`"
+
+
+def _submodel(annotation: object) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def iter_fields(model: type[BaseModel] = AnalysisConfig, prefix: str = "") -> Iterator[tuple[str, FieldInfo]]:
+    """Every (dotted key, field) of the config, depth first."""
+    for name, field in model.model_fields.items():
+        dotted = f"{prefix}{name}"
+        yield dotted, field
+        sub = _submodel(field.annotation)
+        if sub is not None:
+            yield from iter_fields(sub, f"{dotted}.")
+
+
+def reference_markdown() -> str:
+    """The YAML reference as one Markdown table."""
+    lines = ["| key | type | default | meaning |", "|---|---|---|---|"]
+    for dotted, field in iter_fields():
+        sub = _submodel(field.annotation)
+        kind = "section" if sub is not None else _type_name(field.annotation)
+        doc = " ".join((field.description or "").split()).replace("|", "\\|")
+        lines.append(f"| `{dotted}` | {kind} | {'' if sub else _default(field)} | {doc} |")
+    return "\n".join(lines) + "\n"
+
+
+def update_file(path: Path) -> None:
+    """Replace the text between :data:`BEGIN` and :data:`END` in ``path`` by the reference."""
+    text = path.read_text()
+    start, stop = text.index(BEGIN) + len(BEGIN), text.index(END)
+    path.write_text(text[:start] + "\n" + reference_markdown() + text[stop:])
+
+
+if __name__ == "__main__":  # pragma: no cover
+    if sys.argv[1:2] == ["--update"]:
+        update_file(Path(sys.argv[2]))
+    else:
+        print(reference_markdown(), end="")

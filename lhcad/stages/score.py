@@ -1,0 +1,72 @@
+"""Stage ``score``: per-event latent-space scores of every member and of the ensemble."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lhcad.config.models import ScoreConfig
+from lhcad.data.columns import EVENT_ID, LABEL
+from lhcad.metrics import max_sic, roc_auc
+from lhcad.models.scoring import event_scores, latent_scores
+from lhcad.models.training import resolve_device
+from lhcad.models.vae import EnsembleVAE, VAEArchitecture
+from lhcad.pipeline.artifacts import Artifact
+from lhcad.pipeline.registry import stage
+from lhcad.pipeline.runner import StageContext
+from lhcad.preprocessing import TEST
+
+
+def load_ensemble(train: Artifact, checkpoint: str, score_name: str) -> tuple[EnsembleVAE, str]:
+    """Rebuild the trained ensemble with the requested checkpoint; returns it and what was loaded.
+
+    ``best`` means the best validation AUC of ``score_name`` when labels existed during
+    training, the best validation loss otherwise.
+    """
+    spec = train.read_json("model.json")
+    model = EnsembleVAE(VAEArchitecture.from_dict(spec["architecture"]), spec["seeds"])
+    if checkpoint == "last":
+        states, used = train.read_torch("last.pt"), "last"
+    elif train.exists("best_auc.pt"):
+        states, used = train.read_torch("best_auc.pt")[score_name], f"best validation AUC of {score_name}"
+    else:
+        states, used = train.read_torch("best_loss.pt"), "best validation loss"
+    for k, state in enumerate(states):
+        model.load_member_state(k, state)
+    return model.eval(), used
+
+
+def score_metrics(labels: np.ndarray, per_member: np.ndarray, combined: np.ndarray) -> dict[str, Any]:
+    """AUC and max SIC of the ensemble score, with the members' for comparison."""
+    return {
+        "auc": roc_auc(labels, combined),
+        "max_sic": max_sic(labels, combined),
+        "members": [{"auc": roc_auc(labels, s), "max_sic": max_sic(labels, s)} for s in per_member],
+    }
+
+
+@stage("score", summary="latent-space scores (z_mean, z_logvar, z_mean2, ...) per member and for the ensemble", needs=("data", "preprocess", "train"))
+def run_score(ctx: StageContext) -> None:
+    cfg: ScoreConfig = ctx.config()
+    arrays = ctx.inputs["preprocess"].read_arrays("inputs.npz")
+    x, split = arrays["x"], arrays["split"]
+    model, used = load_ensemble(ctx.inputs["train"], cfg.checkpoint, cfg.use)
+    ctx.log.info("scoring with checkpoint: %s", used)
+    raw = latent_scores(model, x, batch_size=cfg.batch_size, device=resolve_device("auto"))
+    scores = event_scores(raw, aggregate=cfg.aggregate, combine=cfg.combine)
+    events = ctx.inputs["data"].read_table("events.parquet", columns=None)
+    table: dict[str, np.ndarray] = {EVENT_ID: events[EVENT_ID].to_numpy(), "score": scores[cfg.use][1]}
+    for name, (per_member, combined) in scores.items():
+        table[name] = combined
+        for k, member in enumerate(per_member):
+            table[f"{name}_m{k}"] = member
+    ctx.out.write_table("scores.parquet", pd.DataFrame(table))
+    ctx.out.write_json("score.json", {"use": cfg.use, "checkpoint": used})
+    if LABEL in events.columns:
+        test = split == TEST
+        labels = events[LABEL].to_numpy()[test]
+        if len(np.unique(labels)) == 2:
+            metrics = {name: score_metrics(labels, pm[:, test], c[test]) for name, (pm, c) in scores.items()}
+            ctx.out.write_json("metrics.json", metrics)

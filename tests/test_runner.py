@@ -1,0 +1,91 @@
+"""The stage runner: content-keyed caching, exact invalidation, atomic artifacts, locks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lhcad.config import load_analysis
+from lhcad.errors import LhcadError
+from lhcad.pipeline import runner
+from lhcad.pipeline.runner import output_lock, run_pipeline
+from tests.conftest import write_analysis
+
+
+def analysis(tmp_path: Path, data: Path, extra: str = "") -> Path:
+    return write_analysis(tmp_path, f"name: t\npipeline: [data, preprocess]\ndata:\n  path: {data}\n{extra}")
+
+
+def cached_flags(out: Path) -> dict[str, bool]:
+    return {s["name"]: s["cached"] for s in json.loads((out / "run.json").read_text())["stages"]}
+
+
+def test_second_identical_run_reuses_every_stage(tmp_path: Path, toy_parquet: Path) -> None:
+    config = load_analysis(analysis(tmp_path, toy_parquet))
+    out = tmp_path / "out"
+    first = run_pipeline(config, out=out)
+    assert not any(s.cached for s in first.stages)
+    second = run_pipeline(config, out=out)
+    assert all(s.cached for s in second.stages)
+    assert [s.key for s in first.stages] == [s.key for s in second.stages]
+    assert cached_flags(out) == {"data": True, "preprocess": True}
+    assert (out / "lhcad.log").read_text().count("cached") >= 2
+
+
+def test_changing_one_stage_recomputes_it_and_only_what_follows(tmp_path: Path, toy_parquet: Path) -> None:
+    path = analysis(tmp_path, toy_parquet)
+    out = tmp_path / "out"
+    run_pipeline(load_analysis(path), out=out)
+    run_pipeline(load_analysis(path, {"preprocess.n_quantiles": 50}), out=out)
+    assert cached_flags(out) == {"data": True, "preprocess": False}
+    run_pipeline(load_analysis(path, {"data.max_events": 3000}), out=out)
+    assert cached_flags(out) == {"data": False, "preprocess": False}
+
+
+def test_force_recomputes_everything(tmp_path: Path, toy_parquet: Path) -> None:
+    config = load_analysis(analysis(tmp_path, toy_parquet))
+    out = tmp_path / "out"
+    run_pipeline(config, out=out)
+    run_pipeline(config, out=out, force=True)
+    assert cached_flags(out) == {"data": False, "preprocess": False}
+
+
+def test_editing_the_input_file_invalidates_the_data_stage(tmp_path: Path, toy_events, toy_parquet: Path) -> None:
+    from lhcad.data.parquet import write_events_parquet
+
+    config = load_analysis(analysis(tmp_path, toy_parquet))
+    out = tmp_path / "out"
+    run_pipeline(config, out=out)
+    write_events_parquet(toy_events.iloc[:5000], toy_parquet)
+    run_pipeline(config, out=out)
+    assert cached_flags(out)["data"] is False
+
+
+def test_a_failing_stage_leaves_no_artifact_and_a_failed_run_record(tmp_path: Path, toy_parquet: Path, monkeypatch) -> None:
+    config = load_analysis(analysis(tmp_path, toy_parquet))
+    out = tmp_path / "out"
+    spec = runner.available_stages()["preprocess"]
+
+    def explode(ctx: runner.StageContext) -> None:
+        ctx.out.write_json("half.json", {"partial": True})
+        raise RuntimeError("killed mid-stage")
+
+    monkeypatch.setitem(runner.available_stages(), "preprocess", type(spec)(**{**spec.__dict__, "run": explode}))
+    with pytest.raises(RuntimeError):
+        run_pipeline(config, out=out)
+    assert list((out / "cache" / "preprocess").iterdir()) == []
+    assert json.loads((out / "run.json").read_text())["status"] == "failed"
+    monkeypatch.undo()
+    run_pipeline(config, out=out)
+    assert cached_flags(out) == {"data": True, "preprocess": False}
+
+
+def test_a_second_run_on_the_same_output_stops_with_a_clear_error(tmp_path: Path, toy_parquet: Path) -> None:
+    config = load_analysis(analysis(tmp_path, toy_parquet))
+    out = tmp_path / "out"
+    out.mkdir()
+    with output_lock(out):
+        with pytest.raises(LhcadError, match="another lhcad run"):
+            run_pipeline(config, out=out)

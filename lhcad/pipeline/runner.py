@@ -20,7 +20,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from typing import Any
 from lhcad import __version__
 from lhcad.config import AnalysisConfig, config_sha256
 from lhcad.errors import LhcadError
+from lhcad.executors import Executor, LocalExecutor, open_executor
 from lhcad.pipeline.artifacts import Artifact, ArtifactWriter
 from lhcad.pipeline.atomic import copy_file_atomic, replace_tree, write_json_atomic
 from lhcad.pipeline.registry import StageSpec, available_stages
@@ -48,6 +49,12 @@ class StageContext:
     seed: int
     log: logging.Logger
     reads: tuple[str, ...]
+    executor_provider: Callable[[], Executor] = field(default=lambda: LocalExecutor())
+
+    @property
+    def executor(self) -> Executor:
+        """Where independent tasks of this stage run (opened on first use, shared by the run)."""
+        return self.executor_provider()
 
     def config(self, section: str | None = None) -> Any:
         """The config section ``section`` (default: the stage's own), if the stage declared it."""
@@ -217,7 +224,14 @@ def run_pipeline(
     prepare_output(out)
     record = RunRecord(out=out)
     started = dt.datetime.now(dt.UTC)
-    with output_lock(out), run_logging(out):
+    with output_lock(out), run_logging(out), ExitStack() as resources:
+        opened: list[Executor] = []
+
+        def executor() -> Executor:
+            if not opened:
+                opened.append(resources.enter_context(open_executor(config.executor)))
+            return opened[0]
+
         log.info("run %s (%s) into %s", config.name, source, out)
         hashes = FileHashCache(out / "cache" / "file-hashes.json")
         keys: dict[str, str] = {}
@@ -229,7 +243,7 @@ def run_pipeline(
                 upstream = {k: keys[k] for k in (*spec.needs, *spec.optional) if k in keys}
                 key = stage_key(spec, config, upstream, files)
                 keys[kind] = key
-                artifact, stage_record = _run_or_reuse(spec, config, key, upstream, files, record, out, force)
+                artifact, stage_record = _run_or_reuse(spec, config, key, upstream, files, record, out, force, executor)
                 record.artifacts[kind] = artifact
                 record.stages.append(stage_record)
                 _publish(spec, artifact, out)
@@ -256,6 +270,7 @@ def _run_or_reuse(
     record: RunRecord,
     out: Path,
     force: bool,
+    executor: Callable[[], Executor],
 ) -> tuple[Artifact, StageRecord]:
     final = out / "cache" / spec.kind / key
     t0 = time.perf_counter()
@@ -276,6 +291,7 @@ def _run_or_reuse(
             seed=config.seed,
             log=logging.getLogger(f"lhcad.{spec.kind}"),
             reads=spec.reads,
+            executor_provider=executor,
         )
         spec.run(ctx)
         seconds = time.perf_counter() - t0

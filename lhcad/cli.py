@@ -106,6 +106,28 @@ def inspect(file: Path, key: str | None) -> None:
 
 
 @main.command()
+@click.argument("raw", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Features parquet file to write.")
+@click.option("--key", default=None, help="HDF5 key of the frame.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Parallel processes.")
+@click.option("--chunk-rows", type=click.IntRange(min=1), default=20_000, show_default=True, help="Events per block.")
+@click.option("--jet-pt-min", type=float, default=20.0, show_default=True, help="Minimum jet pT in GeV.")
+@handle_errors
+def features(raw: Path, out: Path, key: str | None, workers: int, chunk_rows: int, jet_pt_min: float) -> None:
+    """Cluster an official LHCO raw particle file into jet features (needs the gen extra)."""
+    from lhcad.data.raw_features import convert_raw_file
+    from lhcad.data.sources import detect_format
+    from lhcad.errors import DataError
+    from lhcad.gen import require_gen_extra
+
+    if detect_format(raw, key) != "raw_h5":
+        raise DataError("not a raw LHCO particle file", source=raw)
+    require_gen_extra()
+    summary = convert_raw_file(raw, out, key=key, chunk_rows=chunk_rows, workers=workers, jet_pt_min=jet_pt_min)
+    click.echo(json.dumps(summary, indent=2))
+
+
+@main.command()
 def stages() -> None:
     """List the available stage kinds."""
     from lhcad.pipeline.registry import available_stages

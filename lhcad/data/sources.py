@@ -44,14 +44,28 @@ def detect_format(path: Path, key: str | None = None) -> str:
     raise DataError("unknown file format (expected parquet or an LHCO HDF5 file)", source=path)
 
 
-def read_events(path: Path, fmt: str = "auto", key: str | None = None, chunk_rows: int = 200_000) -> pd.DataFrame:
-    """Read the LHCO jet columns (and ``label``) of an events file."""
+def read_events(
+    path: Path, fmt: str = "auto", key: str | None = None, chunk_rows: int = 200_000, scratch: Path | None = None
+) -> pd.DataFrame:
+    """Read the LHCO jet columns (and ``label``) of an events file.
+
+    A raw particle file is first clustered into jet features (FastJet, the ``gen`` extra) in
+    ``scratch``; without a scratch directory it is an error that says how to convert it.
+    """
     if fmt == "auto":
         fmt = detect_format(path, key)
     if fmt == "parquet":
         return read_events_parquet(path)
     if fmt == "features_h5":
         return read_features_h5(path, key, chunk_rows)
+    if fmt == "raw_h5" and scratch is not None:
+        from lhcad.data.raw_features import convert_raw_file
+        from lhcad.gen import require_gen_extra
+
+        require_gen_extra()
+        features = scratch / "raw_features.parquet"
+        convert_raw_file(path, features, key=key, chunk_rows=min(chunk_rows, 20_000))
+        return read_events_parquet(features)
     if fmt == "raw_h5":
         raise DataError(
             "raw particle file: convert it to jet features first with `lhcad features` "

@@ -31,16 +31,17 @@ def data_files(config: AnalysisConfig) -> list[Path]:
     return paths
 
 
-def load_events(cfg: DataConfig) -> tuple[pd.DataFrame, dict[str, int]]:
-    """The events table of an analysis and counts of what happened to it on the way."""
+def load_events(cfg: DataConfig, scratch: Path | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The events table of an analysis and counts of what happened to it on the way
+    (``scratch``: where a raw particle file's jet features are built)."""
     path = resolve_path(cfg.path)
-    events = read_events(path, cfg.format, cfg.key, cfg.chunk_rows)
+    events = read_events(path, cfg.format, cfg.key, cfg.chunk_rows, scratch)
     events.insert(0, EVENT_ID, np.arange(len(events), dtype=np.int64))
     if cfg.labels:
         events[LABEL] = read_masterkey(resolve_path(cfg.labels), len(events))
     if cfg.signal_path:
         signal_path = resolve_path(cfg.signal_path)
-        signal = read_events(signal_path, "auto", cfg.key, cfg.chunk_rows)
+        signal = read_events(signal_path, "auto", cfg.key, cfg.chunk_rows, scratch)
         signal.insert(0, EVENT_ID, np.arange(len(signal), dtype=np.int64))
         events = inject_signal(
             events,
@@ -87,7 +88,7 @@ def load_events(cfg: DataConfig) -> tuple[pd.DataFrame, dict[str, int]]:
 )
 def run_data(ctx: StageContext) -> None:
     cfg: DataConfig = ctx.config()
-    events, counts = load_events(cfg)
+    events, counts = load_events(cfg, scratch=ctx.out.dir)
     if counts["n_nonfinite"]:
         ctx.log.warning("dropped %d events with NaN/inf features (data.nan_policy: drop)", counts["n_nonfinite"])
     ctx.out.write_table("events.parquet", events)

@@ -165,5 +165,14 @@ def bench(
     click.echo(json.dumps(figures, indent=2))
 
 
+def _register_late_commands() -> None:
+    """Commands defined next to their subsystem (they import lhcad.cli themselves)."""
+    from lhcad.gen.cli import generate_command
+
+    main.add_command(generate_command, "generate")
+
+
+_register_late_commands()
+
 if __name__ == "__main__":  # pragma: no cover
     main()

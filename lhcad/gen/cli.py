@@ -56,6 +56,9 @@ def _command_line(context: click.Context) -> str:
 @click.option("--chunk-size", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Events per chunk (a killed run resumes from its finished chunks).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="local processes, or chunks as tasks on a Dask cluster.")
+@click.option("--address", default=None, help="Dask scheduler address (default: a LocalCluster of --workers workers).")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
 def generate_command(**options: Any) -> None:
     """Generate LHCO-format events with Pythia 8 + FastJet (needs the gen extra).
@@ -83,25 +86,31 @@ def _generate(
     workers: int,
     chunk_size: int,
     overwrite: bool,
+    executor: str,
+    address: str | None,
     progress: bool,
     command: str,
 ) -> None:
+    from lhcad.config.models import ExecutorConfig
+    from lhcad.executors import open_executor
     from lhcad.gen.generate import generate_to_parquet, plan_samples
 
     samples, shuffle = plan_samples(
         process, n, n_signal=n_signal, mZ=mz, mX=mx, mY=my, pthat_min=pthat_min, mpi=mpi, detector=detector
     )
-    provenance = generate_to_parquet(
-        out,
-        samples,
-        seed=seed,
-        workers=workers,
-        chunk_size=chunk_size,
-        shuffle=shuffle,
-        overwrite=overwrite,
-        progress=progress,
-        command=command,
-    )
+    with open_executor(ExecutorConfig(kind=executor, address=address, n_workers=workers)) as runner:  # type: ignore[arg-type]
+        provenance = generate_to_parquet(
+            out,
+            samples,
+            seed=seed,
+            workers=workers,
+            chunk_size=chunk_size,
+            shuffle=shuffle,
+            overwrite=overwrite,
+            progress=progress,
+            command=command,
+            executor=runner,
+        )
     for sample in provenance["samples"]:
         click.echo(
             f"{sample['process']:<6} {sample['n_selected']:>8} events "

@@ -32,6 +32,7 @@ from tqdm import tqdm
 from lhcad import __version__
 from lhcad.data.columns import JET_COLUMNS, LABEL, MJJ
 from lhcad.data.parquet import write_events_parquet
+from lhcad.executors import Executor
 from lhcad.gen import GeneratorError, require_gen_extra
 from lhcad.gen.detector import DETECTORS, DetectorSettings, Particles, apply_detector
 from lhcad.gen.pythia import PROCESSES, make_pythia, process_settings, pythia_seed, pythia_version
@@ -358,7 +359,13 @@ def _sample_summary(config: GeneratorConfig, n: int, chunk_stats: list[dict[str,
     }
 
 
-def _run_tasks(tasks: list[_Task], workers: int, on_done: Callable[[_Task, dict[str, Any]], None]) -> None:
+def _run_tasks(
+    tasks: list[_Task], workers: int, on_done: Callable[[_Task, dict[str, Any]], None], executor: Executor | None = None
+) -> None:
+    if executor is not None and executor.kind != "local":
+        for task, chunk_stats in zip(tasks, executor.map(_run_task, tasks)):
+            on_done(task, chunk_stats)
+        return
     if workers == 1:
         for task in tasks:
             on_done(task, _run_task(task))
@@ -385,6 +392,7 @@ def generate_to_parquet(
     overwrite: bool = False,
     progress: bool = True,
     command: str | None = None,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Generate samples into one parquet file (zstd) plus ``FILE.provenance.json``.
 
@@ -398,6 +406,8 @@ def generate_to_parquet(
         overwrite: Replace an existing output file.
         progress: Show a progress bar on stderr.
         command: The command line to record in the provenance.
+        executor: Run the chunks as tasks of this executor (e.g. Dask) instead of local
+            processes; the workers must see the output's directory.
 
     Returns:
         The provenance record (also written next to the output).
@@ -430,7 +440,7 @@ def generate_to_parquet(
             stats[task.chunk] = chunk_stats
             bar.update(task.n)
 
-        _run_tasks(todo, workers, on_done)
+        _run_tasks(todo, workers, on_done, executor)
 
     frame = pd.concat([pq.read_table(t.path).to_pandas() for t in tasks], ignore_index=True)
     if shuffle:

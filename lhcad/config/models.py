@@ -249,7 +249,7 @@ class PeakModel(Section):
 
 def _default_peak_models() -> dict[str, PeakModel]:
     return {
-        MJJ: PeakModel(signal="double_crystal_ball", background="dijet"),
+        MJJ: PeakModel(signal="double_crystal_ball", background="dijet", range=(2600.0, 6000.0)),
         MJ_HEAVY: PeakModel(signal="double_crystal_ball", background="template"),
         MJ_LIGHT: PeakModel(signal="double_crystal_ball", background="template"),
     }

@@ -233,6 +233,7 @@ def run_pipeline(
             return opened[0]
 
         log.info("run %s (%s) into %s", config.name, source, out)
+        _remove_leftovers_of_killed_runs(out / "cache")
         hashes = FileHashCache(out / "cache" / "file-hashes.json")
         keys: dict[str, str] = {}
         status = "ok"
@@ -294,6 +295,7 @@ def _run_or_reuse(
             executor_provider=executor,
         )
         spec.run(ctx)
+        _test_pause_inside(spec.kind, out)
         seconds = time.perf_counter() - t0
         manifest = {
             "stage": spec.kind,
@@ -314,6 +316,25 @@ def _run_or_reuse(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return Artifact(spec.kind, key, final), StageRecord(spec.kind, key, False, seconds, seconds)
+
+
+def _remove_leftovers_of_killed_runs(cache: Path) -> None:
+    """Temporary stage directories of a run that was killed (we hold the lock: none is live)."""
+    if not cache.is_dir():
+        return
+    for leftover in [*cache.glob("*/.tmp-*"), *cache.glob(".in-*")]:
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+
+
+def _test_pause_inside(kind: str, out: Path) -> None:
+    """Crash-safety tests set LHCAD_TEST_STAGE_DELAY=<stage> to kill a run at its worst moment:
+    the stage's files are written, the atomic move has not happened yet."""
+    if os.environ.get("LHCAD_TEST_STAGE_DELAY") == kind:
+        (out / "cache" / f".in-{kind}").touch()
+        time.sleep(3600)
 
 
 def _finalize_results(record: RunRecord, out: Path) -> None:

@@ -2,4 +2,6 @@
 
 from __future__ import annotations
 
-from lhcad.stages import data, preprocess  # noqa: F401
+# isort: off
+from lhcad.stages import data, preprocess, train, score, select, histogram, fit, extract, export  # noqa: F401
+# isort: on

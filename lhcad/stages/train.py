@@ -12,7 +12,7 @@ import io
 from typing import Any
 
 import numpy as np
-import torch
+
 
 from lhcad.config.models import TrainConfig
 from lhcad.data.columns import LABEL
@@ -62,16 +62,17 @@ class AucTracker:
         self.ensemble: dict[str, list[float]] = {name: [] for name in SCORE_NAMES}
         self.best_auc = {name: [-np.inf] * n_members for name in SCORE_NAMES}
         self.best_epoch = {name: [0] * n_members for name in SCORE_NAMES}
-        self.best_states: dict[str, list[dict[str, torch.Tensor] | None]] = {name: [None] * n_members for name in SCORE_NAMES}
+        self.best_states: dict[str, list[dict[str, Any] | None]] = {name: [None] * n_members for name in SCORE_NAMES}
 
-    def __call__(self, epoch: int, model: EnsembleVAE) -> None:
+    def __call__(self, epoch: int, info: dict[str, Any]) -> None:
+        model: EnsembleVAE = info["model"]
         scores = event_scores(latent_scores(model, self.x_val))
         for name, (per_member, combined) in scores.items():
             aucs = [roc_auc(self.labels, s) for s in per_member]
             self.history[name].append(aucs)
             self.ensemble[name].append(roc_auc(self.labels, combined))
             for k, auc in enumerate(aucs):
-                if auc > self.best_auc[name][k]:
+                if info["active"][k] and auc > self.best_auc[name][k]:
                     self.best_auc[name][k] = auc
                     self.best_epoch[name][k] = epoch
                     self.best_states[name][k] = {n: t.detach().clone() for n, t in model.member_state(k).items()}
@@ -106,13 +107,12 @@ def run_train(ctx: StageContext) -> None:
         x[split == TRAIN],
         x_val,
         seeds,
-        on_epoch=(lambda epoch, info: tracker(epoch, info["model"])) if tracker else None,
+        on_epoch=tracker,
         progress=True,
     )
     ctx.log.info("trained %d members: %.0f event-epochs/s", cfg.members, result.events_per_second)
     ctx.out.write_json("model.json", {"architecture": arch.to_dict(), "seeds": seeds})
-    model = result.model
-    ctx.out.write_torch("last.pt", [model.member_state(k) for k in range(cfg.members)])
+    ctx.out.write_torch("last.pt", list(result.last_states))
     ctx.out.write_torch("best_loss.pt", list(result.best_states))
     history: dict[str, Any] = {
         "epochs": result.history,

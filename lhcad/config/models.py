@@ -215,7 +215,7 @@ def _default_binning() -> dict[str, Binning]:
     return {
         MJJ: Binning(bins=45, lo=1500.0, hi=6000.0),
         MJ_HEAVY: Binning(bins=50, lo=0.0, hi=1000.0),
-        MJ_LIGHT: Binning(bins=50, lo=0.0, hi=500.0),
+        MJ_LIGHT: Binning(bins=60, lo=0.0, hi=300.0),
     }
 
 
@@ -240,18 +240,21 @@ class PeakModel(Section):
 
     signal: Literal["crystal_ball", "double_crystal_ball"] = "crystal_ball"
     """Signal shape."""
-    background: Literal["dijet", "exponential", "expo_poly", "template", "none"] = "template"
+    background: Literal["dijet", "exponential", "expo_poly", "template", "none"] = "expo_poly"
     """Background shape: the dijet function (mjj), a falling exponential family, or the
     full-dataset histogram shape scaled by a free yield (``template``)."""
     range: tuple[float, float] | None = None
     """Fit range in GeV (null: the histogram's range)."""
+    free_tails: bool = False
+    """Fit the Crystal Ball tail parameters too (they need a few hundred signal events);
+    otherwise they stay at generic values."""
 
 
 def _default_peak_models() -> dict[str, PeakModel]:
     return {
         MJJ: PeakModel(signal="double_crystal_ball", background="dijet", range=(2600.0, 6000.0)),
-        MJ_HEAVY: PeakModel(signal="double_crystal_ball", background="template"),
-        MJ_LIGHT: PeakModel(signal="double_crystal_ball", background="template"),
+        MJ_HEAVY: PeakModel(signal="double_crystal_ball", background="expo_poly", free_tails=True),
+        MJ_LIGHT: PeakModel(signal="double_crystal_ball", background="expo_poly", free_tails=True),
     }
 
 

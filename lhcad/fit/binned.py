@@ -21,7 +21,15 @@ from iminuit import Minuit
 from iminuit.cost import ExtendedBinnedNLL
 from scipy import stats
 
-from lhcad.fit.shapes import SIGNAL_CDFS, dijet_cdf, expo_poly_cdf, template_cdf
+from lhcad.fit.shapes import (
+    CB_BETA_LIMITS,
+    CB_M_LIMITS,
+    SIGNAL_CDFS,
+    SIGNAL_TAILS,
+    dijet_cdf,
+    expo_poly_cdf,
+    template_cdf,
+)
 
 #: Background shape parameters: name -> (limits, candidate starting values tried in turn).
 BACKGROUND_PARAMS: dict[str, dict[str, tuple[tuple[float, float], tuple[float, ...]]]] = {
@@ -37,7 +45,9 @@ MIN_EVENTS = 10
 class PeakModel:
     """Cumulative expected counts at the bin edges for a signal and a background shape."""
 
-    def __init__(self, signal: str, background: str, edges: np.ndarray, template: np.ndarray | None = None):
+    def __init__(
+        self, signal: str, background: str, edges: np.ndarray, template: np.ndarray | None = None, free_tails: bool = False
+    ):
         if signal not in SIGNAL_CDFS:
             raise ValueError(f"unknown signal model {signal!r} (choose: {', '.join(SIGNAL_CDFS)})")
         if background not in BACKGROUND_PARAMS:
@@ -47,7 +57,8 @@ class PeakModel:
         self.signal, self.background, self.edges = signal, background, np.asarray(edges, dtype=np.float64)
         self.template_cdf = template_cdf(template) if template is not None else None
         self.shape_names = list(BACKGROUND_PARAMS[background])
-        self.names = ["s", "mean", "sigma", *(["b"] if background != "none" else []), *self.shape_names]
+        self.tail_names = list(SIGNAL_TAILS[signal]) if free_tails else []
+        self.names = ["s", "mean", "sigma", *self.tail_names, *(["b"] if background != "none" else []), *self.shape_names]
 
     def background_cdf(self, shape: Sequence[float]) -> np.ndarray:
         if self.background == "dijet":
@@ -63,11 +74,12 @@ class PeakModel:
 
     def cumulative(self, xe: np.ndarray, *par: float) -> np.ndarray:
         """Expected events below each edge (the 'scaled cdf' iminuit integrates)."""
+        n_tails = len(self.tail_names)
         s, mean, sigma = par[:3]
-        sig = SIGNAL_CDFS[self.signal](self.edges, mean, sigma)
+        sig = SIGNAL_CDFS[self.signal](self.edges, mean, sigma, *par[3 : 3 + n_tails])
         total = s * (sig - sig[0])
         if self.background != "none":
-            total = total + par[3] * self.background_cdf(par[4:])
+            total = total + par[3 + n_tails] * self.background_cdf(par[4 + n_tails :])
         return np.nan_to_num(total, nan=0.0)
 
     def expected(self, values: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
@@ -130,7 +142,7 @@ def expected_from_dict(fit: dict[str, Any], template: np.ndarray | None = None) 
 
     ``template`` is the background template on the fit's bins (only for ``template`` fits).
     """
-    model = PeakModel(fit["model"], fit["background"], np.asarray(fit["edges"]), template)
+    model = PeakModel(fit["model"], fit["background"], np.asarray(fit["edges"]), template, "beta_l" in fit["params"])
     return model.expected([fit["params"][name] for name in model.names])
 
 
@@ -186,6 +198,7 @@ def fit_resonance(
     fit_range: tuple[float, float] | None = None,
     n_starts: int = 5,
     minos: bool = True,
+    free_tails: bool = False,
     seed: int = 0,
 ) -> FitResult:
     """Fit a resonance peak on a background to a histogram; never raises for a failed fit.
@@ -199,6 +212,8 @@ def fit_resonance(
         fit_range: restrict the fit to bins inside ``(lo, hi)``.
         n_starts: number of candidate peaks tried.
         minos: compute MINOS errors of the mean.
+        free_tails: fit the Crystal Ball tail parameters too (needs a few hundred signal
+            events; otherwise they stay at generic values).
         seed: unused by the deterministic start-value search; kept for API stability.
     """
     del seed
@@ -218,7 +233,7 @@ def fit_resonance(
     if template is not None and background == "template" and template.sum() <= 0:
         result.reason = "empty background template"
         return result
-    model = PeakModel(signal, background, edges, template)
+    model = PeakModel(signal, background, edges, template, free_tails)
     n_free = len(model.names)
     if np.count_nonzero(counts) < n_free + 1:
         result.reason = f"only {np.count_nonzero(counts)} non-empty bins for {n_free} parameters"
@@ -237,7 +252,8 @@ def _fit(model: PeakModel, edges: np.ndarray, counts: np.ndarray, result: FitRes
     limits: dict[str, tuple[float, float]] = {
         "s": (0.0, 2.0 * n),
         "mean": (float(edges[0]), float(edges[-1])),
-        "sigma": (0.5 * bin_width, 0.25 * width),
+        "sigma": (bin_width, 0.25 * width),
+        **{name: (CB_BETA_LIMITS if name.startswith("beta") else CB_M_LIMITS) for name in model.tail_names},
         **({"b": (0.0, 2.0 * n + 10.0)} if model.background != "none" else {}),
         **{name: spec[0] for name, spec in shape_spec.items()},
     }
@@ -246,8 +262,9 @@ def _fit(model: PeakModel, edges: np.ndarray, counts: np.ndarray, result: FitRes
     background_only: Minuit | None = None
     if model.background != "none":
         for shape in np.array(np.meshgrid(*[spec[1] for spec in shape_spec.values()])).T.reshape(-1, len(shape_spec)) if shape_spec else [[]]:
-            start = {"s": 0.0, "mean": centre, "sigma": 0.05 * width, "b": n, **dict(zip(model.shape_names, shape))}
-            m = _minimize(cost, start, limits, fixed=("s", "mean", "sigma"))
+            tails = {name: SIGNAL_TAILS[model.signal][name] for name in model.tail_names}
+            start = {"s": 0.0, "mean": centre, "sigma": 0.05 * width, **tails, "b": n, **dict(zip(model.shape_names, shape))}
+            m = _minimize(cost, start, limits, fixed=("s", "mean", "sigma", *model.tail_names))
             if m.valid and (background_only is None or m.fval < background_only.fval):
                 background_only = m
         if background_only is None:
@@ -265,6 +282,7 @@ def _fit(model: PeakModel, edges: np.ndarray, counts: np.ndarray, result: FitRes
         s0 = max(float(excess.sum()), 5.0)
         sigma0 = float(np.clip((edges[right + 1] - edges[left]) / 4.0, limits["sigma"][0] * 1.01, limits["sigma"][1] * 0.99))
         start = {"s": min(s0, 0.9 * n), "mean": float(centres[peak]), "sigma": sigma0}
+        start.update({name: SIGNAL_TAILS[model.signal][name] for name in model.tail_names})
         if model.background != "none":
             assert background_only is not None
             start.update({"b": max(n - start["s"], 1.0), **{k: background_only.values[k] for k in model.shape_names}})
@@ -275,6 +293,11 @@ def _fit(model: PeakModel, edges: np.ndarray, counts: np.ndarray, result: FitRes
         result.reason = "no valid signal+background minimum"
         return result
     best.hesse()
+    if not (best.valid and best.accurate):  # HESSE can move the minimum: polish once more
+        best.migrad(ncall=20_000)
+        best.hesse()
+    result.valid, result.reason = _judge(best, {k: float(best.values[k]) for k in model.names}, limits, n)
+    result.accurate = bool(best.accurate)
     values = {name: float(best.values[name]) for name in model.names}
     errors = {name: float(best.errors[name]) for name in model.names}
     result.params, result.errors = values, errors
@@ -297,8 +320,6 @@ def _fit(model: PeakModel, edges: np.ndarray, counts: np.ndarray, result: FitRes
     result.p_value = float(stats.chi2.sf(result.chi2, result.ndf))
     q0 = max(background_only.fval - best.fval, 0.0) if background_only is not None else 2.0 * values["s"]
     result.significance = math.sqrt(q0) if values["s"] > 0 else 0.0
-    result.accurate = bool(best.accurate)
-    result.valid, result.reason = _judge(best, values, limits, n)
     return result
 
 

@@ -15,27 +15,42 @@ from numba_stats import crystalball, crystalball_ex
 from lhcad.data.columns import SQRT_S_GEV
 
 #: Crystal Ball tails: the Gaussian core turns into a power law ``beta`` standard deviations from
-#: the mode, with slope ``m``. Fixed, because a few hundred events cannot constrain tails; the
-#: values describe detector-smeared jet masses and mjj (long low-side tails from lost radiation).
+#: the mode, with slope ``m``. These are the starting values of the free tail parameters (and
+#: the values used when tails are fixed): generic detector-smeared peaks with a long low side.
 CB_BETA_LEFT, CB_M_LEFT = 1.2, 4.0
 CB_BETA_RIGHT, CB_M_RIGHT = 2.0, 8.0
+#: Limits of the tail parameters when they float.
+CB_BETA_LIMITS, CB_M_LIMITS = (0.3, 5.0), (1.05, 60.0)
 
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(8)
 
 
-def crystal_ball_cdf(x: np.ndarray, mean: float, sigma: float) -> np.ndarray:
+def crystal_ball_cdf(
+    x: np.ndarray, mean: float, sigma: float, beta_l: float = CB_BETA_LEFT, m_l: float = CB_M_LEFT
+) -> np.ndarray:
     """One-sided Crystal Ball (low-side power-law tail)."""
-    return crystalball.cdf(np.asarray(x, dtype=np.float64), CB_BETA_LEFT, CB_M_LEFT, mean, sigma)
+    return crystalball.cdf(np.asarray(x, dtype=np.float64), beta_l, m_l, mean, sigma)
 
 
-def double_crystal_ball_cdf(x: np.ndarray, mean: float, sigma: float) -> np.ndarray:
+def double_crystal_ball_cdf(
+    x: np.ndarray,
+    mean: float,
+    sigma: float,
+    beta_l: float = CB_BETA_LEFT,
+    m_l: float = CB_M_LEFT,
+    beta_r: float = CB_BETA_RIGHT,
+    m_r: float = CB_M_RIGHT,
+) -> np.ndarray:
     """Double-sided Crystal Ball with a common core width and tails on both sides."""
-    return crystalball_ex.cdf(
-        np.asarray(x, dtype=np.float64), CB_BETA_LEFT, CB_M_LEFT, sigma, CB_BETA_RIGHT, CB_M_RIGHT, sigma, mean
-    )
+    return crystalball_ex.cdf(np.asarray(x, dtype=np.float64), beta_l, m_l, sigma, beta_r, m_r, sigma, mean)
 
 
 SIGNAL_CDFS = {"crystal_ball": crystal_ball_cdf, "double_crystal_ball": double_crystal_ball_cdf}
+#: Tail parameters of each signal shape, in call order after (mean, sigma), with their starts.
+SIGNAL_TAILS: dict[str, dict[str, float]] = {
+    "crystal_ball": {"beta_l": CB_BETA_LEFT, "m_l": CB_M_LEFT},
+    "double_crystal_ball": {"beta_l": CB_BETA_LEFT, "m_l": CB_M_LEFT, "beta_r": CB_BETA_RIGHT, "m_r": CB_M_RIGHT},
+}
 
 
 def _bin_integrals(pdf, edges: np.ndarray, *params: float) -> np.ndarray:

@@ -33,6 +33,7 @@ def run_fit(ctx: StageContext) -> None:
                 fit_range=model.range,
                 n_starts=cfg.n_starts,
                 minos=cfg.minos,
+                free_tails=model.free_tails,
                 seed=ctx.seed,
             )
             if not result.valid:

@@ -7,8 +7,12 @@ references) and rebuilt from them: no pickle.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from sklearn.preprocessing import QuantileTransformer
+
+if TYPE_CHECKING:
+    from sklearn.preprocessing import QuantileTransformer
 
 TRAIN, VAL, TEST = 0, 1, 2
 
@@ -30,6 +34,8 @@ def split_events(n: int, fractions: tuple[float, float, float], seed: int, label
 
 def fit_quantile_transform(x: np.ndarray, n_quantiles: int, output_distribution: str, subsample: int, seed: int) -> QuantileTransformer:
     """Fit a QuantileTransformer on the training events."""
+    from sklearn.preprocessing import QuantileTransformer
+
     qt = QuantileTransformer(
         n_quantiles=min(n_quantiles, len(x)),
         output_distribution=output_distribution,
@@ -50,6 +56,8 @@ def quantile_to_arrays(qt: QuantileTransformer) -> dict[str, np.ndarray]:
 
 def quantile_from_arrays(arrays: dict[str, np.ndarray]) -> QuantileTransformer:
     """Rebuild a fitted QuantileTransformer from :func:`quantile_to_arrays` output."""
+    from sklearn.preprocessing import QuantileTransformer
+
     quantiles = np.asarray(arrays["quantiles"], dtype=np.float64)
     qt = QuantileTransformer(n_quantiles=quantiles.shape[0], output_distribution=str(arrays["output_distribution"]))
     qt.quantiles_ = quantiles

@@ -21,18 +21,22 @@ TIME_FIELDS = ("created", "timing")
 
 def write_setup(tmp_path: Path) -> Path:
     events = tmp_path / "events.parquet"
-    write_events_parquet(make_toy_events(4000, 400, seed=11), events)
+    write_events_parquet(make_toy_events(2500, 250, seed=11), events)
     analysis = tmp_path / "a.yaml"
     analysis.write_text(
         f"name: crash\npipeline: {json.dumps(PIPELINE)}\ndata:\n  path: {events}\n"
-        "train:\n  epochs: 3\n  members: 2\n  device: cpu\nselect:\n  top_n: [200, 400]\n"
+        "train:\n  epochs: 2\n  members: 2\n  device: cpu\nselect:\n  top_n: [150, 300]\n"
     )
     return analysis
 
 
-def lhcad(*args: str, **kwargs) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONHASHSEED": "0", "LHCAD_TEST_STAGE_DELAY": kwargs.pop("delay", "")}
-    return subprocess.Popen([sys.executable, "-m", "lhcad", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+def environment(delay: str = "") -> dict[str, str]:
+    return {**os.environ, "PYTHONHASHSEED": "0", "LHCAD_TEST_STAGE_DELAY": delay}
+
+
+def run_lhcad(*args: str) -> subprocess.CompletedProcess[str]:
+    """``lhcad ARGS`` in a fresh process, to completion."""
+    return subprocess.run([sys.executable, "-m", "lhcad", *args], env=environment(), capture_output=True, text=True, timeout=300)
 
 
 def stable(results_path: Path) -> dict:
@@ -44,15 +48,14 @@ def stable(results_path: Path) -> dict:
 def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     tmp = tmp_path_factory.mktemp("ref")
     analysis = write_setup(tmp)
-    proc = lhcad("run", str(analysis), "--out", str(tmp / "out"))
-    assert proc.wait(timeout=300) == 0, proc.stderr.read().decode()  # type: ignore[union-attr]
+    done = run_lhcad("run", str(analysis), "--out", str(tmp / "out"))
+    assert done.returncode == 0, done.stderr
     return analysis, stable(tmp / "out" / "results.json")
 
 
 def test_two_cpu_runs_with_one_seed_give_identical_results(reference, tmp_path: Path) -> None:
     analysis, expected = reference
-    proc = lhcad("run", str(analysis), "--out", str(tmp_path / "again"))
-    assert proc.wait(timeout=300) == 0
+    assert run_lhcad("run", str(analysis), "--out", str(tmp_path / "again")).returncode == 0
     assert stable(tmp_path / "again" / "results.json") == expected
 
 
@@ -62,17 +65,18 @@ def test_kill_9_during_a_stage_then_rerun_gives_the_uninterrupted_answer(referen
     out = tmp_path / "out"
     # LHCAD_TEST_STAGE_DELAY makes the runner pause inside the named stage's temporary
     # directory (after the stage wrote its files, before the atomic move), so the kill lands there.
-    proc = lhcad("run", str(analysis), "--out", str(out), delay=stage)
-    marker = out / "cache" / f".in-{stage}"
-    deadline = time.monotonic() + 240
-    while not marker.exists():
-        assert proc.poll() is None, proc.stderr.read().decode()  # type: ignore[union-attr]
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    command = [sys.executable, "-m", "lhcad", "run", str(analysis), "--out", str(out)]
+    with subprocess.Popen(command, env=environment(stage), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as proc:
+        marker = out / "cache" / f".in-{stage}"
+        deadline = time.monotonic() + 240
+        while not marker.exists():
+            assert proc.poll() is None, "the run ended before reaching the stage"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
     finished = [p for p in (out / "cache" / stage).iterdir() if not p.name.startswith(".")] if (out / "cache" / stage).exists() else []
     assert finished == [], "a killed stage must leave no visible artifact"
-    rerun = lhcad("run", str(analysis), "--out", str(out))
-    assert rerun.wait(timeout=300) == 0, rerun.stderr.read().decode()  # type: ignore[union-attr]
+    rerun = run_lhcad("run", str(analysis), "--out", str(out))
+    assert rerun.returncode == 0, rerun.stderr
     assert stable(out / "results.json") == expected

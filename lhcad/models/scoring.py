@@ -13,9 +13,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from lhcad.models.scoring_names import SCORE_NAMES
 from lhcad.models.vae import EnsembleVAE
 
-SCORE_NAMES: tuple[str, ...] = ("z_mean", "z_logvar", "z_mean2", "recon_error", "kl")
+__all__ = ["SCORE_NAMES", "aggregate_latent", "combine_members", "event_scores", "latent_scores", "orient_z_mean"]
 
 
 def latent_scores(

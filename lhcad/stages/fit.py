@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from lhcad.config.models import FitConfig
-from lhcad.fit.binned import fit_resonance
 from lhcad.histograms import counts_and_edges, histogram_from_uhi
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
@@ -14,6 +13,8 @@ from lhcad.stages.histogram import ALL_EVENTS
 
 @stage("fit", summary="Crystal Ball + background fits with iminuit for every selection and observable", needs=("histogram",))
 def run_fit(ctx: StageContext) -> None:
+    from lhcad.fit.binned import fit_resonance  # numba-compiled shapes: imported only to fit
+
     cfg: FitConfig = ctx.config()
     hists = ctx.inputs["histogram"].read_json("histograms.json")
     fits: list[dict[str, Any]] = []

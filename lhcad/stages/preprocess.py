@@ -9,11 +9,13 @@ from lhcad.data.columns import LABEL
 from lhcad.errors import StageError
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
-from lhcad.preprocessing import TRAIN, fit_quantile_transform, quantile_to_arrays, split_events
+from lhcad.preprocessing import TRAIN, split_events
 
 
 @stage("preprocess", summary="choose input features, split train/val/test, fit a quantile transform on train", needs=("data",))
 def run_preprocess(ctx: StageContext) -> None:
+    from lhcad.preprocessing import fit_quantile_transform, quantile_to_arrays
+
     cfg: PreprocessConfig = ctx.config()
     events = ctx.inputs["data"].read_table("events.parquet")
     labelled = LABEL in events.columns

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from lhcad.config.models import ScoreConfig
 from lhcad.data.columns import EVENT_ID, LABEL
-from lhcad.metrics import max_sic, roc_auc
-from lhcad.models.scoring import event_scores, latent_scores
-from lhcad.models.training import resolve_device
-from lhcad.models.vae import EnsembleVAE, VAEArchitecture
 from lhcad.pipeline.artifacts import Artifact
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
 from lhcad.preprocessing import TEST
+
+
+if TYPE_CHECKING:
+    from lhcad.models.vae import EnsembleVAE
 
 
 def load_ensemble(train: Artifact, checkpoint: str, score_name: str) -> tuple[EnsembleVAE, str]:
@@ -25,6 +25,8 @@ def load_ensemble(train: Artifact, checkpoint: str, score_name: str) -> tuple[En
     ``best`` means the best validation AUC of ``score_name`` when labels existed during
     training, the best validation loss otherwise.
     """
+    from lhcad.models.vae import EnsembleVAE, VAEArchitecture
+
     spec = train.read_json("model.json")
     model = EnsembleVAE(VAEArchitecture.from_dict(spec["architecture"]), spec["seeds"])
     if checkpoint == "last":
@@ -40,6 +42,8 @@ def load_ensemble(train: Artifact, checkpoint: str, score_name: str) -> tuple[En
 
 def score_metrics(labels: np.ndarray, per_member: np.ndarray, combined: np.ndarray) -> dict[str, Any]:
     """AUC and max SIC of the ensemble score, with the members' for comparison."""
+    from lhcad.metrics import max_sic, roc_auc
+
     return {
         "auc": roc_auc(labels, combined),
         "max_sic": max_sic(labels, combined),
@@ -49,6 +53,9 @@ def score_metrics(labels: np.ndarray, per_member: np.ndarray, combined: np.ndarr
 
 @stage("score", summary="latent-space scores (z_mean, z_logvar, z_mean2, ...) per member and for the ensemble", needs=("data", "preprocess", "train"))
 def run_score(ctx: StageContext) -> None:
+    from lhcad.models.scoring import event_scores, latent_scores
+    from lhcad.models.training import resolve_device
+
     cfg: ScoreConfig = ctx.config()
     arrays = ctx.inputs["preprocess"].read_arrays("inputs.npz")
     x, split = arrays["x"], arrays["split"]

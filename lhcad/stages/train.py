@@ -9,24 +9,28 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 
 from lhcad.config.models import TrainConfig
 from lhcad.data.columns import LABEL
-from lhcad.metrics import roc_auc
-from lhcad.models.scoring import SCORE_NAMES, event_scores, latent_scores
-from lhcad.models.training import TrainSettings, train_ensemble
-from lhcad.models.vae import EnsembleVAE, VAEArchitecture
+from lhcad.models.scoring_names import SCORE_NAMES
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
 from lhcad.preprocessing import TRAIN, VAL
 
 
+if TYPE_CHECKING:
+    from lhcad.models.training import TrainSettings
+    from lhcad.models.vae import EnsembleVAE, VAEArchitecture
+
+
 def architecture(cfg: TrainConfig, n_inputs: int) -> VAEArchitecture:
     """The VAE architecture of a train config."""
+    from lhcad.models.vae import VAEArchitecture
+
     m = cfg.model
     return VAEArchitecture(
         n_inputs=n_inputs, hidden=tuple(m.hidden), latent_dim=m.latent_dim, activation=m.activation, beta=m.beta, recon_loss=m.recon_loss
@@ -39,6 +43,9 @@ def member_seeds(cfg: TrainConfig, global_seed: int) -> list[int]:
 
 
 def settings_of(cfg: TrainConfig) -> TrainSettings:
+    """The trainer settings of a train config."""
+    from lhcad.models.training import TrainSettings
+
     return TrainSettings(
         epochs=cfg.epochs,
         batch_size=cfg.batch_size,
@@ -65,6 +72,9 @@ class AucTracker:
         self.best_states: dict[str, list[dict[str, Any] | None]] = {name: [None] * n_members for name in SCORE_NAMES}
 
     def __call__(self, epoch: int, info: dict[str, Any]) -> None:
+        from lhcad.metrics import roc_auc
+        from lhcad.models.scoring import event_scores, latent_scores
+
         model: EnsembleVAE = info["model"]
         scores = event_scores(latent_scores(model, self.x_val))
         for name, (per_member, combined) in scores.items():
@@ -90,6 +100,8 @@ class AucTracker:
 
 @stage("train", summary="train the vectorized VAE ensemble (per-epoch validation AUC with labels)", needs=("data", "preprocess"))
 def run_train(ctx: StageContext) -> None:
+    from lhcad.models.training import train_ensemble
+
     cfg: TrainConfig = ctx.config()
     arrays = ctx.inputs["preprocess"].read_arrays("inputs.npz")
     x, split = arrays["x"], arrays["split"]

@@ -76,8 +76,13 @@ def run(analysis: Path, out: Path | None, overrides: tuple[str, ...], force: boo
     click.echo(f"outputs in {result.out}")
     masses = (result.results or {}).get("masses", {})
     for name, mass in masses.items():
-        if mass.get("value") is not None:
-            click.echo(f"  {name:<9} {mass['value']:8.1f} ± {mass['error']:.1f} GeV  (local significance {mass['significance']:.1f})")
+        if mass.get("value") is None:
+            click.echo(f"  {name:<9} no valid fit")
+            continue
+        global_z = mass.get("global_significance")
+        claim = "claimed" if mass.get("claimed") else "not claimed"
+        significance = f"local {mass['significance']:.1f} sigma" + (f", global {global_z:.1f} sigma" if global_z is not None else "")
+        click.echo(f"  {name:<9} {mass['value']:8.1f} ± {mass['error']:.1f} GeV  ({significance}; {claim})")
 
 
 @main.command()

@@ -269,6 +269,20 @@ class FitConfig(Section):
     """Run MINOS for the mean's asymmetric errors."""
 
 
+class BumpHuntConfig(Section):
+    """BumpHunter scan of every selection's mjj spectrum with a global significance (stage
+    ``bumphunt``)."""
+
+    range: tuple[float, float] = (2600.0, 6000.0)
+    """mjj range scanned, in GeV (above the trigger turn-on)."""
+    widths_in_bins: list[PositiveInt] = Field(default_factory=lambda: [2, 3, 4, 6])
+    """Window widths in histogram bins (with 100 GeV bins: one to several mjj resolutions)."""
+    n_toys: PositiveInt = 2000
+    """Background-only pseudo-experiments for the global p-value."""
+    seed: int = 0
+    """Seed of the pseudo-experiments."""
+
+
 class ExtractConfig(Section):
     """Choice of the final masses among the fits of the selections (stage ``extract``)."""
 
@@ -278,6 +292,9 @@ class ExtractConfig(Section):
     fit with the largest local significance."""
     min_significance: Annotated[float, Field(ge=0.0)] = 3.0
     """Local significance a fit needs to be preferred by ``smallest_significant``."""
+    claim_significance: Annotated[float, Field(ge=0.0)] = 3.0
+    """A resonance is claimed only when the bump hunt of the mass's selection reaches this
+    global significance (without a ``bumphunt`` stage: the fit's local significance)."""
 
 
 class ExportConfig(Section):
@@ -311,8 +328,8 @@ class ExecutorConfig(Section):
 
 
 STANDARD_PIPELINE: tuple[str, ...] = (
-    "data", "preprocess", "train", "score", "select", "histogram", "fit", "extract", "export",
-    "report",
+    "data", "preprocess", "train", "score", "select", "histogram", "fit", "bumphunt", "extract",
+    "export", "report",
 )  # fmt: skip
 
 
@@ -341,6 +358,8 @@ class AnalysisConfig(Section):
     """Mass histograms."""
     fit: FitConfig = Field(default_factory=FitConfig)
     """Signal+background fits."""
+    bumphunt: BumpHuntConfig = Field(default_factory=BumpHuntConfig)
+    """Bump hunt with a look-elsewhere correction."""
     extract: ExtractConfig = Field(default_factory=ExtractConfig)
     """Choice of the final masses."""
     export: ExportConfig = Field(default_factory=ExportConfig)

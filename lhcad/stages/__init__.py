@@ -3,5 +3,5 @@
 from __future__ import annotations
 
 # isort: off
-from lhcad.stages import data, preprocess, train, score, select, histogram, fit, extract, export, report  # noqa: F401
+from lhcad.stages import data, preprocess, train, score, select, histogram, fit, bumphunt, extract, export, report  # noqa: F401
 # isort: on

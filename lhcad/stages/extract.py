@@ -35,17 +35,35 @@ def choose_fit(fits: list[dict[str, Any]], rule: str, min_significance: float) -
     return min(significant, key=lambda f: f["n"]) if significant else most
 
 
-def extract_masses(fits: list[dict[str, Any]], observables: list[str], rule: str, min_significance: float) -> dict[str, Any]:
-    """One mass entry per observable from the fits of the selections."""
+def extract_masses(
+    fits: list[dict[str, Any]],
+    observables: list[str],
+    rule: str,
+    min_significance: float,
+    claim_significance: float,
+    bumphunt: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One mass entry per observable from the fits of the selections.
+
+    A mass is claimed when the bump hunt of its selection reaches ``claim_significance``
+    globally (all three masses of a resonance share that test); without a bump hunt, when the
+    fit's local significance does.
+    """
     masses: dict[str, Any] = {}
     for obs in observables:
         candidates = [f for f in fits if f["observable"] == obs]
         chosen = choose_fit(candidates, rule, min_significance)
         if chosen is None:
             masses[obs] = {"value": None, "error": None, "width": None, "significance": None, "valid": False,
-                           "n": None, "selection": None, "claimed": False}  # fmt: skip
+                           "n": None, "selection": None, "global_significance": None, "claimed": False}  # fmt: skip
             continue
         significance = float(chosen.get("significance") or 0.0)
+        if bumphunt is not None and chosen["selection"] in bumphunt:
+            hunt = bumphunt[chosen["selection"]]
+            claimed = (hunt.get("global_significance") or 0.0) >= claim_significance
+            global_significance = hunt.get("global_significance")
+        else:
+            claimed, global_significance = significance >= claim_significance, None
         masses[obs] = {
             "value": chosen["mean"],
             "error": _symmetric_error(chosen),
@@ -56,14 +74,22 @@ def extract_masses(fits: list[dict[str, Any]], observables: list[str], rule: str
             "valid": True,
             "n": chosen["n"],
             "selection": chosen["selection"],
-            "claimed": significance >= min_significance,
+            "global_significance": global_significance,
+            "claimed": bool(claimed),
         }
     return masses
 
 
-@stage("extract", summary="final masses m_Z (mjj), m_X (heavy jet), m_Y (light jet) from the fits", needs=("fit",))
+@stage(
+    "extract",
+    summary="final masses m_Z (mjj), m_X (heavy jet), m_Y (light jet), claimed only at a global significance",
+    needs=("fit",),
+    optional=("bumphunt",),
+)
 def run_extract(ctx: StageContext) -> None:
     cfg: ExtractConfig = ctx.config()
     fits = ctx.inputs["fit"].read_json("fits.json")
     observables = list(dict.fromkeys(f["observable"] for f in fits))
-    ctx.out.write_json("masses.json", extract_masses(fits, observables, cfg.rule, cfg.min_significance))
+    bumphunt = ctx.inputs["bumphunt"].read_json("bumphunt.json") if "bumphunt" in ctx.inputs else None
+    masses = extract_masses(fits, observables, cfg.rule, cfg.min_significance, cfg.claim_significance, bumphunt)
+    ctx.out.write_json("masses.json", masses)

@@ -44,3 +44,32 @@ def test_generate_on_dask_gives_the_same_events_as_local(tmp_path: Path) -> None
     local, dask = pd.read_parquet(tmp_path / "local.parquet"), pd.read_parquet(tmp_path / "dask.parquet")
     assert len(dask) == len(local) == 60
     pd.testing.assert_frame_equal(local, dask)
+
+
+@pytest.mark.filterwarnings("ignore::Warning")
+def test_analysis_on_a_local_cluster_matches_the_local_run(tmp_path: Path) -> None:
+    """Member groups trained as Dask tasks give the ensemble of the in-process run."""
+    import json
+
+    from lhcad.data.parquet import write_events_parquet
+    from lhcad.data.toy import make_toy_events
+
+    events = tmp_path / "events.parquet"
+    write_events_parquet(make_toy_events(3000, 300, seed=5), events)
+    analysis = tmp_path / "a.yaml"
+    analysis.write_text(
+        f"pipeline: [data, preprocess, train, score, select, histogram, fit, extract, export]\ndata: {{path: {events}}}\n"
+        "train: {epochs: 2, members: 4, device: cpu}\nselect: {top_n: [200]}\n"
+    )
+    runner = CliRunner()
+    assert runner.invoke(main, ["run", str(analysis), "--out", str(tmp_path / "local")]).exit_code == 0
+    result = runner.invoke(main, ["run", str(analysis), "--out", str(tmp_path / "dask"), "--set", "executor.kind=dask"])
+    assert result.exit_code == 0, result.output
+    local, dask = (json.loads((tmp_path / d / "results.json").read_text()) for d in ("local", "dask"))
+    for name, score in local["scores"].items():
+        assert dask["scores"][name]["auc"] == pytest.approx(score["auc"], abs=1e-5)
+    for name, mass in local["masses"].items():
+        if mass["value"] is not None:
+            assert dask["masses"][name]["value"] == pytest.approx(mass["value"], rel=1e-4)
+    history = json.loads(next((tmp_path / "dask" / "cache" / "train").glob("*/history.json")).read_text())
+    assert history["tasks"] == 2

@@ -13,19 +13,19 @@ from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
 
 
-def selection_metrics(selected: np.ndarray, labels: np.ndarray) -> dict[str, float | int]:
+def selection_metrics(selected: np.ndarray, labels: np.ndarray) -> dict[str, float | int | None]:
     """Signal count, purity, efficiencies and SIC (eff_S / sqrt(eff_B)) of a boolean selection."""
     n_sig, n_bkg = int((labels == 1).sum()), int((labels == 0).sum())
     sel_sig = int((selected & (labels == 1)).sum())
     sel_bkg = int((selected & (labels == 0)).sum())
-    eff_s = sel_sig / n_sig if n_sig else float("nan")
-    eff_b = sel_bkg / n_bkg if n_bkg else float("nan")
+    eff_s = sel_sig / n_sig if n_sig else None
+    eff_b = sel_bkg / n_bkg if n_bkg else None
     return {
         "n_signal": sel_sig,
         "purity": sel_sig / max(sel_sig + sel_bkg, 1),
         "signal_efficiency": eff_s,
         "background_efficiency": eff_b,
-        "sic": eff_s / np.sqrt(eff_b) if eff_b > 0 else None,
+        "sic": eff_s / np.sqrt(eff_b) if eff_s is not None and eff_b else None,
     }
 
 

@@ -1,24 +1,39 @@
-"""Latent scores: chunk-independent, sign-invariant, able to find a displaced cluster."""
+"""Latent scores: chunk-independent, sign-invariant, reproducible, able to find a displaced cluster."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
+import pytest
+import torch
 
 from lhcad.metrics import roc_auc
-from lhcad.models.scoring import combine_members, event_scores, latent_scores, orient_z_mean
+from lhcad.models.scoring import SCORE_NAMES, combine_members, event_scores, latent_scores, orient_z_mean
 from lhcad.models.training import TrainSettings, train_ensemble
 from lhcad.models.vae import EnsembleVAE, VAEArchitecture
 from tests.test_vae import gaussian_data
 
 
-def anomaly_task(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Correlated Gaussian background plus 2% signal in a small cluster displaced by 3 sigma."""
+@pytest.fixture(autouse=True)
+def one_torch_thread() -> Iterator[None]:
+    """Tiny models train fastest single-threaded (and a busy CPU punishes extra threads)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def anomaly_task(seed: int = 0, n: int = 5000) -> tuple[np.ndarray, np.ndarray]:
+    """Correlated Gaussian background plus 2% signal: a tight cluster (sigma 0.3) displaced
+    against the background's correlations. Shuffled."""
     rng = np.random.default_rng(seed)
-    background = gaussian_data(9800, seed)
-    signal = rng.normal([3.0, -2.0, 2.5, 0.0], 0.3, (200, 4)).astype(np.float32)
+    n_signal = n // 50
+    background = gaussian_data(n - n_signal, seed)
+    signal = rng.normal([3.0, -2.0, 2.5, 0.0], 0.3, (n_signal, 4)).astype(np.float32)
     x = np.concatenate([background, signal])
-    labels = np.concatenate([np.zeros(9800), np.ones(200)])
-    order = rng.permutation(len(x))
+    labels = np.concatenate([np.zeros(n - n_signal), np.ones(n_signal)])
+    order = rng.permutation(n)
     return x[order], labels[order]
 
 
@@ -26,33 +41,52 @@ def test_scores_do_not_depend_on_the_chunk_size() -> None:
     model = EnsembleVAE(VAEArchitecture(n_inputs=4), [0, 1])
     x = gaussian_data(50)
     small, large = latent_scores(model, x, batch_size=7), latent_scores(model, x)
+    assert large["z_mean"].shape == (2, 50, 2) and large["kl"].shape == (2, 50)
     for name in large:
         np.testing.assert_allclose(small[name], large[name], rtol=1e-6, atol=1e-6)
 
 
 def test_orientation_undoes_a_sign_flip() -> None:
     rng = np.random.default_rng(0)
-    kl = rng.exponential(1.0, (1, 1000))
-    z = (kl + rng.normal(0, 0.1, (1, 1000)))[:, :, None]
-    np.testing.assert_array_equal(orient_z_mean(-z, kl), z)
+    kl = rng.exponential(1.0, (2, 1000))
+    z = np.stack([kl + rng.normal(0, 0.1, (2, 1000)), rng.normal(0, 0.1, (2, 1000)) - kl], axis=2)
+    oriented = orient_z_mean(z, kl)
+    np.testing.assert_array_equal(oriented[:, :, 0], z[:, :, 0])
+    np.testing.assert_array_equal(oriented[:, :, 1], -z[:, :, 1])
+    np.testing.assert_array_equal(orient_z_mean(-z, kl), oriented)
 
 
-def test_rank_combination_of_identical_members_is_the_rank() -> None:
-    s = np.array([[0.1, 5.0, 2.0, 3.0]])
-    np.testing.assert_allclose(combine_members(np.repeat(s, 3, axis=0), "rank_mean"), [0.0, 1.0, 1 / 3, 2 / 3])
+def test_rank_combination_averages_normalised_ranks_with_ties_shared() -> None:
+    scores = np.array([[0.1, 5.0, 2.0, 3.0, 3.0], [0.0, 1.0, 2.0, 3.0, 4.0]])
+    combined = combine_members(scores, "rank_mean")
+    # Normalised ranks: member 0 [0, 1, 1/4, 5/8, 5/8] (tie), member 1 [0, 1/4, 1/2, 3/4, 1].
+    expected = [0.0, (1.0 + 0.25) / 2, (0.25 + 0.5) / 2, (0.625 + 0.75) / 2, (0.625 + 1.0) / 2]
+    np.testing.assert_allclose(combined, expected)
 
 
-def test_ensemble_latent_score_finds_a_displaced_cluster() -> None:
+def test_standardised_combination_ignores_each_members_scale_and_offset() -> None:
+    member = np.random.default_rng(0).exponential(1.0, 1000)
+    rescaled = np.stack([member, 100.0 * member - 7.0, 0.01 * member + 3.0])
+    np.testing.assert_allclose(combine_members(rescaled), combine_members(member[None]), atol=1e-12)
+
+
+def test_ensemble_latent_scores_find_a_displaced_cluster() -> None:
+    # Trained on the mixture, as in the analysis: the ensemble z_logvar and z_mean2 both separate
+    # the 2% cluster (AUC 0.96-1.00 over seeds 0-5 when this test was written).
     x, labels = anomaly_task()
-    result = train_ensemble(VAEArchitecture(n_inputs=4), TrainSettings(epochs=15, batch_size=256, patience=None), x[:8000], x[8000:], [0, 1, 2])
+    settings = TrainSettings(epochs=15, batch_size=128, patience=None)
+    result = train_ensemble(VAEArchitecture(n_inputs=4), settings, x[:4000], x[4000:], [0, 1, 2])
     scores = event_scores(latent_scores(result.model, x))
+    assert tuple(scores) == SCORE_NAMES
+    assert roc_auc(labels, scores["z_logvar"][1]) > 0.9
     assert roc_auc(labels, scores["z_mean2"][1]) > 0.9
-    assert roc_auc(labels, scores["kl"][1]) > 0.9
 
 
 def test_two_cpu_runs_with_one_seed_give_identical_scores() -> None:
-    x, _ = anomaly_task(1)
-    runs = [train_ensemble(VAEArchitecture(n_inputs=4), TrainSettings(epochs=2, batch_size=256), x[:8000], x[8000:], [4, 5]) for _ in range(2)]
-    a, b = (latent_scores(r.model, x) for r in runs)
-    for name in a:
-        np.testing.assert_array_equal(a[name], b[name])
+    x, _ = anomaly_task(1, n=2000)
+    settings = TrainSettings(epochs=2, batch_size=128)
+    runs = [train_ensemble(VAEArchitecture(n_inputs=4), settings, x[:1600], x[1600:], [4, 5]) for _ in range(2)]
+    first, second = (event_scores(latent_scores(run.model, x)) for run in runs)
+    for name in SCORE_NAMES:
+        np.testing.assert_array_equal(first[name][0], second[name][0])
+        np.testing.assert_array_equal(first[name][1], second[name][1])

@@ -2,8 +2,9 @@
 
 This is how the reference study and most notebooks train an ensemble: one plain ``nn.Module``
 per member, trained one after the other over a ``DataLoader(TensorDataset(x), shuffle=True)``
-with each batch moved to the device. Same architecture, loss, optimizer, batch size and epochs
-as lhcad's trainer; it exists to measure lhcad's speedup against, never to train analyses.
+with each batch moved to the device. Same architecture, initialisation, loss, optimizer, batch
+size and epochs as lhcad's trainer; it exists to measure lhcad's speedup against, never to train
+analyses.
 """
 
 from __future__ import annotations
@@ -17,35 +18,38 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from lhcad.models.training import TrainSettings, make_optimizer, resolve_device
-from lhcad.models.vae import ACTIVATIONS, VAEArchitecture
+from lhcad.models.vae import ACTIVATIONS, VAEArchitecture, kl_to_prior, reconstruction_error
 
 
 class PlainVAE(nn.Module):
-    """A single dense VAE written the usual way."""
+    """A single dense VAE written the usual way, with ``nn.Linear`` layers.
+
+    Layers are created in the order :class:`~lhcad.models.vae.EnsembleVAE` initialises them, so
+    after ``torch.manual_seed(s)`` it holds the weights of an ensemble member with seed ``s``.
+    """
 
     def __init__(self, arch: VAEArchitecture):
         super().__init__()
-        act = {"relu": nn.ReLU, "elu": nn.ELU, "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tanh, "leaky_relu": nn.LeakyReLU}
-        assert set(act) == set(ACTIVATIONS)
-        enc, dec = [arch.n_inputs, *arch.hidden], [arch.latent_dim, *reversed(arch.hidden)]
-        self.encoder = nn.Sequential(*[m for a, b in zip(enc[:-1], enc[1:]) for m in (nn.Linear(a, b), act[arch.activation]())])
-        self.mean, self.logvar = nn.Linear(enc[-1], arch.latent_dim), nn.Linear(enc[-1], arch.latent_dim)
-        self.decoder = nn.Sequential(
-            *[m for a, b in zip(dec[:-1], dec[1:]) for m in (nn.Linear(a, b), act[arch.activation]())],
-            nn.Linear(dec[-1], arch.n_inputs),
-        )
-        self.beta = arch.beta
+        n_hidden, activation = len(arch.hidden), ACTIVATIONS[arch.activation]
+        linear = [nn.Linear(n_in, n_out) for n_in, n_out in arch.layer_sizes()]
+        self.encoder = nn.Sequential(*[m for layer in linear[:n_hidden] for m in (layer, activation())])
+        self.mean, self.logvar = linear[n_hidden : n_hidden + 2]
+        decoder = [m for layer in linear[n_hidden + 2 : -1] for m in (layer, activation())]
+        self.decoder = nn.Sequential(*decoder, linear[-1])
+        self.arch = arch
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Batch-mean reconstruction loss and KL."""
         h = self.encoder(x)
-        mu, logvar = self.mean(h), self.logvar(h)
-        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-        recon = (self.decoder(z) - x).pow(2).sum(-1).mean()
-        kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(-1)).mean()
-        return recon + self.beta * kl
+        z_mean, z_logvar = self.mean(h), self.logvar(h)
+        out = self.decoder(z_mean + torch.exp(0.5 * z_logvar) * noise)
+        mean, logvar = out.chunk(2, dim=-1) if self.arch.recon_loss == "gaussian_nll" else (out, None)
+        return reconstruction_error(x, mean, logvar).mean(), kl_to_prior(z_mean, z_logvar).mean()
 
 
-def train_naive_reference(arch: VAEArchitecture, settings: TrainSettings, x_train: np.ndarray, seeds: Sequence[int]) -> float:
+def train_naive_reference(
+    arch: VAEArchitecture, settings: TrainSettings, x_train: np.ndarray, seeds: Sequence[int]
+) -> float:
     """Train one plain VAE per seed, one after the other; returns the total wall time in seconds."""
     device = resolve_device(settings.device)
     data = TensorDataset(torch.as_tensor(np.asarray(x_train, dtype=np.float32)))
@@ -57,8 +61,9 @@ def train_naive_reference(arch: VAEArchitecture, settings: TrainSettings, x_trai
         loader = DataLoader(data, batch_size=settings.batch_size, shuffle=True)
         for _ in range(settings.epochs):
             for (batch,) in loader:
-                loss = model(batch.to(device))
+                batch = batch.to(device)
+                recon, kl = model(batch, torch.randn(len(batch), arch.latent_dim, device=device))
                 optimizer.zero_grad()
-                loss.backward()
+                (recon + arch.beta * kl).backward()
                 optimizer.step()
     return time.perf_counter() - t0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from scipy.stats import rankdata
 
 from lhcad.models.scoring_names import SCORE_NAMES
 from lhcad.models.vae import EnsembleVAE
@@ -19,38 +20,50 @@ from lhcad.models.vae import EnsembleVAE
 __all__ = ["SCORE_NAMES", "aggregate_latent", "combine_members", "event_scores", "latent_scores", "orient_z_mean"]
 
 
+#: ``EnsembleVAE.event_terms`` key of each raw quantity.
+_TERMS = {"z_mean": "z_mean", "z_logvar": "z_logvar", "recon_error": "recon", "kl": "kl"}
+
+
 def latent_scores(
     model: EnsembleVAE, x: np.ndarray, *, batch_size: int = 262_144, device: torch.device | str | None = None
 ) -> dict[str, np.ndarray]:
-    """Raw latent quantities in large chunks under ``torch.inference_mode``.
+    """Raw latent quantities of every member, in large chunks under ``torch.inference_mode``.
 
-    Returns ``z_mean``, ``z_logvar``, ``z_mean2`` of shape ``(K, N, L)`` and ``recon_error``,
-    ``kl`` of shape ``(K, N)``.
+    Args:
+        model: the ensemble (put in eval mode; moved to ``device`` when one is given).
+        x: inputs ``(N, F)``.
+        batch_size: events per chunk; results do not depend on it.
+        device: where to compute (default: where the model is).
+
+    Returns:
+        float32 ``z_mean``, ``z_logvar``, ``z_mean2`` of shape ``(K, N, L)``, and ``recon_error``
+        (decoding z_mean), ``kl`` of shape ``(K, N)``.
     """
     if device is not None:
-        model = model.to(device)
+        model.to(device)
     target = next(model.parameters()).device
     model.eval()
-    parts: dict[str, list[np.ndarray]] = {"z_mean": [], "z_logvar": [], "recon_error": [], "kl": []}
+    x = np.asarray(x, dtype=np.float32)
+    k, n, latent_dim = model.n_members, len(x), model.arch.latent_dim
+    out = {name: np.empty((k, n, latent_dim), np.float32) for name in ("z_mean", "z_logvar")}
+    out.update({name: np.empty((k, n), np.float32) for name in ("recon_error", "kl")})
     with torch.inference_mode():
-        for start in range(0, len(x), batch_size):
-            chunk = torch.as_tensor(np.asarray(x[start : start + batch_size], dtype=np.float32), device=target)
-            terms = model.event_terms(chunk)
-            parts["z_mean"].append(terms["z_mean"].cpu().numpy())
-            parts["z_logvar"].append(terms["z_logvar"].cpu().numpy())
-            parts["recon_error"].append(terms["recon"].cpu().numpy())
-            parts["kl"].append(terms["kl"].cpu().numpy())
-    out = {name: np.concatenate(chunks, axis=1) for name, chunks in parts.items()}
+        for start in range(0, n, batch_size):
+            terms = model.event_terms(torch.as_tensor(x[start : start + batch_size], device=target))
+            for name, term in _TERMS.items():
+                out[name][:, start : start + batch_size] = terms[term].cpu().numpy()
     out["z_mean2"] = out["z_mean"] ** 2
     return out
 
 
 def orient_z_mean(z_mean: np.ndarray, kl: np.ndarray) -> np.ndarray:
-    """Flip each (member, latent dimension) of ``z_mean`` so it correlates positively with KL."""
+    """Flip each (member, latent dimension) of ``z_mean`` ``(K, N, L)`` so that it correlates
+    positively with the member's KL ``(K, N)``: events far from the prior then sit on the high
+    side whatever sign the initialisation gave the dimension."""
     centred = z_mean - z_mean.mean(axis=1, keepdims=True)
     kl_centred = (kl - kl.mean(axis=1, keepdims=True))[:, :, None]
-    sign = np.where((centred * kl_centred).sum(axis=1) < 0, -1.0, 1.0)
-    return z_mean * sign[:, None, :]
+    covariance = (centred * kl_centred).sum(axis=1, dtype=np.float64)
+    return z_mean * np.where(covariance < 0, -1.0, 1.0).astype(z_mean.dtype)[:, None, :]
 
 
 def aggregate_latent(values: np.ndarray, how: str = "sum") -> np.ndarray:
@@ -65,9 +78,10 @@ def aggregate_latent(values: np.ndarray, how: str = "sum") -> np.ndarray:
 def combine_members(scores: np.ndarray, how: str = "mean_standardized") -> np.ndarray:
     """Member scores ``(K, N)`` -> the ensemble score ``(N,)``.
 
-    ``mean_standardized``: each member centred on its median and scaled by its interquartile
-    range (robust to the long tails anomaly scores have), then averaged. ``rank_mean``: average
-    of the normalised ranks.
+    Members' scores live on different scales, so they are made comparable before averaging:
+    ``mean_standardized`` centres each member on its median and divides by its interquartile
+    range (robust to the long tails anomaly scores have, unlike mean and standard deviation);
+    ``rank_mean`` averages the ranks normalised to [0, 1] (ties share their mean rank).
     """
     if how == "mean_standardized":
         median = np.median(scores, axis=1, keepdims=True)
@@ -75,7 +89,7 @@ def combine_members(scores: np.ndarray, how: str = "mean_standardized") -> np.nd
         scale = np.where(q75 - q25 > 0, q75 - q25, 1.0)
         return ((scores - median) / scale).mean(axis=0)
     if how == "rank_mean":
-        ranks = scores.argsort(axis=1, kind="stable").argsort(axis=1, kind="stable")
+        ranks = rankdata(scores, axis=1) - 1.0
         return (ranks / max(scores.shape[1] - 1, 1)).mean(axis=0)
     raise ValueError(f"unknown combination {how!r}")
 
@@ -83,7 +97,17 @@ def combine_members(scores: np.ndarray, how: str = "mean_standardized") -> np.nd
 def event_scores(
     raw: dict[str, np.ndarray], *, aggregate: str = "sum", combine: str = "mean_standardized"
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """For every score name: (per-member scores ``(K, N)``, ensemble score ``(N,)``)."""
+    """For every name in :data:`SCORE_NAMES`: (per-member scores ``(K, N)``, ensemble score ``(N,)``).
+
+    Higher is more anomalous for all: ``z_mean`` oriented by :func:`orient_z_mean`;
+    ``z_logvar`` and ``z_mean2`` as they are (the reference study found signal on their high
+    side for every initialisation); ``recon_error`` and ``kl`` by construction.
+
+    Args:
+        raw: the output of :func:`latent_scores`.
+        aggregate: how latent dimensions are merged, ``sum`` or ``max``.
+        combine: how members are merged, ``mean_standardized`` or ``rank_mean``.
+    """
     per_member = {
         "z_mean": aggregate_latent(orient_z_mean(raw["z_mean"], raw["kl"]), aggregate),
         "z_logvar": aggregate_latent(raw["z_logvar"], aggregate),

@@ -3,20 +3,26 @@
 The training set lives on the device as one float32 tensor; every epoch each member draws its
 own permutation from its own generator and batches are gathered by index: no DataLoader and no
 per-event Python. All members step together through the vectorized :class:`EnsembleVAE`. A
-member's shuffling and reparametrisation noise come only from its own generators, so training a
-member inside an ensemble gives the same weights as training it alone with the same seed.
+member's shuffling and reparametrisation noise come only from its own generator, its gradient
+clipping sees only its own gradient norm, and the optimizers are elementwise, so training a
+member inside an ensemble gives the same weights as training it alone with the same seed (up to
+float rounding of the batched matrix products).
 
 Early stopping is per member: when a member's validation loss has not improved for
-``patience`` epochs its checkpoints freeze (``last`` is its state at that epoch); training
-ends when every member has stopped or after ``epochs``.
+``patience`` epochs, its checkpoints (``best`` and ``last``) freeze at that epoch. The weights
+of a stopped member keep being updated with the others (stopping it would cost as much as
+training it, since all members share every kernel), but they are thrown away: at the end every
+member of the returned model holds its ``last`` checkpoint. Training ends when every member has
+stopped or after ``epochs``.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,22 +30,35 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from lhcad.errors import LhcadError
+from lhcad.errors import LhcadError, StageError
 from lhcad.models.vae import EnsembleVAE, VAEArchitecture
 
-#: Offset between a member's initialisation seed and its training-noise seed.
-NOISE_SEED_OFFSET = 7919
+OPTIMIZERS: tuple[str, ...] = ("adam", "adamw", "adadelta")
+#: Events per chunk when the validation loss is computed (no gradients, so chunks can be large).
+VALIDATION_CHUNK = 262_144
 
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """Optimisation settings shared by every member."""
+    """Optimisation settings shared by every member.
+
+    Attributes:
+        epochs: maximum number of passes over the training set.
+        batch_size: events per step (each member sees its own shuffle of them).
+        optimizer: ``adam``, ``adamw`` or ``adadelta`` (the reference study's choice).
+        lr: learning rate, used as given for every optimizer: 1e-3 is typical for Adam(W);
+            Adadelta scales its adaptive step by ``lr`` and its customary value is 1.0.
+        weight_decay: L2 penalty (decoupled for AdamW).
+        patience: epochs without a lower validation loss after which a member stops; None
+            disables early stopping.
+        grad_clip: maximum gradient norm per member (None: no clipping).
+        device: ``cpu``, ``cuda`` (or ``cuda:N``) or ``auto``.
+    """
 
     epochs: int = 100
     batch_size: int = 1024
     optimizer: str = "adam"
     lr: float = 1e-3
-    """Learning rate; Adadelta's customary value is 1.0."""
     weight_decay: float = 0.0
     patience: int | None = 10
     grad_clip: float | None = None
@@ -48,7 +67,19 @@ class TrainSettings:
 
 @dataclass
 class TrainResult:
-    """A trained ensemble and its history."""
+    """A trained ensemble and its history.
+
+    Attributes:
+        model: the ensemble, every member holding its ``last`` checkpoint.
+        last_states: per member, the weights at its last epoch (its stopping epoch if it stopped).
+        best_states: per member, the weights at the epoch of its highest criterion.
+        best_epochs: per member, that epoch (from 1; 0 = the initial weights were never beaten).
+        stopped_epochs: per member, the epoch at which it ran out of patience, or None.
+        history: one entry per epoch run: ``epoch`` and per-member lists ``loss``, ``recon``,
+            ``kl`` (training means), ``val_loss`` and ``criterion``.
+        seconds: wall time of training, validation and criterion included.
+        events_per_second: training events x epochs run / seconds.
+    """
 
     model: EnsembleVAE
     last_states: list[dict[str, torch.Tensor]]
@@ -61,42 +92,111 @@ class TrainResult:
 
 
 def resolve_device(name: str) -> torch.device:
-    """``auto`` -> CUDA when present, else CPU; asking for CUDA without a GPU is a user error."""
+    """``auto`` -> CUDA when present, else CPU; ``cpu``; ``cuda`` or ``cuda:N``.
+
+    Raises:
+        LhcadError: unknown name, or CUDA asked for where there is none.
+    """
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name != "cpu" and not re.fullmatch(r"cuda(:\d+)?", name):
+        raise LhcadError(f"unknown device {name!r} (use auto, cpu or cuda)", where="train.device")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise LhcadError("train.device is cuda but no CUDA GPU is available (use auto or cpu)", where="train.device")
+        raise LhcadError(
+            f"device {name} was asked for but no CUDA GPU is available (use auto or cpu)", where="train.device"
+        )
     return torch.device(name)
 
 
-def make_optimizer(params: Any, settings: TrainSettings) -> torch.optim.Optimizer:
-    """The optimizer named in the settings (elementwise, so members stay independent)."""
+def make_optimizer(params: Iterable[torch.Tensor], settings: TrainSettings) -> torch.optim.Optimizer:
+    """The optimizer named in the settings, in its fastest implementation (fused Adam(W),
+    multi-tensor Adadelta).
+
+    All three are elementwise, which is what keeps ensemble members independent.
+    """
+    options = {"lr": settings.lr, "weight_decay": settings.weight_decay}
     if settings.optimizer == "adam":
-        return torch.optim.Adam(params, lr=settings.lr, weight_decay=settings.weight_decay)
+        return torch.optim.Adam(params, **options, fused=True)
     if settings.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
+        return torch.optim.AdamW(params, **options, fused=True)
     if settings.optimizer == "adadelta":
-        return torch.optim.Adadelta(params, lr=settings.lr, weight_decay=settings.weight_decay)
-    raise ValueError(f"unknown optimizer {settings.optimizer!r}")
+        return torch.optim.Adadelta(params, **options, foreach=True)
+    raise ValueError(f"unknown optimizer {settings.optimizer!r}, expected one of {OPTIMIZERS}")
 
 
-def clip_member_gradients(model: EnsembleVAE, max_norm: float) -> None:
-    """Clip each member's gradient norm separately (its norm ignores the other members)."""
+def clip_member_gradients(model: EnsembleVAE, max_norm: float) -> torch.Tensor:
+    """Scale each member's gradient so its norm (over all its parameters, and only its own) is at
+    most ``max_norm``, as ``torch.nn.utils.clip_grad_norm_`` does for a lone model.
+
+    Returns:
+        The per-member gradient norms before clipping, ``(K,)``.
+    """
     grads = [p.grad for p in model.parameters() if p.grad is not None]
-    squared = torch.stack([g.pow(2).flatten(1).sum(1) for g in grads]).sum(0)
-    factor = (max_norm / (squared.sqrt() + 1e-6)).clamp(max=1.0)
+    norms = torch.stack([g.pow(2).flatten(1).sum(1) for g in grads]).sum(0).sqrt()
+    factor = (max_norm / (norms + 1e-6)).clamp(max=1.0)
     for g in grads:
         g.mul_(factor.view(-1, *([1] * (g.dim() - 1))))
+    return norms
+
+
+def training_generator(seed: int, device: torch.device) -> torch.Generator:
+    """A member's generator for shuffling and reparametrisation noise.
+
+    Its seed is derived from the member seed through :class:`numpy.random.SeedSequence`, so the
+    training stream is independent of the stream the same seed gave the initialisation.
+    """
+    stream_seed = np.random.SeedSequence(seed, spawn_key=(1,)).generate_state(1, np.uint64)[0]
+    return torch.Generator(device=device).manual_seed(int(stream_seed))
 
 
 @torch.no_grad()
-def validation_loss(model: EnsembleVAE, x: torch.Tensor, chunk: int = 262_144) -> torch.Tensor:
-    """Per-member validation loss with z = z_mean (deterministic), ``(K,)``."""
+def validation_loss(model: EnsembleVAE, x: torch.Tensor, chunk: int = VALIDATION_CHUNK) -> torch.Tensor:
+    """Per-member mean loss ``(K,)`` decoding z = z_mean, so it does not depend on noise."""
     total = torch.zeros(model.n_members, device=x.device)
     for start in range(0, len(x), chunk):
         terms = model.event_terms(x[start : start + chunk])
         total += (terms["recon"] + model.arch.beta * terms["kl"]).sum(1)
-    return total / max(len(x), 1)
+    return total / len(x)
+
+
+def _as_device_array(x: np.ndarray, n_inputs: int, what: str, device: torch.device) -> torch.Tensor:
+    """Events ``(N, F)`` as one float32 tensor on the device, with a clear error when unusable."""
+    array = np.asarray(x, dtype=np.float32)
+    if array.ndim != 2 or array.shape[1] != n_inputs:
+        raise StageError(f"{what} events must have shape (N, {n_inputs}), got {array.shape}")
+    if len(array) == 0:
+        raise StageError(f"no {what} events")
+    if not np.isfinite(array).all():
+        raise StageError(f"{what} events hold NaN or infinite values")
+    return torch.as_tensor(array, device=device)
+
+
+def _train_one_epoch(
+    model: EnsembleVAE,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    generators: Sequence[torch.Generator],
+    settings: TrainSettings,
+) -> torch.Tensor:
+    """One pass over ``x`` in every member's own order; returns the per-member means of
+    ``loss``, ``recon`` and ``kl``, ``(3, K)``."""
+    n, n_features, latent_dim = len(x), x.shape[1], model.arch.latent_dim
+    order = torch.stack([torch.randperm(n, generator=g, device=x.device) for g in generators])
+    sums = torch.zeros(3, model.n_members, device=x.device)
+    for start in range(0, n, settings.batch_size):
+        index = order[:, start : start + settings.batch_size]
+        batch = x.index_select(0, index.reshape(-1)).view(*index.shape, n_features)
+        noise = torch.stack(
+            [torch.randn(index.shape[1], latent_dim, generator=g, device=x.device) for g in generators]
+        )
+        terms = model.loss_terms(batch, noise)
+        optimizer.zero_grad(set_to_none=True)
+        terms["loss"].sum().backward()
+        if settings.grad_clip is not None:
+            clip_member_gradients(model, settings.grad_clip)
+        optimizer.step()
+        sums += torch.stack([terms["loss"], terms["recon"], terms["kl"]]).detach() * index.shape[1]
+    return sums / n
 
 
 def train_ensemble(
@@ -110,87 +210,87 @@ def train_ensemble(
     on_epoch: Callable[[int, dict[str, Any]], None] | None = None,
     progress: bool = False,
 ) -> TrainResult:
-    """Train ``len(seeds)`` VAEs together.
+    """Train ``len(seeds)`` VAEs together (see the module docstring).
 
     Args:
         arch: the architecture.
         settings: optimisation settings.
-        x_train, x_val: inputs ``(N, F)``.
-        seeds: one seed per member.
-        criterion: per-member "higher is better" figure after each epoch that picks the
-            ``best`` states (default: minus the validation loss).
-        on_epoch: called after each epoch with the epoch number (from 1) and a dict holding the
-            epoch's history entry, the ``model`` and ``active`` (members not yet stopped before
-            this epoch).
-        progress: show a progress bar (only when stderr is a terminal).
+        x_train: training inputs ``(N, F)``.
+        x_val: validation inputs ``(M, F)``, for early stopping and the default criterion.
+        seeds: one non-negative seed per member (initialisation, shuffling and noise).
+        criterion: per-member "higher is better" figure, ``(K,)``, evaluated after each epoch,
+            that picks the ``best`` states (default: minus the validation loss).
+        on_epoch: called after each epoch with the epoch number (from 1) and the epoch's history
+            entry plus ``model`` and ``active`` (per member: its checkpoints still follow it,
+            i.e. it had not stopped before this epoch).
+        progress: show a progress bar over epochs (only when stderr is a terminal).
+
+    Raises:
+        LhcadError: an unusable device, or empty / malformed / non-finite inputs.
     """
+    if any(int(s) < 0 for s in seeds):
+        raise ValueError("member seeds must be non-negative")
     device = resolve_device(settings.device)
+    x_train_t = _as_device_array(x_train, arch.n_inputs, "training", device)
+    x_val_t = _as_device_array(x_val, arch.n_inputs, "validation", device)
     model = EnsembleVAE(arch, seeds).to(device)
-    k = model.n_members
-    xt = torch.as_tensor(np.asarray(x_train, dtype=np.float32), device=device)
-    xv = torch.as_tensor(np.asarray(x_val, dtype=np.float32), device=device)
-    generators = [torch.Generator(device=device).manual_seed(int(s) + NOISE_SEED_OFFSET) for s in seeds]
+    n_members = model.n_members
+    generators = [training_generator(int(s), device) for s in seeds]
     optimizer = make_optimizer(model.parameters(), settings)
-    n, batch = len(xt), settings.batch_size
-    best_score = np.full(k, -np.inf)
-    best_val = np.full(k, np.inf)
-    since_best = np.zeros(k, dtype=int)
+    initial = [model.member_state(k) for k in range(n_members)]
     result = TrainResult(
         model=model,
-        last_states=[model.member_state(m) for m in range(k)],
-        best_states=[model.member_state(m) for m in range(k)],
-        best_epochs=[0] * k,
-        stopped_epochs=[None] * k,
+        last_states=list(initial),
+        best_states=list(initial),
+        best_epochs=[0] * n_members,
+        stopped_epochs=[None] * n_members,
     )
+    best_criterion = np.full(n_members, -np.inf)
+    best_val_loss = np.full(n_members, np.inf)
+    epochs_since_improvement = np.zeros(n_members, dtype=int)
+
     t0 = time.perf_counter()
-    epochs_run = 0
-    bar = tqdm(range(1, settings.epochs + 1), unit="epoch", disable=not (progress and sys.stderr.isatty()), leave=False)
+    bar = tqdm(
+        range(1, settings.epochs + 1),
+        unit="epoch",
+        leave=False,
+        file=sys.stderr,
+        disable=not (progress and sys.stderr.isatty()),
+    )
     for epoch in bar:
         model.train()
-        sums = torch.zeros(3, k, device=device)
-        order = torch.stack([torch.randperm(n, generator=g, device=device) for g in generators])
-        for start in range(0, n, batch):
-            index = order[:, start : start + batch]
-            noise = torch.stack(
-                [torch.randn(index.shape[1], arch.latent_dim, generator=g, device=device) for g in generators]
-            )
-            terms = model.loss_terms(xt[index], noise)
-            optimizer.zero_grad(set_to_none=True)
-            terms["loss"].sum().backward()
-            if settings.grad_clip is not None:
-                clip_member_gradients(model, settings.grad_clip)
-            optimizer.step()
-            sums += torch.stack([terms["loss"], terms["recon"], terms["kl"]]).detach() * index.shape[1]
-        epochs_run = epoch
+        train_means = _train_one_epoch(model, optimizer, x_train_t, generators, settings).cpu().numpy()
         model.eval()
-        val = validation_loss(model, xv).cpu().numpy()
-        score = -val if criterion is None else np.asarray(criterion(model), dtype=np.float64)
-        means = (sums / n).cpu().numpy()
-        entry = {"epoch": epoch, "loss": means[0].tolist(), "recon": means[1].tolist(), "kl": means[2].tolist(),
-                 "val_loss": val.tolist(), "criterion": score.tolist()}  # fmt: skip
+        val_loss = validation_loss(model, x_val_t).cpu().numpy()
+        score = -val_loss if criterion is None else np.asarray(criterion(model), dtype=np.float64)
+        entry = {
+            "epoch": epoch,
+            **{name: means.tolist() for name, means in zip(("loss", "recon", "kl"), train_means)},
+            "val_loss": val_loss.tolist(),
+            "criterion": score.tolist(),
+        }
         result.history.append(entry)
-        for m in range(k):
-            if result.stopped_epochs[m] is not None:
-                continue
-            if score[m] > best_score[m]:
-                best_score[m] = score[m]
-                result.best_states[m] = model.member_state(m)
-                result.best_epochs[m] = epoch
-            if val[m] < best_val[m]:
-                best_val[m], since_best[m] = val[m], 0
+        active = [stop is None for stop in result.stopped_epochs]
+        for k in np.flatnonzero(active):
+            state = model.member_state(k)
+            result.last_states[k] = state
+            if score[k] > best_criterion[k]:
+                best_criterion[k], result.best_states[k], result.best_epochs[k] = score[k], state, epoch
+            if val_loss[k] < best_val_loss[k]:
+                best_val_loss[k], epochs_since_improvement[k] = val_loss[k], 0
             else:
-                since_best[m] += 1
-            result.last_states[m] = model.member_state(m)
-            if settings.patience is not None and since_best[m] >= settings.patience:
-                result.stopped_epochs[m] = epoch
-        bar.set_postfix(loss=f"{means[0].mean():.4f}", val=f"{val.mean():.4f}")
+                epochs_since_improvement[k] += 1
+            if settings.patience is not None and epochs_since_improvement[k] >= settings.patience:
+                result.stopped_epochs[k] = epoch
+        bar.set_postfix(loss=f"{train_means[0].mean():.4f}", val_loss=f"{val_loss.mean():.4f}")
         if on_epoch is not None:
-            active = [s is None or s == epoch for s in result.stopped_epochs]
             on_epoch(epoch, {**entry, "model": model, "active": active})
-        if all(s is not None for s in result.stopped_epochs):
+        if all(stop is not None for stop in result.stopped_epochs):
             break
+    bar.close()
     result.seconds = time.perf_counter() - t0
-    result.events_per_second = n * epochs_run / result.seconds if result.seconds > 0 else math.inf
-    for m, state in enumerate(result.last_states):
-        model.load_member_state(m, state)
+    n_events = len(x_train_t) * len(result.history)
+    result.events_per_second = n_events / result.seconds if result.seconds > 0 else math.inf
+    for k, state in enumerate(result.last_states):
+        model.load_member_state(k, state)
     return result

@@ -1,38 +1,51 @@
 """A vectorized ensemble of dense variational autoencoders.
 
 K members with identical architecture and different seeds are one module whose weights carry a
-leading member axis (``(K, in, out)``), so one batched matrix multiply (``torch.baddbmm``) runs
-all members at once: K members cost about the wall time of one. Member k is initialised from
-its own generator exactly as a one-member ensemble with the same seed would be, and nothing
-couples members during training (the loss is a sum of per-member losses and the optimizers are
-elementwise), so an ensemble member equals the model trained alone.
+leading member axis (``(K, in, out)`` and ``(K, 1, out)``), so one batched matrix multiply
+(``torch.baddbmm``) runs all members at once: K members cost about the wall time of one.
+Member k is initialised from its own generator exactly as a one-member ensemble with the same
+seed would be, and nothing couples members during training (the loss is a sum of per-member
+losses and the optimizers are elementwise), so an ensemble member equals the model trained
+alone.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "relu": F.relu,
-    "elu": F.elu,
-    "gelu": F.gelu,
-    "silu": F.silu,
-    "tanh": torch.tanh,
-    "leaky_relu": F.leaky_relu,
+#: Activation functions by config name (module classes, so a plain ``nn.Sequential`` VAE can
+#: use the same table).
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+    "tanh": nn.Tanh,
+    "leaky_relu": nn.LeakyReLU,
 }
+RECON_LOSSES: tuple[str, ...] = ("mse", "gaussian_nll")
 LOG_2PI = math.log(2.0 * math.pi)
 
 
 @dataclass(frozen=True)
 class VAEArchitecture:
-    """Shape and loss of one dense VAE (all ensemble members share it)."""
+    """Shape and loss of one dense VAE (all ensemble members share it).
+
+    Attributes:
+        n_inputs: number of input features.
+        hidden: encoder layer widths; the decoder mirrors them.
+        latent_dim: dimension of the latent space.
+        activation: one of :data:`ACTIVATIONS`.
+        beta: weight of the KL term in the loss.
+        recon_loss: ``mse`` (squared error summed over features) or ``gaussian_nll`` (the
+            decoder also outputs a per-feature log-variance).
+    """
 
     n_inputs: int
     hidden: tuple[int, ...] = (32, 16)
@@ -43,16 +56,51 @@ class VAEArchitecture:
 
     def __post_init__(self) -> None:
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {self.activation!r}")
-        if self.recon_loss not in ("mse", "gaussian_nll"):
-            raise ValueError(f"unknown reconstruction loss {self.recon_loss!r}")
+            raise ValueError(f"unknown activation {self.activation!r}, expected one of {sorted(ACTIVATIONS)}")
+        if self.recon_loss not in RECON_LOSSES:
+            raise ValueError(f"unknown reconstruction loss {self.recon_loss!r}, expected one of {RECON_LOSSES}")
+        if self.n_inputs < 1 or self.latent_dim < 1 or any(width < 1 for width in self.hidden):
+            raise ValueError("layer widths must be positive")
+
+    @property
+    def n_outputs(self) -> int:
+        """Width of the decoder's output layer (mean, and log-variance for the Gaussian NLL)."""
+        return self.n_inputs * (2 if self.recon_loss == "gaussian_nll" else 1)
+
+    def layer_sizes(self) -> list[tuple[int, int]]:
+        """``(in, out)`` of every linear layer, in initialisation order: encoder, z_mean head,
+        z_logvar head, decoder, output layer."""
+        encoder = [self.n_inputs, *self.hidden]
+        decoder = [self.latent_dim, *reversed(self.hidden)]
+        return [
+            *zip(encoder[:-1], encoder[1:]),
+            (encoder[-1], self.latent_dim),
+            (encoder[-1], self.latent_dim),
+            *zip(decoder[:-1], decoder[1:]),
+            (decoder[-1], self.n_outputs),
+        ]
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
         return {**asdict(self), "hidden": list(self.hidden)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> VAEArchitecture:
+        """Inverse of :meth:`to_dict`."""
         return cls(**{**data, "hidden": tuple(data["hidden"])})
+
+
+def reconstruction_error(x: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor | None) -> torch.Tensor:
+    """Per-event reconstruction loss summed over features: squared error, or the Gaussian
+    negative log-likelihood when the decoder gives a log-variance."""
+    if logvar is None:
+        return (mean - x).pow(2).sum(-1)
+    return 0.5 * (logvar + (x - mean).pow(2) * torch.exp(-logvar) + LOG_2PI).sum(-1)
+
+
+def kl_to_prior(z_mean: torch.Tensor, z_logvar: torch.Tensor) -> torch.Tensor:
+    """Per-event KL divergence of the Gaussian posterior from the standard-normal prior."""
+    return -0.5 * (1.0 + z_logvar - z_mean.pow(2) - torch.exp(z_logvar)).sum(-1)
 
 
 class BatchedLinear(nn.Module):
@@ -64,62 +112,65 @@ class BatchedLinear(nn.Module):
         self.bias = nn.Parameter(torch.empty(n_members, 1, n_out))
 
     def reset_member(self, k: int, generator: torch.Generator) -> None:
-        """nn.Linear's default initialisation (uniform in +-1/sqrt(fan_in)) for member k."""
+        """Initialise member k exactly as ``nn.Linear.reset_parameters`` would from ``generator``."""
         n_in, n_out = self.weight.shape[1:]
+        weight = torch.empty(n_out, n_in)  # nn.Linear's layout, so the random stream matches
+        nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
+        bias = torch.empty(n_out)
         bound = 1.0 / math.sqrt(n_in)
+        nn.init.uniform_(bias, -bound, bound, generator=generator)
         with torch.no_grad():
-            w = (torch.rand((n_out, n_in), generator=generator) * 2.0 - 1.0) * bound
-            b = (torch.rand((n_out,), generator=generator) * 2.0 - 1.0) * bound
-            self.weight[k].copy_(w.T)
-            self.bias[k, 0].copy_(b)
+            self.weight[k].copy_(weight.T)
+            self.bias[k, 0].copy_(bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.baddbmm(self.bias, x, self.weight)
 
 
 class EnsembleVAE(nn.Module):
-    """K dense VAEs trained as one model (see the module docstring)."""
+    """K dense VAEs trained as one model (see the module docstring).
+
+    Args:
+        arch: the architecture every member shares.
+        seeds: one initialisation seed per member.
+    """
 
     def __init__(self, arch: VAEArchitecture, seeds: Sequence[int]):
         super().__init__()
-        if not seeds:
+        if len(seeds) == 0:
             raise ValueError("an ensemble needs at least one member")
         self.arch = arch
         self.seeds = [int(s) for s in seeds]
-        k = len(self.seeds)
-        enc = [arch.n_inputs, *arch.hidden]
-        self.encoder = nn.ModuleList(BatchedLinear(k, a, b) for a, b in zip(enc[:-1], enc[1:]))
-        self.mean_head = BatchedLinear(k, enc[-1], arch.latent_dim)
-        self.logvar_head = BatchedLinear(k, enc[-1], arch.latent_dim)
-        dec = [arch.latent_dim, *reversed(arch.hidden)]
-        self.decoder = nn.ModuleList(BatchedLinear(k, a, b) for a, b in zip(dec[:-1], dec[1:]))
-        n_out = arch.n_inputs * (2 if arch.recon_loss == "gaussian_nll" else 1)
-        self.output_head = BatchedLinear(k, dec[-1], n_out)
-        self.activation = ACTIVATIONS[arch.activation]
+        k, n_hidden = len(self.seeds), len(arch.hidden)
+        layers = [BatchedLinear(k, n_in, n_out) for n_in, n_out in arch.layer_sizes()]
+        self.encoder = nn.ModuleList(layers[:n_hidden])
+        self.mean_head, self.logvar_head = layers[n_hidden : n_hidden + 2]
+        self.decoder = nn.ModuleList(layers[n_hidden + 2 : -1])
+        self.output_head = layers[-1]
+        self.activation = ACTIVATIONS[arch.activation]()
         for member, seed in enumerate(self.seeds):
             generator = torch.Generator().manual_seed(seed)
-            for layer in self._layers():
+            for layer in layers:
                 layer.reset_member(member, generator)
-
-    def _layers(self) -> list[BatchedLinear]:
-        return [*self.encoder, self.mean_head, self.logvar_head, *self.decoder, self.output_head]
 
     @property
     def n_members(self) -> int:
         return len(self.seeds)
 
     def _per_member(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, F)`` -> ``(K, B, F)`` (a view); ``(K, B, F)`` passes through."""
         return x.unsqueeze(0).expand(self.n_members, -1, -1) if x.dim() == 2 else x
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(z_mean, z_logvar)``, each ``(K, B, L)``, for ``x`` of shape ``(B, F)`` or ``(K, B, F)``."""
+        """``(z_mean, z_logvar)``, each ``(K, B, L)``, for ``x`` of shape ``(B, F)`` (the same
+        events for every member) or ``(K, B, F)``."""
         h = self._per_member(x)
         for layer in self.encoder:
             h = self.activation(layer(h))
         return self.mean_head(h), self.logvar_head(h)
 
     def decode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Reconstructed mean ``(K, B, F)`` and, for the Gaussian NLL, its log-variance."""
+        """Reconstructed mean ``(K, B, F)`` and, for the Gaussian NLL, its log-variance (else None)."""
         h = z
         for layer in self.decoder:
             h = self.activation(layer(h))
@@ -130,30 +181,37 @@ class EnsembleVAE(nn.Module):
         return out, None
 
     def event_terms(self, x: torch.Tensor, noise: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """Per-event reconstruction loss and KL, ``(K, B)`` each; ``noise=None`` decodes z_mean."""
+        """Per-event ``recon`` and ``kl`` ``(K, B)``, with ``z_mean``, ``z_logvar`` ``(K, B, L)``.
+
+        ``noise`` (standard normal, ``(K, B, L)``) draws z by reparametrisation; ``None``
+        decodes z_mean, which makes the result deterministic (validation, scoring).
+        """
         x = self._per_member(x)
         z_mean, z_logvar = self.encode(x)
         z = z_mean if noise is None else z_mean + torch.exp(0.5 * z_logvar) * noise
-        mean, logvar = self.decode(z)
-        if logvar is None:
-            recon = (mean - x).pow(2).sum(-1)
-        else:
-            recon = 0.5 * (logvar + (x - mean).pow(2) * torch.exp(-logvar) + LOG_2PI).sum(-1)
-        kl = -0.5 * (1.0 + z_logvar - z_mean.pow(2) - torch.exp(z_logvar)).sum(-1)
-        return {"recon": recon, "kl": kl, "z_mean": z_mean, "z_logvar": z_logvar}
+        return {
+            "recon": reconstruction_error(x, *self.decode(z)),
+            "kl": kl_to_prior(z_mean, z_logvar),
+            "z_mean": z_mean,
+            "z_logvar": z_logvar,
+        }
+
+    def forward(self, x: torch.Tensor, noise: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Same as :meth:`event_terms`."""
+        return self.event_terms(x, noise)
 
     def loss_terms(self, x: torch.Tensor, noise: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Batch means per member, ``(K,)``: ``loss = recon + beta * kl``."""
+        """Batch means per member, ``(K,)`` each: ``loss = recon + beta * kl``, ``recon``, ``kl``."""
         terms = self.event_terms(x, noise)
         recon, kl = terms["recon"].mean(1), terms["kl"].mean(1)
         return {"loss": recon + self.arch.beta * kl, "recon": recon, "kl": kl}
 
     def member_state(self, k: int) -> dict[str, torch.Tensor]:
-        """Member k's weights (a copy), for checkpoints."""
+        """Member k's weights, copied to the CPU (for checkpoints)."""
         return {name: p[k].detach().cpu().clone() for name, p in self.named_parameters()}
 
     def load_member_state(self, k: int, state: dict[str, torch.Tensor]) -> None:
-        """Overwrite member k's weights from :meth:`member_state` output."""
+        """Overwrite member k's weights with :meth:`member_state` output."""
         with torch.no_grad():
             for name, p in self.named_parameters():
-                p[k].copy_(state[name].to(p.device))
+                p[k].copy_(state[name])

@@ -262,3 +262,19 @@ def test_cli_writes_parquet_and_provenance(tmp_path: Path) -> None:
     again = CliRunner().invoke(generate_command, args)
     assert again.exit_code == 2
     assert "--overwrite" in again.output
+
+
+@pytest.mark.gen
+def test_an_analysis_can_generate_its_data_and_caches_it(tmp_path: Path) -> None:
+    """``data.generate``: the generator as a data source, cached like any stage."""
+    from lhcad.config import load_analysis
+    from lhcad.pipeline.runner import run_pipeline
+
+    analysis = tmp_path / "a.yaml"
+    analysis.write_text("pipeline: [data]\ndata:\n  generate: {process: signal, n: 40, chunk_size: 20, mZ: 3000, mX: 400, mY: 80}\n")
+    config = load_analysis(analysis)
+    first = run_pipeline(config, out=tmp_path / "out")
+    events = first.artifacts["data"].read_table("events.parquet")
+    assert len(events) == 40 and set(events["label"]) == {1}
+    assert abs(float(np.median(events["mjj"])) / 3000 - 1) < 0.1
+    assert run_pipeline(config, out=tmp_path / "out").stages[0].cached

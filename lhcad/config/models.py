@@ -23,12 +23,44 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
 
 
+class GenerateConfig(Section):
+    """Events made by lhcad's generator (Pythia 8 + FastJet, the ``gen`` extra) as the data."""
+
+    process: Literal["qcd", "signal", "rnd"] = "rnd"
+    """``qcd`` dijets, the Z' -> X Y ``signal``, or ``rnd``: both, shuffled."""
+    n: PositiveInt = 10_000
+    """Selected events (QCD events for ``rnd``)."""
+    n_signal: Annotated[int, Field(ge=0)] | None = None
+    """Signal events of ``rnd`` (default: n / 10)."""
+    mZ: Annotated[float, Field(gt=0)] = 3500.0
+    """Z' mass in GeV."""
+    mX: Annotated[float, Field(gt=0)] = 500.0
+    """X mass in GeV."""
+    mY: Annotated[float, Field(gt=0)] = 100.0
+    """Y mass in GeV."""
+    pthat_min: Annotated[float, Field(gt=0)] = 1000.0
+    """Minimum pT of the hard QCD scattering in GeV."""
+    mpi: bool = False
+    """Multiple parton interactions (off in the LHCO R&D sample)."""
+    detector: Literal["simple", "none"] = "simple"
+    """Detector response."""
+    seed: Annotated[int, Field(ge=0)] = 0
+    """Run seed."""
+    workers: PositiveInt = 1
+    """Worker processes (or Dask tasks with ``executor.kind: dask``)."""
+    chunk_size: PositiveInt = 1000
+    """Events per chunk (the unit of resumption and parallelism)."""
+
+
 class DataConfig(Section):
     """Where the events come from (stage ``data``)."""
 
     path: str = "embedded:rnd_default"
     """Events file: official LHCO features ``.h5``, official raw ``.h5`` or parquet.
     ``embedded:rnd_default`` is the R&D-like sample shipped with lhcad."""
+    generate: GenerateConfig | None = None
+    """Generate the events with lhcad's generator instead of reading ``path`` (cached like
+    any stage: the same block never runs twice)."""
     format: Literal["auto", "features_h5", "raw_h5", "parquet"] = "auto"
     """File format; ``auto`` detects it from the file's content."""
     key: str | None = None
@@ -160,11 +192,87 @@ class TrainConfig(Section):
 ScoreName = Literal["z_mean", "z_logvar", "z_mean2", "recon_error", "kl"]
 
 
+class WindowConfig(Section):
+    """Sliding signal regions in mjj with a sideband on either side (weak scorers)."""
+
+    start: Annotated[float, Field(gt=0.0)] | None = None
+    """Centre of the first signal region in GeV (null: the lowest centre whose lower sideband
+    starts above the mjj quantile ``edge_quantile``)."""
+    stop: Annotated[float, Field(gt=0.0)] | None = None
+    """Centre of the last signal region in GeV (null: the highest centre whose upper sideband
+    ends below the mjj quantile ``1 - edge_quantile`` and whose signal region holds at least
+    ``min_events`` events)."""
+    width: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.08
+    """Full width of a signal region relative to its centre (0.08: centre +- 4%)."""
+    step: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+    """Step between neighbouring centres, in signal-region widths."""
+    sideband: Annotated[float, Field(gt=0.0)] = 1.0
+    """Width of each sideband in signal-region widths (CWoLa's background-like sample)."""
+    edge_quantile: Annotated[float, Field(ge=0.0, lt=0.5)] = 0.01
+    """mjj quantile below (and above 1 minus it) which no sideband reaches by default."""
+    min_events: PositiveInt = 1000
+    """Fewest events a signal region needs to be scanned."""
+    efficiencies: list[Annotated[float, Field(gt=0.0, lt=1.0)]] = Field(
+        default_factory=lambda: [0.05, 0.01, 0.002]
+    )
+    """Background efficiencies at which each window's excess is measured: the threshold keeps
+    this fraction of the background-like reference events (sidebands for CWoLa, synthetic
+    events for CATHODE). The best window has the largest excess significance."""
+    outside: Literal["floor", "classifier"] = "floor"
+    """Score of the events outside the best window's signal region: ``floor`` (below every
+    signal-region event, so top-N selections hold signal-region events only) or
+    ``classifier`` (the window's classifier, so the selected events span the mjj spectrum)."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WindowConfig:
+        if self.start is not None and self.stop is not None and self.stop < self.start:
+            raise ValueError(f"stop ({self.stop:g}) must not be below start ({self.start:g})")
+        return self
+
+
+class FlowConfig(Section):
+    """CATHODE's conditional normalizing flow p(features | mjj) (zuko masked autoregressive flow)."""
+
+    transforms: PositiveInt = 6
+    """Number of autoregressive affine transforms."""
+    hidden: list[PositiveInt] = Field(default_factory=lambda: [64, 64])
+    """Hidden-layer widths of each transform's MADE network."""
+    sideband: Annotated[float, Field(gt=0.0)] = 4.0
+    """The flow trains on events within this many signal-region widths either side of the
+    signal region (clipped to the data)."""
+    max_events: PositiveInt = 150_000
+    """Most sideband events the flow trains on per window (a seeded subsample beyond)."""
+    epochs: PositiveInt = 40
+    """Maximum number of epochs."""
+    batch_size: PositiveInt = 2048
+    """Mini-batch size."""
+    lr: Annotated[float, Field(gt=0.0)] = 2e-3
+    """Adam learning rate (cosine-annealed over ``epochs``)."""
+    patience: PositiveInt = 6
+    """Early stopping: epochs without validation-loss improvement."""
+    val_fraction: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.2
+    """Fraction of the sideband events held out for early stopping and the closure test."""
+    detrend: bool = True
+    """Subtract each feature's linear trend in log(mjj), fitted on the sidebands, before the
+    quantile map to a normal distribution (both invertible given mjj): an affine flow then
+    models the mjj dependence far better."""
+    checkpoints: PositiveInt = 5
+    """Ensemble of epochs: synthetic events are drawn in equal parts from the flows of this
+    many best validation epochs."""
+    mjj_sampling: Literal["kde", "fit"] = "kde"
+    """mjj values of the synthetic events: a Gaussian KDE of the signal region's mjj values,
+    or a fit of its spectrum (an exponential fitted to the signal region's mjj values)."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    """Where the flow trains: ``auto`` picks CUDA when present (batches stay on the device)."""
+
+
 class ScoreConfig(Section):
     """Per-event anomaly scores (stage ``score``)."""
 
-    method: Literal["vae"] = "vae"
-    """Scorer: the VAE ensemble's latent space."""
+    method: Literal["vae", "cwola", "cathode"] = "vae"
+    """Scorer: the VAE ensemble's latent space (``vae``), or a weakly supervised classifier per
+    sliding mjj window: signal region against sidebands (``cwola``), or against synthetic
+    background from a flow trained on the sidebands (``cathode``)."""
     use: ScoreName = "z_logvar"
     """The score that goes downstream (the reference study's best was z_logvar)."""
     checkpoint: Literal["best", "last"] = "best"
@@ -176,6 +284,47 @@ class ScoreConfig(Section):
     """How members combine: mean of standardized scores, or mean of normalised ranks."""
     batch_size: PositiveInt = 262_144
     """Events per scoring chunk."""
+    windows: WindowConfig = Field(default_factory=WindowConfig)
+    """Weak scorers: the sliding signal regions and sidebands in mjj."""
+    folds: Annotated[int, Field(ge=2)] = 5
+    """Weak scorers: k-fold cross-training per window, so no event is scored by a classifier
+    that saw it."""
+    classifier: Literal["hgb", "mlp"] = "hgb"
+    """Weak scorers' classifier: scikit-learn HistGradientBoosting (strongest at low signal
+    fractions, arXiv:2309.13111) or a small torch MLP."""
+    ensemble: PositiveInt = 3
+    """Weak scorers: classifiers per fold (differing in seed and early-stopping split); their
+    mean log-odds is the score."""
+    weak_features: list[str] | None = None
+    """Weak scorers' inputs (columns of the events table; never mjj). null: the preprocess
+    stage's features."""
+    oversample: PositiveInt = 4
+    """CATHODE: synthetic background events per signal-region event."""
+    flow: FlowConfig = Field(default_factory=FlowConfig)
+    """CATHODE's conditional normalizing flow."""
+    template_path: str | None = None
+    """Optional separate background-only events file: on the best window, the classifier of
+    signal-region data against this sample's signal-region events is the idealised detector
+    (the upper bound to compare a weak scorer with)."""
+    seed: int = 0
+    """Weak scorers: seed of the folds, classifiers, flows and synthetic samples."""
+    threads: PositiveInt | None = 1
+    """Weak scorers: CPU threads of each task (torch and the classifiers' OpenMP; null: the
+    libraries' defaults). One thread per task is fastest for these small models, and a Dask
+    executor runs one task per worker."""
+
+    @field_validator("weak_features")
+    @classmethod
+    def _weak_features_valid(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return value
+        if not value:
+            raise ValueError("at least one input feature is needed")
+        if len(set(value)) != len(value):
+            raise ValueError("weak_features must not repeat")
+        if MJJ in value:
+            raise ValueError("mjj is the bump-hunt variable and cannot be a weak scorer's input")
+        return value
 
 
 class SelectConfig(Section):

@@ -14,6 +14,7 @@ from lhcad.data.inject import inject_signal
 from lhcad.data.lhco import read_masterkey
 from lhcad.data.sources import read_events, resolve_path
 from lhcad.errors import DataError
+from lhcad.executors import Executor
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
 
@@ -21,7 +22,7 @@ from lhcad.pipeline.runner import StageContext
 def data_files(config: AnalysisConfig) -> list[Path]:
     """The files the data stage reads (their hashes key its cache)."""
     cfg = config.data
-    paths = [resolve_path(cfg.path)]
+    paths = [] if cfg.generate is not None else [resolve_path(cfg.path)]
     paths += [resolve_path(p) for p in (cfg.signal_path, cfg.labels) if p]
     for path in paths:
         if not path.exists():
@@ -31,10 +32,33 @@ def data_files(config: AnalysisConfig) -> list[Path]:
     return paths
 
 
-def load_events(cfg: DataConfig, scratch: Path | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
+def generate_into(cfg: DataConfig, scratch: Path, executor: Executor | None = None) -> Path:
+    """Run the generator block of the data config into ``scratch``; returns the parquet file."""
+    from lhcad.gen.generate import generate_to_parquet, plan_samples
+
+    gen = cfg.generate
+    assert gen is not None
+    physics = dict(mZ=gen.mZ, mX=gen.mX, mY=gen.mY, pthat_min=gen.pthat_min, mpi=gen.mpi, detector=gen.detector)
+    samples, shuffle = plan_samples(gen.process, gen.n, n_signal=gen.n_signal, **physics)
+    out = scratch / "generated.parquet"
+    generate_to_parquet(
+        out, samples, seed=gen.seed, workers=gen.workers, chunk_size=gen.chunk_size, shuffle=shuffle,
+        progress=False, command="data.generate", executor=executor,
+    )  # fmt: skip
+    return out
+
+
+def load_events(
+    cfg: DataConfig, scratch: Path | None = None, executor: Executor | None = None
+) -> tuple[pd.DataFrame, dict[str, int]]:
     """The events table of an analysis and counts of what happened to it on the way
-    (``scratch``: where a raw particle file's jet features are built)."""
-    path = resolve_path(cfg.path)
+    (``scratch``: where generated events or a raw particle file's jet features are built)."""
+    if cfg.generate is not None:
+        if scratch is None:
+            raise DataError("data.generate needs a scratch directory")
+        path = generate_into(cfg, scratch, executor)
+    else:
+        path = resolve_path(cfg.path)
     events = read_events(path, cfg.format, cfg.key, cfg.chunk_rows, scratch)
     events.insert(0, EVENT_ID, np.arange(len(events), dtype=np.int64))
     if cfg.labels:
@@ -88,8 +112,9 @@ def load_events(cfg: DataConfig, scratch: Path | None = None) -> tuple[pd.DataFr
 )
 def run_data(ctx: StageContext) -> None:
     cfg: DataConfig = ctx.config()
-    events, counts = load_events(cfg, scratch=ctx.out.dir)
+    events, counts = load_events(cfg, scratch=ctx.out.dir, executor=ctx.executor if cfg.generate else None)
     if counts["n_nonfinite"]:
         ctx.log.warning("dropped %d events with NaN/inf features (data.nan_policy: drop)", counts["n_nonfinite"])
     ctx.out.write_table("events.parquet", events)
-    ctx.out.write_json("summary.json", {"path": str(resolve_path(cfg.path)), "labelled": LABEL in events.columns, **counts})
+    source = "generated" if cfg.generate is not None else str(resolve_path(cfg.path))
+    ctx.out.write_json("summary.json", {"path": source, "labelled": LABEL in events.columns, **counts})

@@ -1,0 +1,77 @@
+"""Input features: signal vs background before and after the quantile transform, and the
+features reconstructed by the VAE (encoder -> decoder -> inverse transform) against the originals."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from lhcad.plots.style import (
+    BACKGROUND,
+    ENSEMBLE,
+    SIGNAL,
+    axis_label,
+    finish_grid,
+    fraction_histograms,
+    fraction_label,
+    finite_range,
+    grid,
+    member_color,
+    nice_bins,
+    unit_of,
+)
+
+N_BINS = 60
+
+
+def feature_distributions(
+    features: Mapping[str, np.ndarray], labels: np.ndarray | None, analysis: str, *, transformed: bool = False
+) -> Figure:
+    """One panel per feature: unit-area histograms of signal and background (all events when
+    unlabelled)."""
+    fig, axes = grid(len(features), ncols=min(len(features), 4))
+    for ax, (name, values) in zip(axes, features.items()):
+        values = np.asarray(values, dtype=np.float64)
+        classes = [values] if labels is None else [values[labels == 0], values[labels == 1]]
+        bins = nice_bins(*finite_range(*classes), N_BINS)
+        if labels is None:
+            samples = [(values, "all events", {"color": ENSEMBLE})]
+        else:
+            samples = [
+                (values[labels == 0], "background", {"color": BACKGROUND}),
+                (values[labels == 1], "signal", {"color": SIGNAL, "linestyle": "--"}),
+            ]
+        fraction_histograms(ax, samples, bins)
+        ax.set_xlabel(axis_label(name, transformed=transformed))
+        ax.set_ylabel(fraction_label(bins, "" if transformed else unit_of(name)))
+        ax.set_xlim(bins[0], bins[-1])
+        ax.set_ylim(0, ax.get_ylim()[1] * 1.25)
+        ax.legend(loc="upper right")
+    finish_grid(fig, analysis)
+    return fig
+
+
+def reconstruction_comparison(
+    original: Mapping[str, np.ndarray], reconstructed: Sequence[Mapping[str, np.ndarray]], analysis: str
+) -> Figure:
+    """One panel per feature: the original distribution against each member's reconstruction
+    (encoder -> decoder -> inverse quantile transform), in physical units."""
+    fig, axes = grid(len(original), ncols=min(len(original), 4))
+    for ax, (name, values) in zip(axes, original.items()):
+        values = np.asarray(values, dtype=np.float64)
+        bins = nice_bins(*finite_range(values, *(m[name] for m in reconstructed)), N_BINS)
+        samples = [(values, "original", {"color": ENSEMBLE, "linewidth": 2.5})]
+        samples += [
+            (member[name], f"member {k} reconstructed", {"color": member_color(k), "linestyle": "--"})
+            for k, member in enumerate(reconstructed)
+        ]
+        fraction_histograms(ax, samples, bins)
+        ax.set_xlabel(axis_label(name))
+        ax.set_ylabel(fraction_label(bins, unit_of(name)))
+        ax.set_xlim(bins[0], bins[-1])
+        ax.set_ylim(0, ax.get_ylim()[1] * 1.35)
+        ax.legend(loc="upper right", fontsize=16)
+    finish_grid(fig, analysis)
+    return fig

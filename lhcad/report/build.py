@@ -1,0 +1,486 @@
+"""Builds the report of a run from its stage artifacts: every figure, then the HTML page.
+
+Sections follow the pipeline: data, preprocessing, training, scores, selection, fits, bump hunt,
+masses, then the configuration and the provenance. Figures are written to ``<report>/figures/`` in
+the configured formats; the page shows the PNGs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from lhcad.config import AnalysisConfig, config_sha256
+from lhcad.data.columns import LABEL, MASS_OBSERVABLES
+from lhcad.histograms import counts_and_edges, fill_histogram, histogram_from_uhi
+from lhcad.pipeline.artifacts import Artifact
+from lhcad.plots import fits as fit_plots
+from lhcad.plots import inputs as input_plots
+from lhcad.plots import masses as mass_plots
+from lhcad.plots import scores as score_plots
+from lhcad.plots import training as training_plots
+from lhcad.plots.style import RESONANCES, plot_style, save_figure
+from lhcad.preprocessing import TEST, quantile_from_arrays
+from lhcad.report.curves import fit_components
+from lhcad.report.html import Code, FigureRef, Paragraph, Section, Table, render_page
+from lhcad.stages.histogram import ALL_EVENTS
+
+MAX_RECONSTRUCTED = 50_000
+"""Events passed through the VAE for the reconstruction figure."""
+
+SPLIT_NAMES = ("train", "validation", "test")
+
+
+def fmt(value: Any, digits: int = 1) -> str:
+    """A table cell: fixed-point number, en dash for missing values."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}"
+    return f"{float(value):.{digits}f}"
+
+
+def signal_peak(values: np.ndarray, iterations: int = 10) -> float:
+    """The core of a signal mass distribution: the mean within ±1.5 sigma, iterated from the
+    median (sigma from the interquartile range), insensitive to the low-mass tail."""
+    values = np.asarray(values, dtype=np.float64)
+    centre = float(np.median(values))
+    q1, q3 = np.quantile(values, [0.25, 0.75])
+    width = max(float(q3 - q1) / 1.349, 1e-9)
+    for _ in range(iterations):
+        core = values[np.abs(values - centre) < 1.5 * width]
+        if len(core) < 10:
+            break
+        centre, width = float(core.mean()), max(float(core.std()) / 0.739, 1e-9)
+    return centre
+
+
+@dataclass
+class FigureWriter:
+    """Saves figures into the report and hands back their page references."""
+
+    directory: Path
+    formats: Sequence[str]
+    analysis: str
+    written: list[str] = field(default_factory=list)
+
+    def add(self, fig: Any, name: str, caption: str, *, wide: bool = True, columns: int = 2) -> FigureRef:
+        save_figure(fig, self.directory, name, self.formats)
+        self.written.append(name)
+        return FigureRef(name=name, caption=caption, formats=tuple(self.formats), wide=wide, columns=columns)
+
+
+class RunData:
+    """Lazy access to what the stages of a run wrote."""
+
+    def __init__(self, artifacts: Mapping[str, Artifact], analysis: AnalysisConfig):
+        self.artifacts = artifacts
+        self.analysis = analysis
+
+    def has(self, stage: str, name: str | None = None) -> bool:
+        artifact = self.artifacts.get(stage)
+        return artifact is not None and (name is None or artifact.exists(name))
+
+    def json(self, stage: str, name: str) -> Any:
+        return self.artifacts[stage].read_json(name)
+
+    @cached_property
+    def events(self) -> pd.DataFrame:
+        return self.artifacts["data"].read_table("events.parquet")
+
+    @cached_property
+    def labels(self) -> np.ndarray | None:
+        return self.events[LABEL].to_numpy() if LABEL in self.events.columns else None
+
+    @cached_property
+    def inputs(self) -> dict[str, np.ndarray]:
+        return self.artifacts["preprocess"].read_arrays("inputs.npz")
+
+    @cached_property
+    def features(self) -> list[str]:
+        return list(self.json("preprocess", "features.json")["features"])
+
+    @cached_property
+    def scores(self) -> pd.DataFrame:
+        return self.artifacts["score"].read_table("scores.parquet")
+
+    @cached_property
+    def selections(self) -> dict[str, np.ndarray]:
+        return self.artifacts["select"].read_arrays("selections.npz")
+
+    @cached_property
+    def histograms(self) -> dict[str, Any]:
+        return dict(self.json("histogram", "histograms.json"))
+
+    @cached_property
+    def test(self) -> np.ndarray:
+        """Rows of the test split (every row when there is none)."""
+        split = self.inputs["split"]
+        return np.flatnonzero(split == TEST) if (split == TEST).any() else np.arange(len(split))
+
+    @cached_property
+    def truth(self) -> dict[str, float]:
+        """True peak positions of the mass observables, from the labelled signal events."""
+        if self.labels is None or not (self.labels == 1).any():
+            return {}
+        signal = self.events[self.labels == 1]
+        return {obs: signal_peak(signal[obs].to_numpy()) for obs in MASS_OBSERVABLES if obs in signal.columns}
+
+
+def data_section(run: RunData, figures: FigureWriter) -> Section:
+    summary = run.json("data", "summary.json")
+    files = run.artifacts["data"].manifest.get("files", {})
+    subsample = run.analysis.data.max_events
+    rows = [
+        ["file", summary.get("path", "–")],
+        ["sha256", files.get(summary.get("path"), "–")],
+        ["events read", fmt(summary.get("n_read"))],
+        *([["random subsample (data.max_events)", fmt(subsample)]] if subsample else []),
+        ["events dropped (NaN/inf features)", fmt(summary.get("n_nonfinite"))],
+        ["events analysed", fmt(summary.get("n_events"))],
+        ["signal events (labels)", fmt(summary.get("n_signal")) if summary.get("labelled") else "unlabelled"],
+    ]
+    section = Section("data", "Data", [Table([], rows, id="data-summary")])
+    observables = {obs: run.events[obs].to_numpy() for obs in MASS_OBSERVABLES if obs in run.events.columns}
+    fig = input_plots.feature_distributions(observables, run.labels, run.analysis.name)
+    who = "signal and background (labels)" if run.labels is not None else "all events (unlabelled)"
+    caption = f"Mass observables of {who}: fraction of each sample's events per bin."
+    section.blocks.append(figures.add(fig, "data_masses", caption))
+    return section
+
+
+def _roundtrip_rows(run: RunData) -> list[list[str]]:
+    """How much the quantile transform's round trip (transform, then inverse) changes each
+    feature of the test events, in the feature's own units."""
+    qt = quantile_from_arrays(run.artifacts["preprocess"].read_arrays("quantiles.npz"))
+    original = run.events[run.features].to_numpy(np.float64)[run.test]
+    back = qt.inverse_transform(run.inputs["x"][run.test].astype(np.float64))
+    diff = np.abs(back - original)
+    return [
+        [name, *(f"{v:.3g}" for v in (np.median(d), np.quantile(d, 0.99), d.max()))]
+        for name, d in zip(run.features, diff.T)
+    ]
+
+
+def preprocess_section(run: RunData, figures: FigureWriter) -> Section:
+    info = run.json("preprocess", "features.json")
+    cfg = run.analysis.preprocess
+    counts = info["n_per_split"]
+    rows = [
+        ["input features", ", ".join(run.features)],
+        ["quantile transform", f"to {cfg.output_distribution}, {cfg.n_quantiles} quantiles, fitted on the training events"],
+        ["events per split", ", ".join(f"{n}: {fmt(c)}" for n, c in zip(SPLIT_NAMES, counts))],
+    ]
+    section = Section("preprocessing", "Preprocessing", [Table([], rows, id="preprocessing-summary")])
+    raw = {name: run.events[name].to_numpy() for name in run.features}
+    transformed = {name: run.inputs["x"][:, i] for i, name in enumerate(run.features)}
+    who = "signal vs background" if run.labels is not None else "all events"
+    name = run.analysis.name
+    section.blocks += [
+        figures.add(
+            input_plots.feature_distributions(raw, run.labels, name),
+            "inputs_raw",
+            f"Input features, {who}, before the quantile transform.",
+        ),
+        figures.add(
+            input_plots.feature_distributions(transformed, run.labels, name, transformed=True),
+            "inputs_transformed",
+            f"Input features, {who}, after the quantile transform (the VAE's inputs).",
+        ),
+        Table(
+            ["feature", "median |Δ|", "99% quantile |Δ|", "max |Δ|"],
+            _roundtrip_rows(run),
+            id="roundtrip",
+            caption="Quantile-transform round trip on the test events: |inverse(transform(x)) − x|, in the feature's units.",
+        ),
+    ]
+    return section
+
+
+def _reconstruction(run: RunData) -> tuple[dict[str, np.ndarray], list[dict[str, np.ndarray]]]:
+    """Original test events and each member's reconstruction, in physical units."""
+    from lhcad.report.curves import reconstruct
+
+    rows = run.test[:MAX_RECONSTRUCTED]
+    qt = quantile_from_arrays(run.artifacts["preprocess"].read_arrays("quantiles.npz"))
+    cfg = run.analysis.score
+    x = run.inputs["x"][rows]
+    per_member = reconstruct(run.artifacts["train"], cfg.checkpoint, cfg.use, x, seed=run.analysis.seed)
+    original = {name: run.events[name].to_numpy()[rows] for name in run.features}
+    members = []
+    for x_hat in per_member:
+        back = qt.inverse_transform(np.asarray(x_hat, dtype=np.float64))
+        members.append({name: back[:, i] for i, name in enumerate(run.features)})
+    return original, members
+
+
+def training_section(run: RunData, figures: FigureWriter) -> Section:
+    history = run.json("train", "history.json")
+    section = Section("training", "Training")
+    best_loss = history.get("best_loss_epoch") or []
+    stopped = history.get("stopped_epoch") or []
+    best_auc = history.get("best_auc_epoch") or {}
+    use = run.analysis.score.use
+    train_loss = training_plots.member_series(history["epochs"], "loss")
+    val_loss = training_plots.member_series(history["epochs"], "val_loss")
+    rows = []
+    for k in range(len(train_loss)):
+        best_val = np.nanmin(val_loss[k]) if k < len(val_loss) and np.isfinite(val_loss[k]).any() else None
+        rows.append([
+            f"member {k}", fmt(int(np.isfinite(train_loss[k]).sum())), fmt(k < len(stopped) and stopped[k] is not None),
+            fmt(best_loss[k] if k < len(best_loss) else None), fmt(best_val, 4),
+            fmt(best_auc[use][k]) if use in best_auc and k < len(best_auc[use]) else "–",
+        ])  # fmt: skip
+    columns = ["member", "epochs run", "stopped early", "lowest val. loss at epoch", "lowest val. loss",
+               f"best val. AUC of {use} at epoch"]  # fmt: skip
+    section.blocks.append(Table(columns, rows, id="training-table"))
+    if history.get("seconds") is not None:
+        speed = history.get("events_per_second") or 0.0
+        section.blocks.append(Paragraph(f"Training took {history['seconds']:.1f} s ({speed:,.0f} events/s)."))
+    name = run.analysis.name
+    fig = training_plots.loss_curves(history, name)
+    caption = (
+        "Loss per member and epoch: training = average over the epoch's batches with z sampled from the encoder; "
+        "validation = after the epoch with z at the encoder mean (no sampling noise), hence lower."
+    )
+    section.blocks.append(figures.add(fig, "loss", caption, wide=False))
+    if run.has("train", "auc_history.json"):
+        ensemble = run.json("train", "auc_history_ensemble.json") if run.has("train", "auc_history_ensemble.json") else None
+        fig = training_plots.auc_vs_epoch(run.json("train", "auc_history.json"), ensemble, name, chosen=use)
+        caption = "Validation AUC of every score after each epoch, per member and for the ensemble."
+        section.blocks.append(figures.add(fig, "auc_vs_epoch", caption))
+    original, members = _reconstruction(run)
+    fig = input_plots.reconstruction_comparison(original, members, name)
+    checkpoint = run.json("score", "score.json")["checkpoint"]
+    caption = (
+        "Test events through encoder → decoder (z sampled from the encoder) → inverse quantile transform, "
+        f"against the originals; weights of the score stage ({checkpoint})."
+    )
+    section.blocks.append(figures.add(fig, "reconstruction", caption))
+    return section
+
+
+def score_names(run: RunData) -> tuple[list[str], int]:
+    """Score names and ensemble size, read from the scores table's columns."""
+    columns = list(run.scores.columns)
+    names = [c for c in columns if f"{c}_m0" in columns]
+    n_members = sum(1 for c in columns if names and c.startswith(f"{names[0]}_m"))
+    return names, n_members
+
+
+def scores_section(run: RunData, figures: FigureWriter) -> Section:
+    info = run.json("score", "score.json")
+    names, n_members = score_names(run)
+    used = Paragraph(f"Score used downstream: {info['use']} (checkpoint: {info['checkpoint']}).")
+    section = Section("scores", "Scores", [used])
+    if run.has("score", "metrics.json"):
+        metrics = run.json("score", "metrics.json")
+        rows = [
+            [name, fmt(m["auc"], 3), fmt(m["max_sic"], 2), *[fmt(mm["auc"], 3) for mm in m["members"]]]
+            for name, m in metrics.items()
+        ]
+        n = max((len(m["members"]) for m in metrics.values()), default=0)
+        columns = ["score", "ensemble AUC", "ensemble max SIC", *[f"member {k} AUC" for k in range(n)]]
+        section.blocks.append(Table(columns, rows, id="score-metrics", caption="On the test events (metrics.json)."))
+    labels = run.labels
+    rows = run.test if labels is not None else np.arange(len(run.scores))
+    table = {c: run.scores[c].to_numpy()[rows] for c in run.scores.columns}
+    test_labels = labels[rows] if labels is not None else None
+    where = "test events" if labels is not None else "all events"
+    fig = score_plots.score_distributions(table, test_labels, names, n_members, run.analysis.name)
+    caption = f"Score distributions per member (rows) and score (columns), {where}."
+    section.blocks.append(figures.add(fig, "score_distributions", caption))
+    if test_labels is not None and len(np.unique(test_labels)) == 2:
+        rocs = score_plots.roc_set(table, test_labels, names, n_members)
+        captions = {
+            "roc": "ROC curves on the test events, AUC in the legend.",
+            "rejection": "Background rejection 1/ε_B against signal efficiency (log scale), down to "
+            f"{score_plots.MIN_BACKGROUND} selected background events.",
+            "sic": "Significance improvement ε_S/√ε_B against signal efficiency, down to "
+            f"{score_plots.MIN_BACKGROUND} selected background events.",
+        }
+        for kind, caption in captions.items():
+            fig = score_plots.roc_figure(rocs, kind, run.analysis.name, chosen=info["use"])  # type: ignore[arg-type]
+            section.blocks.append(figures.add(fig, kind, caption))
+    return section
+
+
+def selection_section(run: RunData) -> Section:
+    records = run.json("select", "selections.json")
+    labelled = any("purity" in r for r in records)
+    columns = ["selection", "events", "score threshold"]
+    columns += ["signal events", "purity", "ε_S", "ε_B", "SIC"] if labelled else []
+    rows = []
+    for r in records:
+        row = [r["name"], fmt(r["n"]), fmt(r["threshold"], 4)]
+        if labelled:
+            row += [fmt(r.get("n_signal")), fmt(r.get("purity"), 3), fmt(r.get("signal_efficiency"), 4),
+                    fmt(r.get("background_efficiency"), 5), fmt(r.get("sic"), 2)]  # fmt: skip
+        rows.append(row)
+    return Section("selection", "Selection", [Table(columns, rows, id="selections")])
+
+
+def mass_fit_figure(run: RunData, fit: Mapping[str, Any]) -> Any:
+    """The mass histogram of one fit's selection with the fitted curves, its background, the
+    true signal (with labels) and the pulls."""
+    hists = run.histograms
+    obs, sel = fit["observable"], fit["selection"]
+    counts, edges = counts_and_edges(histogram_from_uhi(hists[sel][obs]))
+    template = counts_and_edges(histogram_from_uhi(hists[ALL_EVENTS][obs]))[0] if ALL_EVENTS in hists else None
+    signal_counts = None
+    binning = run.analysis.histogram.binning
+    if run.labels is not None and obs in binning:
+        rows = run.selections[sel]
+        signal = run.events[obs].to_numpy()[rows][run.labels[rows] == 1]
+        signal_counts = counts_and_edges(fill_histogram(signal, binning[obs], obs))[0]
+    return fit_plots.mass_fit(
+        edges, counts, fit, fit_components(fit, edges, template), analysis=run.analysis.name, selection=sel,
+        observable=obs, signal_counts=signal_counts, truth=run.truth.get(obs),
+    )  # fmt: skip
+
+
+def fits_section(run: RunData, figures: FigureWriter) -> Section:
+    fits = run.json("fit", "fits.json")
+    rows = [
+        [f["selection"], f["observable"], f"{f['model']} + {f.get('background', '?')}", fmt(bool(f["valid"])),
+         fmt(f["mean"]), _asymmetric(f.get("mean_error_low"), f.get("mean_error_high")), fmt(f["sigma"]),
+         f"{fmt(f['signal_yield'])} ± {fmt(f['signal_yield_error'])}", fmt(f["chi2_ndf"], 2), fmt(f["p_value"], 3),
+         fmt(f["significance"], 2)]  # fmt: skip
+        for f in fits
+    ]
+    columns = ["selection", "observable", "model", "valid", "mean [GeV]", "error [GeV]", "σ [GeV]", "signal yield",
+               "χ²/ndf", "p-value", "local significance"]  # fmt: skip
+    section = Section("fits", "Fits", [Table(columns, rows, id="fits")])
+    per_row = min(max(len({f["observable"] for f in fits}), 1), 3)  # one row of figures per selection
+    for f in fits:
+        obs, sel = f["observable"], f["selection"]
+        caption = f"{obs} of selection {sel}: data, fit and its background; pulls (data − fit)/√fit below."
+        fig = mass_fit_figure(run, f)
+        section.blocks.append(figures.add(fig, f"fit_{sel}_{obs}", caption, wide=False, columns=per_row))
+    return section
+
+
+def _asymmetric(low: float | None, high: float | None) -> str:
+    """``−12.3 / +10.1``: the (MINOS) errors of a fitted mean."""
+    return "–" if low is None or high is None else f"−{abs(low):.1f} / +{abs(high):.1f}"
+
+
+def bumphunt_section(run: RunData, figures: FigureWriter) -> Section:
+    hunts = run.json("bumphunt", "bumphunt.json")
+    cfg = run.analysis.bumphunt
+    rows = [
+        [sel, f"{h['window'][0]:.0f}–{h['window'][1]:.0f}" if h.get("window") else "–", fmt(h.get("observed"), 0),
+         fmt(h.get("expected"), 1), fmt(h.get("local_significance"), 2), fmt(h.get("global_significance"), 2),
+         fmt(h.get("n_toys")), h.get("method") or "–"]  # fmt: skip
+        for sel, h in hunts.items()
+    ]
+    columns = ["selection", "most significant window [GeV]", "observed", "expected", "local significance",
+               "global significance", "pseudo-experiments", "global p-value from"]  # fmt: skip
+    text = (
+        f"BumpHunter scan of each selection's mjj spectrum in {cfg.range[0]:g}–{cfg.range[1]:g} GeV with windows of "
+        f"{', '.join(str(w) for w in cfg.widths_in_bins)} bins; the global significance accounts for the look-elsewhere "
+        "effect with background-only pseudo-experiments."
+    )
+    return Section("bumphunt", "Bump hunt", [Paragraph(text), Table(columns, rows, id="bumphunt")])
+
+
+def masses_section(run: RunData, figures: FigureWriter) -> Section:
+    masses = run.json("extract", "masses.json")
+    truth = run.truth
+    columns = ["observable", "resonance", "mass [GeV]", "error [GeV]", "MINOS errors [GeV]", "width σ [GeV]",
+               "local significance", "selection", "events", "claimed"]  # fmt: skip
+    hunted = any(m.get("global_significance") is not None for m in masses.values())
+    columns[7:7] = ["global significance"] if hunted else []
+    columns += ["true peak [GeV]"] if truth else []
+    rows = []
+    for obs, m in masses.items():
+        minos = _asymmetric(m.get("error_low"), m.get("error_high"))
+        row = [obs, RESONANCES.get(obs, "–"), fmt(m["value"]), fmt(m["error"]), minos, fmt(m["width"]),
+               fmt(m["significance"], 2), m.get("selection") or "–", fmt(m.get("n")), fmt(bool(m.get("claimed")))]  # fmt: skip
+        row[7:7] = [fmt(m.get("global_significance"), 2)] if hunted else []
+        rows.append(row + ([fmt(truth.get(obs))] if truth else []))
+    rule = run.analysis.extract
+    section = Section("masses", "Masses", [
+        Paragraph(f"One mass per observable, chosen by the rule {rule.rule} (a fit qualifies at {rule.min_significance:g} σ "
+                  f"local); claimed when the {'global (bump hunt)' if hunted else 'local'} significance reaches "
+                  f"{getattr(rule, 'claim_significance', rule.min_significance):g} σ. Error: statistical error of the fitted "
+                  "mean (the mean of the MINOS errors); width: the fitted peak width."
+                  + (" True peak: the core of the labelled signal events' distribution." if truth else "")),
+        Table(columns, rows, id="masses"),
+    ])  # fmt: skip
+    if truth and any(m.get("value") is not None for m in masses.values()):
+        fig = mass_plots.masses_vs_truth(masses, truth, run.analysis.name)
+        caption = "Extracted masses over the true peak positions (core of the labelled signal's distribution)."
+        section.blocks.append(figures.add(fig, "masses_vs_truth", caption, wide=False))
+    return section
+
+
+def result_summary(run: RunData) -> str:
+    """The masses in one line, for the top of the page."""
+    if "extract" not in run.artifacts:
+        return ""
+    parts = []
+    for obs, m in run.json("extract", "masses.json").items():
+        name = f"m_{RESONANCES[obs]}" if obs in RESONANCES else obs
+        if m.get("value") is None:
+            parts.append(f"{name}: no valid fit")
+        else:
+            found = f"{name} = {m['value']:.0f} ± {m['error']:.0f} GeV ({m['significance']:.1f}σ local"
+            if m.get("global_significance") is not None:
+                found += f", {m['global_significance']:.1f}σ global"
+            parts.append(found + ("" if m.get("claimed") else ", not claimed") + ")")
+    return "Masses: " + "; ".join(parts)
+
+
+def config_section(run: RunData) -> Section:
+    text = yaml.safe_dump(run.analysis.model_dump(mode="json"), sort_keys=False)
+    return Section("configuration", "Configuration", [Code(text, "The resolved analysis configuration (YAML).")])
+
+
+def provenance_section(run: RunData, versions: Mapping[str, str]) -> Section:
+    data_files = run.artifacts["data"].manifest.get("files", {}) if "data" in run.artifacts else {}
+    rows = [["config sha256", config_sha256(run.analysis)]]
+    rows += [[f"data sha256 ({Path(p).name})", h] for p, h in data_files.items()]
+    rows += [[f"version of {name}", v] for name, v in versions.items()]
+    rows += [[f"stage {kind} key", run.artifacts[kind].key] for kind in run.analysis.pipeline if kind in run.artifacts]
+    return Section("provenance", "Provenance", [Table([], rows, id="provenance")])
+
+
+SECTIONS: tuple[tuple[str, Callable[[RunData, FigureWriter], Section]], ...] = (
+    ("data", data_section),
+    ("preprocess", preprocess_section),
+    ("train", training_section),
+    ("score", scores_section),
+    ("select", lambda run, figures: selection_section(run)),
+    ("fit", fits_section),
+    ("bumphunt", bumphunt_section),
+    ("extract", masses_section),
+)
+
+
+def build_report(
+    artifacts: Mapping[str, Artifact], analysis: AnalysisConfig, directory: Path, *, versions: Mapping[str, str]
+) -> list[str]:
+    """Write ``directory/index.html`` and ``directory/figures/``; returns the figure names."""
+    cfg = analysis.report
+    figures = FigureWriter(directory / "figures", tuple(dict.fromkeys(["png", *cfg.formats])), analysis.name)
+    run = RunData(artifacts, analysis)
+    sections: list[Section] = []
+    with plot_style(cfg.style):
+        for stage, make in SECTIONS:
+            if stage in artifacts:
+                sections.append(make(run, figures))
+    sections += [config_section(run), provenance_section(run, versions)]
+    subtitle = f"{analysis.description or 'lhcad analysis'} — lhcad {versions.get('lhcad', '')}"
+    page = render_page(f"lhcad report: {analysis.name}", subtitle, sections, summary=result_summary(run))
+    (directory / "index.html").write_text(page, encoding="utf-8")
+    return figures.written

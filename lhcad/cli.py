@@ -173,8 +173,10 @@ def bench(
 def _register_late_commands() -> None:
     """Commands defined next to their subsystem (they import lhcad.cli themselves)."""
     from lhcad.gen.cli import generate_command
+    from lhcad.report import report_command
 
     main.add_command(generate_command, "generate")
+    main.add_command(report_command, "report")
 
 
 _register_late_commands()

@@ -77,7 +77,7 @@ h2 { font-size: 21px; margin: 12px 0 8px; }
 table { border-collapse: collapse; font-size: 14px; font-variant-numeric: tabular-nums; }
 caption { caption-side: top; text-align: left; color: var(--muted); padding-bottom: 4px; }
 th, td { border: 1px solid var(--line); padding: 4px 10px; text-align: right; white-space: nowrap; }
-th { background: var(--bg-alt); text-align: left; }
+th { background: var(--bg-alt); text-align: left; white-space: normal; vertical-align: bottom; min-width: 4em; }
 td.text, th:first-child { text-align: left; }
 td.text { white-space: normal; overflow-wrap: anywhere; }
 table.kv td { text-align: left; }

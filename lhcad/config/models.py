@@ -197,31 +197,39 @@ class WindowConfig(Section):
 
     start: Annotated[float, Field(gt=0.0)] | None = None
     """Centre of the first signal region in GeV (null: the lowest centre whose lower sideband
-    starts above the mjj quantile ``edge_quantile``)."""
+    starts above ``min_mjj``)."""
     stop: Annotated[float, Field(gt=0.0)] | None = None
     """Centre of the last signal region in GeV (null: the highest centre whose upper sideband
-    ends below the mjj quantile ``1 - edge_quantile`` and whose signal region holds at least
-    ``min_events`` events)."""
-    width: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.08
-    """Full width of a signal region relative to its centre (0.08: centre +- 4%)."""
+    ends below the mjj quantile ``1 - edge_quantile``)."""
+    width: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.1
+    """Full width of a signal region relative to its centre (0.1: centre +- 5%, about the mjj
+    resolution of a dijet resonance)."""
     step: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
     """Step between neighbouring centres, in signal-region widths."""
     sideband: Annotated[float, Field(gt=0.0)] = 1.0
     """Width of each sideband in signal-region widths (CWoLa's background-like sample)."""
+    min_mjj: Annotated[float, Field(gt=0.0)] | None = None
+    """Lowest mjj (GeV) of any sideband event, CATHODE's flow training included (null: the
+    peak of the mjj spectrum, where the trigger turn-on ends: the features change quickly
+    inside the turn-on, and no smooth interpolation into a signal region crosses it)."""
     edge_quantile: Annotated[float, Field(ge=0.0, lt=0.5)] = 0.01
-    """mjj quantile below (and above 1 minus it) which no sideband reaches by default."""
+    """mjj quantile above 1 minus which no sideband reaches by default."""
     min_events: PositiveInt = 1000
     """Fewest events a signal region needs to be scanned."""
     efficiencies: list[Annotated[float, Field(gt=0.0, lt=1.0)]] = Field(
-        default_factory=lambda: [0.05, 0.01, 0.002]
+        default_factory=lambda: [0.005, 0.002]
     )
     """Background efficiencies at which each window's excess is measured: the threshold keeps
     this fraction of the background-like reference events (sidebands for CWoLa, synthetic
-    events for CATHODE). The best window has the largest excess significance."""
-    outside: Literal["floor", "classifier"] = "floor"
-    """Score of the events outside the best window's signal region: ``floor`` (below every
-    signal-region event, so top-N selections hold signal-region events only) or
-    ``classifier`` (the window's classifier, so the selected events span the mjj spectrum)."""
+    events for CATHODE). The best window has the largest excess significance. Tight
+    efficiencies are where a signal stands out most against an imperfect background model
+    (looser ones show the model's percent-level mismodelling as excesses)."""
+    outside: Literal["classifier", "floor"] = "classifier"
+    """Score of the events outside the best window's signal region: ``classifier`` (the
+    window's classifiers, out-of-fold where they trained on the event: the selections span the
+    mjj spectrum, so the bump hunt and the mjj fit see the excess over a smooth background) or
+    ``floor`` (below every signal-region event: top-N selections hold signal-region events
+    only)."""
 
     @model_validator(mode="after")
     def _ordered(self) -> WindowConfig:
@@ -237,25 +245,25 @@ class FlowConfig(Section):
     """Number of autoregressive affine transforms."""
     hidden: list[PositiveInt] = Field(default_factory=lambda: [64, 64])
     """Hidden-layer widths of each transform's MADE network."""
-    sideband: Annotated[float, Field(gt=0.0)] = 4.0
+    sideband: Annotated[float, Field(gt=0.0)] = 2.0
     """The flow trains on events within this many signal-region widths either side of the
     signal region (clipped to the data)."""
     max_events: PositiveInt = 150_000
     """Most sideband events the flow trains on per window (a seeded subsample beyond)."""
-    epochs: PositiveInt = 40
+    epochs: PositiveInt = 30
     """Maximum number of epochs."""
     batch_size: PositiveInt = 2048
     """Mini-batch size."""
-    lr: Annotated[float, Field(gt=0.0)] = 2e-3
+    lr: Annotated[float, Field(gt=0.0)] = 1e-3
     """Adam learning rate (cosine-annealed over ``epochs``)."""
-    patience: PositiveInt = 6
+    patience: PositiveInt = 10
     """Early stopping: epochs without validation-loss improvement."""
     val_fraction: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.2
     """Fraction of the sideband events held out for early stopping and the closure test."""
-    detrend: bool = True
-    """Subtract each feature's linear trend in log(mjj), fitted on the sidebands, before the
-    quantile map to a normal distribution (both invertible given mjj): an affine flow then
-    models the mjj dependence far better."""
+    conditional_transform: bool = True
+    """Map the features to normal distributions with quantiles that are quadratic in log(mjj),
+    fitted on the sidebands (invertible given mjj), rather than with the sidebands' marginal
+    quantiles: the flow then only models what does not drift with mjj."""
     checkpoints: PositiveInt = 5
     """Ensemble of epochs: synthetic events are drawn in equal parts from the flows of this
     many best validation epochs."""

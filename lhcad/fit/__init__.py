@@ -1,26 +1,71 @@
-"""Fitting resonance peaks in binned mass spectra.
+"""Fitting resonance peaks in binned mass spectra, and hunting for bumps.
 
-What to use when:
+What to use when
+================
 
-- ``mjj`` (the dijet mass, a falling spectrum over several TeV): signal ``double_crystal_ball``
-  (a Gaussian core with power-law tails; mjj has a long low-side tail from radiation and
-  neutrinos lost) on the ``dijet`` background ``(1-x)^p1 / x^(p2 + p3 ln x)``, the function
-  ATLAS and CMS dijet searches use.
-- jet masses (``mj_heavy``, ``mj_light``): their QCD spectra rise and fall and the selection
-  sculpts them, so no simple function describes them well; ``template`` takes the shape of the
-  whole dataset's histogram (background-dominated) and fits only its yield. ``exponential`` and
-  ``expo_poly`` are the functional alternatives.
-- small top-N histograms (a few hundred events, many bins with 0-5 entries): always the
-  *extended binned* likelihood with the model integrated over each bin
-  (``iminuit.cost.ExtendedBinnedNLL``), never a chi2 (biased for small counts) and never the pdf
-  at the bin centre (biased for wide bins).
+Signal model (``fit_resonance(signal=...)``):
 
-Every fit result carries validity, HESSE and MINOS errors, goodness of fit (Baker-Cousins
-chi2/ndf and its p-value) and the *local* significance of the peak, sqrt(-2 ln L_B/L_SB).
-A local significance overstates the evidence for a peak found by looking everywhere: the bump
-hunt (``lhcad.fit.bumphunt``) gives the global one.
+- ``crystal_ball``: a Gaussian core with a power-law tail on the low side. The default for
+  every reconstructed mass: jets lose energy (radiation out of the cone, neutrinos, thresholds),
+  never gain it, so peaks have a low-side tail.
+- ``double_crystal_ball``: tails on both sides. For peaks with a high-side tail too (jet masses
+  where pile-up or the underlying event add mass; mjj with a wide signal). With a few hundred
+  signal events, keep the tails fixed (``free_tails=False``): they are not constrained, and
+  floating them trades a stable mean for a flexible shape. Free them for 100k-event histograms.
+
+The fitted ``mean`` is the position of the Gaussian core (the mode): the resonance mass.
+``sigma`` is the core width: the mass resolution, not the mass's uncertainty (that is
+``mean_error``, or the asymmetric MINOS interval).
+
+Background model (``fit_resonance(background=...)``):
+
+- ``dijet``: ``(1-x)^p1 / x^(p2 + p3 ln x)``, ``x = mjj / 13 TeV``, the standard for dijet
+  mass spectra. Fit above the trigger turn-on (the spectrum must fall).
+- ``template``: the shape of a reference histogram (the full dataset, signal-poor), only its
+  yield fitted. The choice for jet masses: QCD jet-mass spectra rise and fall and the event
+  selection sculpts them, so no short formula describes them, but the whole dataset does.
+- ``exponential`` / ``expo_poly``: ``exp(a1 t)`` / ``exp(a1 t + a2 t^2)`` on the fit range,
+  for jet-mass spectra when the template does not describe the selected events (a selection
+  sculpts them): ``expo_poly`` follows the rise and fall of QCD jet masses.
+- ``none``: a pure signal sample (calibrating the peak shape).
+
+The dijet function is constrained to fall (a soft penalty on any rise): over a wide range it
+could otherwise bend over a real peak.
+
+Cost function: always ``iminuit.cost.ExtendedBinnedNLL`` with the model *integrated* over
+each bin (CDF differences). The histograms of top-N selections hold 500-2000 events in 20-60
+bins, many bins with 0-5 entries: a least-squares fit is biased there (it weighs downward
+fluctuations up), and the pdf at the bin centre is biased for wide bins on steep spectra. The
+extended likelihood also fits the yields, whose sum is the number of events. Its value at the
+minimum is the Baker-Cousins chi2 reported as goodness of fit.
+
+Significance:
+
+- ``FitResult.significance`` is *local*: ``sqrt(-2 ln(L_B / L_SB))`` for a peak at the fitted
+  position and width, one-sided (0 without a positive signal). The fit looks for the best
+  peak anywhere, so under background alone it exceeds 3 more often than 0.13% of the time: it
+  measures a peak's strength, not the evidence for one.
+- ``BumpHuntResult.global_significance`` (:func:`bump_hunt`) is the evidence: BumpHunter's
+  scan of every window, calibrated with background-only pseudo-experiments that repeat the
+  whole scan (the look-elsewhere effect), extrapolated by Gross-Vitells beyond them.
+
+All p-values convert to one-sided significances with :func:`p_to_significance`.
 """
 
-from lhcad.fit.binned import FitResult, expected_from_dict, fit_resonance
+from __future__ import annotations
 
-__all__ = ["FitResult", "expected_from_dict", "fit_resonance"]
+from lhcad.fit.binned import BACKGROUNDS, SIGNALS, FitResult, expected_from_dict, fit_resonance
+from lhcad.fit.bumphunt import BumpHuntResult, bump_hunt
+from lhcad.fit.significance import p_to_significance, significance_to_p
+
+__all__ = [
+    "BACKGROUNDS",
+    "SIGNALS",
+    "BumpHuntResult",
+    "FitResult",
+    "bump_hunt",
+    "expected_from_dict",
+    "fit_resonance",
+    "p_to_significance",
+    "significance_to_p",
+]

@@ -1,11 +1,44 @@
-"""Signal + background binned extended-likelihood fits with iminuit, started from the data.
+"""Signal + background extended binned likelihood fits of a resonance peak, started from the data.
 
-No start value is ever written by hand: the background alone is fitted first (several
-starting shapes), the largest local excesses of the data over it become candidate peaks (their
-position, width and size start the signal), every candidate is fitted and the best valid
-minimum is kept. HESSE gives the covariance, MINOS the asymmetric error of the mean. The local
-significance is sqrt(q0) with q0 = -2 ln(L_B / L_SB) from the background-only refit
-(one-sided: 0 when the fitted signal yield is not positive; Wilks).
+The model is ``s * signal + b * background``, both normalised on the fit range, integrated over
+each bin (CDF differences) and compared to the counts with ``iminuit.cost.ExtendedBinnedNLL``.
+
+No start value is written by hand:
+
+1. The background alone is fitted: a vectorised Poisson regression of the log-linear shape
+   (:class:`lhcad.fit.shapes.PoissonRegression`) gives its maximum, MIGRAD polishes it. MINUIT
+   then sees the shape parameters in coordinates whitened around that fit (the dijet
+   parameters are correlated beyond 0.99, which MIGRAD and HESSE handle badly); the results
+   are reported in the shape's own parameters (``p1, p2, p3``), errors propagated.
+2. Windows of 1 to 11 bins are ranked by their excess over that background; each of the
+   ``n_starts`` best non-overlapping excesses starts a peak (position: excess-weighted
+   centroid; width: its spread; yield: its size). Random peaks (seeded) fill up the starts
+   when the data show fewer excesses.
+3. Each start is fitted with the background shape frozen, then each distinct minimum reached
+   with everything free; the lowest minimum wins. HESSE gives the covariance, MINOS the
+   asymmetric interval of the mean.
+
+Conventions:
+
+- the signal yield ``s`` is limited to ``s >= 0``: a peak is an excess, the expected count stays
+  positive in every bin (so the Poisson likelihood is always defined), and the likelihood-ratio
+  test is one-sided anyway; ``b >= 0`` too;
+- ``mean`` is limited to the fit range and ``sigma`` to [half the median bin width, 30% of the
+  range]; a minimum less than :data:`EDGE_SIGMAS` ``sigma`` from a range edge (a peak the
+  range cuts), or with ``sigma`` at a limit, is not a measured peak: the result is
+  ``valid=False`` with the reason;
+- ``mean_error_low`` is negative (iminuit's sign convention: ``mean + mean_error_low`` is the
+  lower end of the interval), ``mean_error_high`` positive; both are HESSE's ``-+mean_error``
+  when MINOS fails (``minos_valid=False``);
+- the ``dijet`` background must fall: a rise of ``ln B`` anywhere costs a penalty (see
+  :data:`FALLING_PENALTY`), 0 for falling shapes;
+- ``chi2`` is the Baker-Cousins likelihood-ratio chi2 ``2 sum(mu - n + n ln(n/mu))`` of the
+  fitted expectation (the value of ``ExtendedBinnedNLL`` at the minimum, without the penalty),
+  valid for small counts where Pearson's is not; ``ndf`` = bins - free parameters; ``p_value`` its chi2 survival
+  probability (approximate when most bins hold a few events);
+- ``significance`` is the local, one-sided ``sqrt(q0)``, ``q0 = -2 ln(L_B / L_SB)`` from a
+  background-only fit of the same histogram (Wilks, one signal parameter), 0 when the fitted
+  signal yield is 0, NaN (None in JSON) without a background model.
 """
 
 from __future__ import annotations
@@ -13,85 +46,157 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 from iminuit import Minuit
 from iminuit.cost import ExtendedBinnedNLL
+from iminuit.util import IMinuitWarning
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from lhcad.fit.shapes import (
-    CB_BETA_LIMITS,
-    CB_M_LIMITS,
-    SIGNAL_CDFS,
-    SIGNAL_TAILS,
-    dijet_cdf,
-    expo_poly_cdf,
+    BACKGROUND_SHAPES,
+    CB_TAIL_LIMITS,
+    CB_TAILS,
+    SIGNAL_SHAPES,
+    PoissonRegression,
     template_cdf,
 )
 
-#: Background shape parameters: name -> (limits, candidate starting values tried in turn).
-BACKGROUND_PARAMS: dict[str, dict[str, tuple[tuple[float, float], tuple[float, ...]]]] = {
-    "dijet": {"p1": ((-10.0, 60.0), (8.0, 20.0)), "p2": ((-10.0, 25.0), (4.0, 8.0)), "p3": ((-3.0, 3.0), (0.0,))},
-    "exponential": {"a1": ((-50.0, 50.0), (-3.0, 0.0))},
-    "expo_poly": {"a1": ((-50.0, 50.0), (-3.0, 2.0)), "a2": ((-50.0, 50.0), (0.0, -3.0))},
-    "template": {},
-    "none": {},
-}
+SIGNALS: tuple[str, ...] = tuple(SIGNAL_SHAPES)
+BACKGROUNDS: tuple[str, ...] = (*BACKGROUND_SHAPES, "template", "none")
+#: Fewer events than this in the fit range cannot measure a peak on a background.
 MIN_EVENTS = 10
+#: Window widths, in bins, scanned for excesses that start the peak.
+CANDIDATE_WINDOWS = (1, 2, 3, 4, 6, 8, 11)
+MIGRAD_CALLS = 5000
+#: A peak must lie this many sigma inside the fit range to be measured.
+EDGE_SIGMAS = 2.0
+#: Minima closer than this (in -2 ln L) are the same minimum reached from different starts.
+SAME_MINIMUM = 0.01
+#: Falling backgrounds (``dijet``) must fall: every rise of ``ln B`` between neighbours of a grid of
+#: ``FALLING_GRID`` points adds ``FALLING_PENALTY * rise^3`` to the cost (0 for falling
+#: shapes; cubed so that the cost keeps continuous second derivatives for HESSE). Without it
+#: the dijet function, flexible over a wide range, can bend over a real peak while the signal
+#: shape eats the steep start of the spectrum. A rise of 1% per grid step costs 1 unit of
+#: -2 ln L per step.
+FALLING_GRID = 64
+FALLING_PENALTY = 1e6
+
+
+def _check_models(signal: str, background: str, has_template: bool) -> None:
+    """Raise ValueError for unknown model names or a template background without template."""
+    if signal not in SIGNAL_SHAPES:
+        raise ValueError(f"unknown signal model {signal!r} (choose from {', '.join(SIGNALS)})")
+    if background not in BACKGROUNDS:
+        raise ValueError(f"unknown background model {background!r} (choose from {', '.join(BACKGROUNDS)})")
+    if background == "template" and not has_template:
+        raise ValueError("the 'template' background needs the template histogram")
 
 
 class PeakModel:
-    """Cumulative expected counts at the bin edges for a signal and a background shape."""
+    """Expected counts below each of fixed points: ``s * S(x) + b * B(x)`` (both CDFs on [lo, hi]).
+
+    The functional backgrounds' shape parameters ``theta`` can be handed to MINUIT in whitened
+    coordinates ``c`` (``theta = theta0 + A c``, see
+    :meth:`lhcad.fit.shapes.BinnedLogLinear.whitening`), named ``c1, c2, ...``; without a basis
+    they are the shape's own parameters (``p1, p2, p3`` or ``a1, a2``).
+
+    Args:
+        signal: a key of :data:`lhcad.fit.shapes.SIGNAL_SHAPES`.
+        background: one of :data:`BACKGROUNDS`.
+        points: increasing points (bin edges) where the cumulative counts are evaluated.
+        lo, hi: the normalisation (fit) range.
+        template: ``(edges, counts)`` of the reference histogram, for ``template``.
+        free_tails: whether the Crystal Ball tail parameters are fitted.
+        shape_basis: ``(theta0, A)`` for whitened shape coordinates.
+    """
 
     def __init__(
-        self, signal: str, background: str, edges: np.ndarray, template: np.ndarray | None = None, free_tails: bool = False
+        self,
+        signal: str,
+        background: str,
+        points: np.ndarray,
+        lo: float,
+        hi: float,
+        template: tuple[np.ndarray, np.ndarray] | None = None,
+        free_tails: bool = False,
+        shape_basis: tuple[np.ndarray, np.ndarray] | None = None,
     ):
-        if signal not in SIGNAL_CDFS:
-            raise ValueError(f"unknown signal model {signal!r} (choose: {', '.join(SIGNAL_CDFS)})")
-        if background not in BACKGROUND_PARAMS:
-            raise ValueError(f"unknown background model {background!r}")
-        if background == "template" and template is None:
-            raise ValueError("background 'template' needs the template histogram")
-        self.signal, self.background, self.edges = signal, background, np.asarray(edges, dtype=np.float64)
-        self.template_cdf = template_cdf(template) if template is not None else None
-        self.shape_names = list(BACKGROUND_PARAMS[background])
-        self.tail_names = list(SIGNAL_TAILS[signal]) if free_tails else []
-        self.names = ["s", "mean", "sigma", *self.tail_names, *(["b"] if background != "none" else []), *self.shape_names]
+        _check_models(signal, background, template is not None)
+        self.signal, self.background, self.free_tails = signal, background, free_tails
+        self.points = np.asarray(points, dtype=np.float64)
+        self.lo, self.hi = float(lo), float(hi)
+        self._signal_shape = SIGNAL_SHAPES[signal]
+        self._range = np.array([self.lo, self.hi])
+        self._points_span_range = self.points[0] == self.lo and self.points[-1] == self.hi
+        self._clipped = np.clip(self.points, self.lo, self.hi)  # nothing is expected outside the range
+        self.tail_names = self._signal_shape.tails
+        self.binned = None
+        self._template_cdf = np.zeros_like(self.points)
+        self.shape_names: tuple[str, ...] = ()
+        self.theta_names: tuple[str, ...] = ()
+        if background in BACKGROUND_SHAPES:
+            family = BACKGROUND_SHAPES[background]
+            self.binned = family.binned(self.points, self.lo, self.hi)
+            self.theta_names = family.params
+            n_shape = len(family.params)
+            self.theta0, self.basis = shape_basis or (np.zeros(n_shape), np.eye(n_shape))
+            self.shape_names = family.params if shape_basis is None else tuple(f"c{j + 1}" for j in range(n_shape))
+        elif background == "template":
+            assert template is not None
+            self._template_cdf = template_cdf(self.points, *template, lo=self.lo, hi=self.hi)
+        yields = ("b",) if background != "none" else ()
+        self.names: tuple[str, ...] = ("s", "mean", "sigma", *self.tail_names, *yields, *self.shape_names)
+        self._n_signal = 3 + len(self.tail_names)
+
+    @property
+    def n_free(self) -> int:
+        """Number of fitted parameters."""
+        return len(self.names) - (0 if self.free_tails else len(self.tail_names))
+
+    def theta(self, shape: Sequence[float]) -> np.ndarray:
+        """The background's own shape parameters for MINUIT's shape coordinates."""
+        return self.theta0 + self.basis @ np.asarray(shape, dtype=np.float64)
 
     def background_cdf(self, shape: Sequence[float]) -> np.ndarray:
-        if self.background == "dijet":
-            return dijet_cdf(self.edges, *shape)
-        if self.background == "exponential":
-            return expo_poly_cdf(self.edges, shape[0], 0.0)
-        if self.background == "expo_poly":
-            return expo_poly_cdf(self.edges, *shape)
-        if self.background == "template":
-            assert self.template_cdf is not None
-            return self.template_cdf
-        return np.zeros_like(self.edges)
+        """The background CDF at the points."""
+        return self._template_cdf if self.binned is None else self.binned.cdf(self.theta(shape))
 
-    def cumulative(self, xe: np.ndarray, *par: float) -> np.ndarray:
-        """Expected events below each edge (the 'scaled cdf' iminuit integrates)."""
-        n_tails = len(self.tail_names)
-        s, mean, sigma = par[:3]
-        sig = SIGNAL_CDFS[self.signal](self.edges, mean, sigma, *par[3 : 3 + n_tails])
-        total = s * (sig - sig[0])
+    def signal_cdf(self, mean: float, sigma: float, *tails: float) -> np.ndarray:
+        """The signal CDF at the points, truncated to and normalised on the fit range."""
+        cdf = self._signal_shape.cdf(self._clipped, mean, sigma, *tails)
+        at_range = cdf[[0, -1]] if self._points_span_range else self._signal_shape.cdf(self._range, mean, sigma, *tails)
+        return (cdf - at_range[0]) / max(at_range[1] - at_range[0], 1e-300)
+
+    def __call__(self, xe: np.ndarray, *par: float) -> np.ndarray:
+        """Cumulative expected counts at the points (``xe`` is ignored: they are fixed)."""
+        del xe
+        k = self._n_signal
+        total = par[0] * self.signal_cdf(*par[1:k])
         if self.background != "none":
-            total = total + par[3 + n_tails] * self.background_cdf(par[4 + n_tails :])
-        return np.nan_to_num(total, nan=0.0)
+            total = total + par[k] * self.background_cdf(par[k + 1 :])
+        return total if np.isfinite(total).all() else np.nan_to_num(total, nan=0.0, posinf=0.0, neginf=0.0)
 
-    def expected(self, values: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-        """Per-bin (total, background) expected counts for fitted parameter values."""
-        total = np.diff(self.cumulative(self.edges, *values))
-        background = np.diff(self.cumulative(self.edges, 0.0, *values[1:]))
+    def expected(self, values: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        """Per-interval ``(total, background)`` expected counts for parameter ``values``."""
+        par = [values[name] for name in self.names]
+        total = np.diff(self(self.points, *par))
+        background = np.diff(self(self.points, 0.0, *par[1:]))
         return total, background
 
 
 @dataclass
 class FitResult:
-    """A fit's outcome, JSON-serialisable with :meth:`to_dict`."""
+    """The outcome of :func:`fit_resonance`; every field has a value even when the fit failed.
+
+    Masses and widths are in the units of the histogram's axis (GeV). See the module docstring
+    for the conventions (sign of ``mean_error_low``, chi2, significance). ``edges`` are the bins
+    of the fit range and ``template`` the reference counts on them (``template`` fits only):
+    with ``params`` they rebuild the fitted curves (:meth:`expected_counts`).
+    """
 
     observable: str | None
     n: int
@@ -100,100 +205,82 @@ class FitResult:
     valid: bool = False
     accurate: bool = False
     reason: str | None = None
-    mean: float | None = None
-    mean_error: float | None = None
-    mean_error_low: float | None = None
-    """MINOS lower error (negative number), HESSE's when MINOS fails."""
-    mean_error_high: float | None = None
-    sigma: float | None = None
-    sigma_error: float | None = None
-    signal_yield: float | None = None
-    signal_yield_error: float | None = None
-    background_yield: float | None = None
+    mean: float = math.nan
+    mean_error: float = math.nan
+    mean_error_low: float = math.nan
+    mean_error_high: float = math.nan
+    minos_valid: bool = False
+    sigma: float = math.nan
+    sigma_error: float = math.nan
+    signal_yield: float = math.nan
+    signal_yield_error: float = math.nan
+    background_yield: float = math.nan
     params: dict[str, float] = field(default_factory=dict)
     errors: dict[str, float] = field(default_factory=dict)
-    chi2: float | None = None
-    ndf: int | None = None
-    chi2_ndf: float | None = None
-    p_value: float | None = None
-    significance: float | None = None
-    fit_range: tuple[float, float] | None = None
+    chi2: float = math.nan
+    ndf: int = 0
+    chi2_ndf: float = math.nan
+    p_value: float = math.nan
+    significance: float = math.nan
+    fit_range: tuple[float, float] = (math.nan, math.nan)
     edges: list[float] = field(default_factory=list)
+    template: list[float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        def clean(value: Any) -> Any:
-            if isinstance(value, float) and not math.isfinite(value):
-                return None
-            if isinstance(value, dict):
-                return {k: clean(v) for k, v in value.items()}
-            if isinstance(value, (list, tuple)):
-                return [clean(v) for v in value]
-            return value
+        """A JSON-serialisable dict (NaN and infinities become None, tuples lists)."""
+        return {f.name: _json_value(getattr(self, f.name)) for f in fields(self)}
 
-        return clean(asdict(self))
+    def expected_counts(self, edges: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(total, background)`` expected counts per bin of ``edges`` (default: the fit's bins).
 
-    def expected_counts(self, edges: np.ndarray | None = None, template: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(total, background) expected counts per bin of the fit range (for plots and pulls)."""
-        return expected_from_dict(self.to_dict(), template)
+        ``edges`` may be finer than the fit's bins (smooth curves for plots); bins outside the
+        fit range get 0. Raises ValueError when the fit has no parameters (it did not run).
+        """
+        return expected_from_dict(self.to_dict(), edges=edges)
 
 
-def expected_from_dict(fit: dict[str, Any], template: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(total, background) expected counts per bin of a fit stored as :meth:`FitResult.to_dict`.
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _json_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_json_value(v) for v in value]
+    return value
 
-    ``template`` is the background template on the fit's bins (only for ``template`` fits).
+
+def expected_from_dict(
+    fit: dict[str, Any], template: ArrayLike | None = None, *, edges: ArrayLike | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(total, background)`` expected counts per bin of a fit stored with :meth:`FitResult.to_dict`.
+
+    Args:
+        fit: the stored fit.
+        template: reference counts on the fit's bins (``template`` fits; default: the ones stored).
+        edges: bins to evaluate on (default: the fit's bins).
     """
-    model = PeakModel(fit["model"], fit["background"], np.asarray(fit["edges"]), template, "beta_l" in fit["params"])
-    return model.expected([fit["params"][name] for name in model.names])
-
-
-def _restrict(edges: np.ndarray, counts: np.ndarray, template: np.ndarray | None, fit_range: tuple[float, float] | None):
-    if fit_range is None:
-        return edges, counts, template
-    lo, hi = fit_range
-    keep = (edges[:-1] >= lo - 1e-9) & (edges[1:] <= hi + 1e-9)
-    index = np.flatnonzero(keep)
-    if len(index) == 0:
-        return edges[:1], counts[:0], None if template is None else template[:0]
-    return edges[index[0] : index[-1] + 2], counts[keep], None if template is None else template[keep]
-
-
-def _minimize(cost: ExtendedBinnedNLL, start: dict[str, float], limits: dict[str, tuple[float, float]], fixed: Sequence[str] = ()) -> Minuit:
-    m = Minuit(cost, **start)
-    for name, limit in limits.items():
-        m.limits[name] = limit
-    for name in fixed:
-        m.fixed[name] = True
-    m.migrad(ncall=20_000)
-    return m
-
-
-def _excess_candidates(counts: np.ndarray, expected: np.ndarray, n_candidates: int) -> list[tuple[int, int, int]]:
-    """Local maxima of the smoothed excess over the background: (peak bin, left bin, right bin)."""
-    z = (counts - expected) / np.sqrt(expected + 1.0)
-    smooth = np.convolve(z, np.ones(3) / 3.0, mode="same")
-    order = np.argsort(-smooth, kind="stable")
-    chosen: list[tuple[int, int, int]] = []
-    for peak in order:
-        if smooth[peak] <= 0 or len(chosen) >= n_candidates:
-            break
-        if any(abs(int(peak) - c[0]) <= 2 for c in chosen):
-            continue
-        left = right = int(peak)
-        while left > 0 and smooth[left - 1] > 0.25 * smooth[peak]:
-            left -= 1
-        while right < len(z) - 1 and smooth[right + 1] > 0.25 * smooth[peak]:
-            right += 1
-        chosen.append((int(peak), left, right))
-    return chosen
+    if not fit.get("params"):
+        raise ValueError(f"the fit of {fit.get('observable')} has no parameters: {fit.get('reason')}")
+    fit_edges = np.asarray(fit["edges"], dtype=np.float64)
+    points = fit_edges if edges is None else np.asarray(edges, dtype=np.float64)
+    stored = fit.get("template") if template is None else template
+    reference = None if stored is None else (fit_edges, np.asarray(stored, dtype=np.float64))
+    model = PeakModel(fit["model"], fit["background"], points, fit_edges[0], fit_edges[-1], reference)
+    values = {**CB_TAILS, **{k: v for k, v in fit["params"].items() if v is not None}}
+    return model.expected(values)
 
 
 def fit_resonance(
-    edges: np.ndarray,
-    counts: np.ndarray,
+    edges: ArrayLike,
+    counts: ArrayLike,
     *,
     signal: str = "crystal_ball",
     background: str = "dijet",
-    template: np.ndarray | None = None,
+    template: ArrayLike | None = None,
     observable: str | None = None,
     fit_range: tuple[float, float] | None = None,
     n_starts: int = 5,
@@ -201,146 +288,321 @@ def fit_resonance(
     free_tails: bool = False,
     seed: int = 0,
 ) -> FitResult:
-    """Fit a resonance peak on a background to a histogram; never raises for a failed fit.
+    """Fit a resonance peak on a background to a histogram; failures are reported, never raised.
 
     Args:
-        edges, counts: the histogram (``len(edges) == len(counts) + 1``).
+        edges: bin edges, increasing.
+        counts: counts per bin (``len(edges) - 1``).
         signal: ``crystal_ball`` or ``double_crystal_ball``.
         background: ``dijet``, ``exponential``, ``expo_poly``, ``template`` or ``none``.
-        template: reference counts on the same bins (for ``template``).
+        template: reference counts on the same bins (``template`` background only).
         observable: name recorded in the result.
-        fit_range: restrict the fit to bins inside ``(lo, hi)``.
-        n_starts: number of candidate peaks tried.
-        minos: compute MINOS errors of the mean.
-        free_tails: fit the Crystal Ball tail parameters too (needs a few hundred signal
-            events; otherwise they stay at generic values).
-        seed: unused by the deterministic start-value search; kept for API stability.
+        fit_range: fit only the bins inside ``(lo, hi)``.
+        n_starts: how many starting peaks (data excesses, then random ones) are fitted.
+        minos: compute the MINOS interval of the mean.
+        free_tails: fit the Crystal Ball tail parameters too (they need several hundred signal
+            events; otherwise they stay at :data:`lhcad.fit.shapes.CB_TAILS`).
+        seed: seeds the random starts used when the data show fewer excesses than ``n_starts``.
+
+    Returns:
+        The fit result; ``valid`` is False, with ``reason``, when it does not measure a peak.
+
+    Raises:
+        ValueError: for an unknown model name, a missing template or mismatched array lengths
+            (programming errors, not fit failures).
     """
-    del seed
+    _check_models(signal, background, template is not None)
     edges = np.asarray(edges, dtype=np.float64)
     counts = np.asarray(counts, dtype=np.float64)
-    template = None if template is None else np.asarray(template, dtype=np.float64)
+    if edges.ndim != 1 or counts.shape != (len(edges) - 1,):
+        raise ValueError(f"{len(edges)} edges do not bound {counts.shape} counts")
+    if template is not None:
+        template = np.asarray(template, dtype=np.float64)
+        if template.shape != counts.shape:
+            raise ValueError(f"template of shape {template.shape} for {counts.shape} counts")
     edges, counts, template = _restrict(edges, counts, template, fit_range)
-    n = int(round(counts.sum()))
-    result = FitResult(observable=observable, n=n, model=signal, background=background, edges=edges.tolist())
     if len(counts) == 0:
-        result.reason = "no bins in the fit range"
+        return FitResult(observable=observable, n=0, model=signal, background=background, reason="no bins in the fit range")
+    reference = None if template is None or background != "template" else (edges, template)
+    model = PeakModel(signal, background, edges, edges[0], edges[-1], reference, free_tails)
+    result = FitResult(
+        observable=observable,
+        n=int(round(float(np.sum(counts)))) if np.all(np.isfinite(counts)) else 0,
+        model=signal,
+        background=background,
+        edges=edges.tolist(),
+        template=None if template is None or background != "template" else template.tolist(),
+    )
+    result.reason = _unfit_reason(counts, template, background, model.n_free)
+    if result.reason is not None:
         return result
     result.fit_range = (float(edges[0]), float(edges[-1]))
-    if n < MIN_EVENTS:
-        result.reason = f"only {n} events in the fit range (need {MIN_EVENTS})"
-        return result
-    if template is not None and background == "template" and template.sum() <= 0:
-        result.reason = "empty background template"
-        return result
-    model = PeakModel(signal, background, edges, template, free_tails)
-    n_free = len(model.names)
-    if np.count_nonzero(counts) < n_free + 1:
-        result.reason = f"only {np.count_nonzero(counts)} non-empty bins for {n_free} parameters"
-        return result
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return _fit(model, edges, counts, result, n_starts, minos)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", IMinuitWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _PeakFit(model, counts, n_starts, np.random.default_rng(seed)).run(result, minos)
 
 
-def _fit(model: PeakModel, edges: np.ndarray, counts: np.ndarray, result: FitResult, n_starts: int, minos: bool) -> FitResult:
+def _restrict(
+    edges: np.ndarray, counts: np.ndarray, template: np.ndarray | None, fit_range: tuple[float, float] | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The bins lying inside ``fit_range`` (all when None)."""
+    if fit_range is None:
+        return edges, counts, template
+    width = edges[-1] - edges[0]
+    inside = (edges[:-1] >= fit_range[0] - 1e-9 * width) & (edges[1:] <= fit_range[1] + 1e-9 * width)
+    index = np.flatnonzero(inside)
+    if len(index) == 0:
+        return edges[:1], counts[:0], None if template is None else template[:0]
+    keep = slice(index[0], index[-1] + 1)
+    return edges[index[0] : index[-1] + 2], counts[keep], None if template is None else template[keep]
+
+
+def _unfit_reason(counts: np.ndarray, template: np.ndarray | None, background: str, n_free: int) -> str | None:
+    """Why the histogram cannot be fitted at all, or None."""
+    if not np.all(np.isfinite(counts)) or np.any(counts < 0):
+        return "the histogram has negative or non-finite counts"
     n = float(counts.sum())
-    width = float(edges[-1] - edges[0])
-    bin_width = float(np.min(np.diff(edges)))
-    cost = ExtendedBinnedNLL(counts, edges, model.cumulative, name=model.names)
-    shape_spec = BACKGROUND_PARAMS[model.background]
-    limits: dict[str, tuple[float, float]] = {
-        "s": (0.0, 2.0 * n),
-        "mean": (float(edges[0]), float(edges[-1])),
-        "sigma": (bin_width, 0.25 * width),
-        **{name: (CB_BETA_LIMITS if name.startswith("beta") else CB_M_LIMITS) for name in model.tail_names},
-        **({"b": (0.0, 2.0 * n + 10.0)} if model.background != "none" else {}),
-        **{name: spec[0] for name, spec in shape_spec.items()},
-    }
-    centre = 0.5 * (edges[0] + edges[-1])
-    # 1. background alone, from every combination of candidate shape starts
-    background_only: Minuit | None = None
-    if model.background != "none":
-        for shape in np.array(np.meshgrid(*[spec[1] for spec in shape_spec.values()])).T.reshape(-1, len(shape_spec)) if shape_spec else [[]]:
-            tails = {name: SIGNAL_TAILS[model.signal][name] for name in model.tail_names}
-            start = {"s": 0.0, "mean": centre, "sigma": 0.05 * width, **tails, "b": n, **dict(zip(model.shape_names, shape))}
-            m = _minimize(cost, start, limits, fixed=("s", "mean", "sigma", *model.tail_names))
-            if m.valid and (background_only is None or m.fval < background_only.fval):
-                background_only = m
-        if background_only is None:
-            result.reason = "the background-only fit did not converge"
-            return result
-        expected_b = np.diff(model.cumulative(edges, *background_only.values))
-    else:
-        expected_b = np.full_like(counts, 0.0)
-    # 2. signal + background from each candidate excess
-    candidates = _excess_candidates(counts, expected_b, n_starts) or [(int(np.argmax(counts)), 0, len(counts) - 1)]
-    best: Minuit | None = None
-    for peak, left, right in candidates:
-        centres = 0.5 * (edges[:-1] + edges[1:])
-        excess = np.clip(counts[left : right + 1] - expected_b[left : right + 1], 0.0, None)
-        s0 = max(float(excess.sum()), 5.0)
-        sigma0 = float(np.clip((edges[right + 1] - edges[left]) / 4.0, limits["sigma"][0] * 1.01, limits["sigma"][1] * 0.99))
-        start = {"s": min(s0, 0.9 * n), "mean": float(centres[peak]), "sigma": sigma0}
-        start.update({name: SIGNAL_TAILS[model.signal][name] for name in model.tail_names})
-        if model.background != "none":
-            assert background_only is not None
-            start.update({"b": max(n - start["s"], 1.0), **{k: background_only.values[k] for k in model.shape_names}})
-        m = _minimize(cost, start, limits)
-        if m.valid and (best is None or m.fval < best.fval):
-            best = m
-    if best is None:
-        result.reason = "no valid signal+background minimum"
+    if n < MIN_EVENTS:
+        return f"only {n:g} events in the fit range (at least {MIN_EVENTS} needed)"
+    if background == "template":
+        assert template is not None
+        if not np.all(np.isfinite(template)) or np.clip(template, 0.0, None).sum() <= 0:
+            return "the background template is empty on the fit range"
+    filled = int(np.count_nonzero(counts))
+    if filled <= n_free:
+        return f"only {filled} non-empty bins for {n_free} free parameters"
+    return None
+
+
+def _same_minimum(a: Minuit, b: Minuit) -> bool:
+    """Whether two fits reached the same minimum (same cost, peaks within a tenth of a width)."""
+    close = abs(a.values["mean"] - b.values["mean"]) < 0.1 * min(a.values["sigma"], b.values["sigma"])
+    return close and abs(a.fval - b.fval) < 10 * SAME_MINIMUM
+
+
+class _PeakFit:
+    """One histogram's fits: background only, then signal + background from data-driven starts."""
+
+    def __init__(self, model: PeakModel, counts: np.ndarray, n_starts: int, rng: np.random.Generator):
+        self.counts, self.n_starts, self.rng = counts, n_starts, rng
+        self.n = float(counts.sum())
+        self.edges = model.points
+        self.centres = 0.5 * (self.edges[1:] + self.edges[:-1])
+        if model.binned is not None:
+            # the Poisson regression is the background-only MLE up to the bin-integration rule:
+            # MINUIT starts there, in coordinates whitened around it
+            regression = PoissonRegression(BACKGROUND_SHAPES[model.background], self.edges)
+            theta0 = np.nan_to_num(regression.theta(regression.fit(counts)[0])[0])
+            basis = model.binned.whitening(theta0, self.n)
+            whitened = (theta0, basis)
+            model = PeakModel(model.signal, model.background, self.edges, model.lo, model.hi, None, model.free_tails, whitened)
+        self.model = model
+        self.cost = ExtendedBinnedNLL(counts, self.edges, model, name=model.names)
+        self._shape_slice = slice(len(model.names) - len(model.shape_names), len(model.names))
+        self._grid_features: np.ndarray | None = None
+        if model.binned is not None and BACKGROUND_SHAPES[model.background].falling:
+            grid = np.linspace(model.lo, model.hi, FALLING_GRID)
+            self._grid_features = BACKGROUND_SHAPES[model.background].features(grid, model.lo, model.hi)
+        self.limits: dict[str, tuple[float | None, float | None]] = {
+            "s": (0.0, None),
+            "mean": (model.lo, model.hi),
+            "sigma": (0.5 * float(np.median(np.diff(self.edges))), 0.3 * (model.hi - model.lo)),
+            "b": (0.0, None),
+            **{name: CB_TAIL_LIMITS[name] for name in model.tail_names},
+        }
+
+    def rise_penalty(self, par: Sequence[float]) -> float:
+        """:data:`FALLING_PENALTY` times the sum of the cubed rises of ``ln B(x)`` on a grid."""
+        if self._grid_features is None:
+            return 0.0
+        log_b = self._grid_features @ self.model.theta(par[self._shape_slice])
+        return FALLING_PENALTY * float(np.sum(np.clip(np.diff(log_b), 0.0, None) ** 3))
+
+    def fcn(self, *par: float) -> float:
+        """The minimised function: the Baker-Cousins chi2 of the binned likelihood plus
+        :meth:`rise_penalty` (errordef 1)."""
+        return float(self.cost(*par)) + self.rise_penalty(par)
+
+    def minuit(self, start: dict[str, float], fixed: Sequence[str] = ()) -> Minuit:
+        """A Minuit on the cost from ``start``, with limits, step sizes and fixed parameters."""
+        m = Minuit(self.fcn, *(start[name] for name in self.model.names), name=self.model.names)
+        m.errordef = Minuit.LEAST_SQUARES
+        for name, limit in self.limits.items():
+            if name in self.model.names:
+                m.limits[name] = limit
+        steps = {
+            "s": max(np.sqrt(start["s"]), 1.0),
+            "mean": start["sigma"] / 3,
+            "sigma": start["sigma"] / 5,
+            "b": max(np.sqrt(start.get("b", 0.0)), 1.0),
+            **{name: 1.0 for name in self.model.shape_names},
+            **{name: 0.1 * start[name] for name in self.model.tail_names},
+        }
+        for name, step in steps.items():
+            if name in self.model.names:
+                m.errors[name] = step
+        for name in (*fixed, *(() if self.model.free_tails else self.model.tail_names)):
+            m.fixed[name] = True
+        return m
+
+    def background_only(self) -> tuple[dict[str, float], float] | None:
+        """Parameters and cost of the background-only fit (None without a background model)."""
+        model = self.model
+        if model.background == "none":
+            return None
+        sigma = self.limits["sigma"][1] / 3
+        start = {"s": 0.0, "mean": 0.5 * (model.lo + model.hi), "sigma": sigma, **CB_TAILS, "b": self.n}
+        start.update(dict.fromkeys(model.shape_names, 0.0))
+        if not model.shape_names:  # template: the yield's MLE is the number of events
+            return start, float(self.cost(*(start[name] for name in model.names)))
+        m = self.minuit(start, fixed=("s", "mean", "sigma", *model.tail_names))
+        m.migrad(ncall=MIGRAD_CALLS)
+        return dict(zip(model.names, map(float, m.values))), float(m.fval)
+
+    def starts(self, background: dict[str, float] | None) -> list[dict[str, float]]:
+        """Starting points: the largest excesses over the background, then random peaks.
+
+        Windows of :data:`CANDIDATE_WINDOWS` bins are ranked by ``excess / sqrt(expected +
+        width)``; each of the best non-overlapping ones starts a peak at its excess-weighted
+        centroid, with the excess's spread as width and its sum as yield.
+        """
+        model = self.model
+        base = {**CB_TAILS, **(background or {})}
+        expected = np.zeros_like(self.counts) if background is None else model.expected(base)[1]
+        excess = self.counts - expected
+        sigma_lo, sigma_hi = self.limits["sigma"]
+        c_excess = np.concatenate([[0.0], np.cumsum(excess)])
+        c_expected = np.concatenate([[0.0], np.cumsum(expected)])
+        windows: list[tuple[float, int, int]] = []
+        for width in CANDIDATE_WINDOWS:
+            if width > len(self.counts) // 2:
+                break
+            z = (c_excess[width:] - c_excess[:-width]) / np.sqrt(c_expected[width:] - c_expected[:-width] + width)
+            windows += [(float(z[a]), int(a), width) for a in np.argsort(-z)[:3] if z[a] > 0]
+        starts: list[dict[str, float]] = []
+        taken: list[tuple[int, int]] = []
+        for _, first, width in sorted(windows, reverse=True):
+            if len(starts) >= self.n_starts:
+                break
+            if any(first < hi and lo < first + width for lo, hi in taken):
+                continue
+            taken.append((first, first + width))
+            lo, hi = max(first - width // 2 - 1, 0), min(first + width + width // 2 + 1, len(self.counts))
+            weight = np.clip(excess[lo:hi], 0.0, None) + 1e-12
+            mean = float(np.average(self.centres[lo:hi], weights=weight))
+            spread = float(np.sqrt(np.average((self.centres[lo:hi] - mean) ** 2, weights=weight)))
+            sigma = float(np.clip(spread, sigma_lo * 1.05, sigma_hi * 0.95))
+            starts.append({**base, "s": float(weight.sum()), "mean": mean, "sigma": sigma})
+        while len(starts) < self.n_starts:
+            mean = float(self.rng.uniform(model.lo, model.hi))
+            sigma = float(np.exp(self.rng.uniform(np.log(sigma_lo * 1.05), np.log(sigma_hi * 0.5))))
+            starts.append({**base, "s": 0.05 * self.n, "mean": mean, "sigma": sigma})
+        for start in starts:
+            start["s"] = float(np.clip(start["s"], 3.0, 0.9 * self.n))
+            start["b"] = max(self.n - start["s"], 1.0) if model.background != "none" else 0.0
+        return starts
+
+    def signal_plus_background(self, starts: list[dict[str, float]]) -> list[Minuit]:
+        """MIGRAD from every start with the background shape frozen, then, from each distinct
+        minimum reached, with everything free."""
+        frozen = []
+        for start in starts:
+            m = self.minuit(start, fixed=self.model.shape_names)
+            m.migrad(ncall=MIGRAD_CALLS)
+            frozen.append(m)
+        if not self.model.shape_names:
+            return frozen
+        distinct: list[Minuit] = []
+        for m in sorted(frozen, key=lambda m: m.fval):
+            if not any(_same_minimum(m, other) for other in distinct):
+                distinct.append(m)
+        for m in distinct:
+            for name in self.model.shape_names:
+                m.fixed[name] = False
+            m.migrad(ncall=MIGRAD_CALLS)
+        return distinct
+
+    def run(self, result: FitResult, minos: bool) -> FitResult:
+        """All the fits; fills and returns ``result``."""
+        background = self.background_only()
+        fits = self.signal_plus_background(self.starts(background[0] if background else None))
+        converged = [m for m in fits if m.valid]
+        best = min(converged or fits, key=lambda m: m.fval)
+        # different starts may end in the same minimum; if HESSE fails at one copy (a parameter
+        # near a limit, the fall constraint starting to act), another may do
+        for m in sorted(converged, key=lambda m: m.fval):
+            if m.fval > best.fval + SAME_MINIMUM:
+                break
+            m.hesse()
+            if m.accurate:
+                best = m
+                break
+        if converged and not best.accurate:  # last resort: MINUIT's most careful strategy
+            best.strategy = 2
+            best.migrad(ncall=MIGRAD_CALLS)
+            best.hesse()
+        self.fill(result, best)
+        if background is not None:
+            q0 = max(background[1] - float(best.fval), 0.0)
+            result.significance = math.sqrt(q0) if result.signal_yield >= 0.5 else 0.0
+        result.reason = self.judge(best, len(converged), len(fits))
+        result.accurate = bool(best.accurate) if converged else False
+        result.valid = result.reason is None
+        if minos and result.valid:
+            try:
+                best.minos("mean")
+                error = best.merrors["mean"]
+                result.minos_valid = bool(error.is_valid)
+                if error.is_valid:
+                    result.mean_error_low, result.mean_error_high = float(error.lower), float(error.upper)
+            except RuntimeError:
+                result.minos_valid = False
         return result
-    best.hesse()
-    if not (best.valid and best.accurate):  # HESSE can move the minimum: polish once more
-        best.migrad(ncall=20_000)
-        best.hesse()
-    result.valid, result.reason = _judge(best, {k: float(best.values[k]) for k in model.names}, limits, n)
-    result.accurate = bool(best.accurate)
-    values = {name: float(best.values[name]) for name in model.names}
-    errors = {name: float(best.errors[name]) for name in model.names}
-    result.params, result.errors = values, errors
-    result.mean, result.mean_error = values["mean"], errors["mean"]
-    result.mean_error_low, result.mean_error_high = -errors["mean"], errors["mean"]
-    if minos:
-        try:
-            best.minos("mean")
-            merror = best.merrors["mean"]
-            if merror.is_valid:
-                result.mean_error_low, result.mean_error_high = float(merror.lower), float(merror.upper)
-        except RuntimeError:
-            pass
-    result.sigma, result.sigma_error = values["sigma"], errors["sigma"]
-    result.signal_yield, result.signal_yield_error = values["s"], errors["s"]
-    result.background_yield = values.get("b", 0.0)
-    total, _ = model.expected(list(values.values()))
-    result.chi2, result.ndf = _baker_cousins(counts, total), max(len(counts) - sum(not best.fixed[k] for k in model.names), 1)
-    result.chi2_ndf = result.chi2 / result.ndf
-    result.p_value = float(stats.chi2.sf(result.chi2, result.ndf))
-    q0 = max(background_only.fval - best.fval, 0.0) if background_only is not None else 2.0 * values["s"]
-    result.significance = math.sqrt(q0) if values["s"] > 0 else 0.0
-    return result
 
+    def fill(self, result: FitResult, m: Minuit) -> None:
+        """Copy a minimum's parameters, errors and goodness of fit into ``result``."""
+        model = self.model
+        values = {name: float(m.values[name]) for name in model.names if name not in model.shape_names}
+        errors = {name: (0.0 if m.fixed[name] else float(m.errors[name])) for name in values}
+        if model.shape_names:
+            shape = np.array([m.values[name] for name in model.shape_names])
+            values.update(zip(model.theta_names, map(float, model.theta(shape))))
+            if m.covariance is not None:
+                index = [model.names.index(name) for name in model.shape_names]
+                covariance = model.basis @ np.asarray(m.covariance)[np.ix_(index, index)] @ model.basis.T
+                errors.update(zip(model.theta_names, map(float, np.sqrt(np.clip(np.diag(covariance), 0.0, None)))))
+            else:
+                errors.update(dict.fromkeys(model.theta_names, math.nan))
+        result.params, result.errors = values, errors
+        result.mean, result.mean_error = values["mean"], errors["mean"]
+        result.mean_error_low, result.mean_error_high = -errors["mean"], errors["mean"]
+        result.sigma, result.sigma_error = values["sigma"], errors["sigma"]
+        result.signal_yield, result.signal_yield_error = values["s"], errors["s"]
+        result.background_yield = values.get("b", 0.0)
+        result.chi2 = float(self.cost(*m.values))
+        result.ndf = len(self.counts) - m.nfit
+        if result.ndf > 0:
+            result.chi2_ndf = result.chi2 / result.ndf
+            result.p_value = float(stats.chi2.sf(result.chi2, result.ndf))
 
-def _baker_cousins(counts: np.ndarray, expected: np.ndarray) -> float:
-    """The Poisson likelihood-ratio chi2 of Baker and Cousins (good for small counts)."""
-    mu = np.clip(expected, 1e-12, None)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_term = np.where(counts > 0, counts * np.log(counts / mu), 0.0)
-    return float(2.0 * np.sum(mu - counts + log_term))
+    def judge(self, m: Minuit, n_converged: int, n_tried: int) -> str | None:
+        """Why the best minimum does not measure a peak, or None."""
+        if n_converged == 0 or not m.valid:
+            return f"MIGRAD did not converge from any of {n_tried} starts"
+        if not m.accurate:
+            return "HESSE could not compute an accurate covariance matrix"
+        return self.peak_problem(m)
 
-
-def _judge(m: Minuit, values: dict[str, float], limits: dict[str, tuple[float, float]], n: float) -> tuple[bool, str | None]:
-    """A fit measures a peak only if MINUIT converged and nothing sits on a limit."""
-    if not (m.valid and m.accurate):
-        return False, "MINUIT did not converge to an accurate minimum"
-    lo, hi = limits["mean"]
-    if min(values["mean"] - lo, hi - values["mean"]) < 0.01 * (hi - lo):
-        return False, "the peak sits at the edge of the fit range"
-    s_lo, s_hi = limits["sigma"]
-    if values["sigma"] <= s_lo * 1.001 or values["sigma"] >= s_hi * 0.999:
-        return False, "the peak width sits at its limit"
-    if values["s"] < 1e-3 * n + 0.5:
-        return False, "no signal: the fitted yield is zero"
-    return True, None
+    def peak_problem(self, m: Minuit) -> str | None:
+        """Why a minimum's parameters do not describe a peak inside the range, or None."""
+        s, mean, sigma = (float(m.values[name]) for name in ("s", "mean", "sigma"))
+        if s < 0.5:
+            return "no signal: the fitted signal yield is zero"
+        lo, hi = self.limits["mean"]
+        if min(mean - lo, hi - mean) < EDGE_SIGMAS * sigma:
+            return f"the peak sits at the edge of the fit range (less than {EDGE_SIGMAS:g} sigma from it)"
+        sigma_lo, sigma_hi = self.limits["sigma"]
+        if sigma <= sigma_lo * 1.001 or sigma >= sigma_hi * 0.999:
+            return f"the peak width sits at its limit ({sigma_lo:g} or {sigma_hi:g})"
+        return None

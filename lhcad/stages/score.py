@@ -9,10 +9,12 @@ import pandas as pd
 
 from lhcad.config.models import ScoreConfig
 from lhcad.data.columns import EVENT_ID, LABEL
+from lhcad.errors import StageError
 from lhcad.pipeline.artifacts import Artifact
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
 from lhcad.preprocessing import TEST
+from lhcad.stages.weak_score import WEAK_METHODS, run_weak_score, weak_input_files
 
 
 if TYPE_CHECKING:
@@ -51,12 +53,23 @@ def score_metrics(labels: np.ndarray, per_member: np.ndarray, combined: np.ndarr
     }
 
 
-@stage("score", summary="latent-space scores (z_mean, z_logvar, z_mean2, ...) per member and for the ensemble", needs=("data", "preprocess", "train"))
+@stage(
+    "score",
+    summary="per-event anomaly scores: the VAE ensemble's latent scores, or a weak scorer (CWoLa, CATHODE) per mjj window",
+    needs=("data", "preprocess"),
+    optional=("train",),
+    input_files=weak_input_files,
+)
 def run_score(ctx: StageContext) -> None:
+    cfg: ScoreConfig = ctx.config()
+    if cfg.method in WEAK_METHODS:
+        run_weak_score(ctx)
+        return
+    if "train" not in ctx.inputs:
+        raise StageError("score.method vae needs the train stage in the pipeline", where="pipeline")
     from lhcad.models.scoring import event_scores, latent_scores
     from lhcad.models.training import resolve_device
 
-    cfg: ScoreConfig = ctx.config()
     arrays = ctx.inputs["preprocess"].read_arrays("inputs.npz")
     x, split = arrays["x"], arrays["split"]
     model, used = load_ensemble(ctx.inputs["train"], cfg.checkpoint, cfg.use)

@@ -1,0 +1,300 @@
+"""k-fold cross-trained classifier ensembles that give every event an out-of-fold score.
+
+The events are split into ``folds`` seeded folds. For fold k, ``members`` classifiers train on
+the other folds (each holding out its own random part for early stopping) and score fold k;
+every event is thus scored only by classifiers that never saw it, which weak supervision needs
+(the data are both the training sample and the sample searched). The score is the members'
+mean log-odds; classes are weighted to equal total weight, so it estimates the log likelihood
+ratio up to a constant.
+
+Classifiers: scikit-learn's ``HistGradientBoostingClassifier`` (default; tree ensembles are
+the strongest weak-supervision classifiers at low signal fractions, arXiv:2309.13111) or a small
+torch MLP (:class:`MLPClassifier`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+
+class Classifier(Protocol):
+    """What a fitted ensemble member offers."""
+
+    def decision_function(self, x: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class ClassifierSpec:
+    """Kind and hyperparameters of the members."""
+
+    kind: str = "hgb"
+    """``hgb`` or ``mlp``."""
+    members: int = 3
+    """Classifiers per fold."""
+    val_fraction: float = 0.2
+    """Part of a member's training events held out for early stopping."""
+    patience: int = 10
+    """Iterations (HGB) or epochs (MLP) without validation improvement before stopping."""
+    max_iter: int = 200
+    """HGB: maximum boosting iterations."""
+    learning_rate: float = 0.1
+    """HGB: shrinkage."""
+    max_leaf_nodes: int = 31
+    """HGB: leaves per tree."""
+    min_samples_leaf: int = 50
+    """HGB: fewest events per leaf (guards against learning statistical fluctuations)."""
+    hidden: tuple[int, ...] = (64, 64)
+    """MLP: hidden-layer widths."""
+    epochs: int = 40
+    """MLP: maximum epochs."""
+    batch_size: int = 1024
+    """MLP: mini-batch size."""
+    lr: float = 1e-3
+    """MLP: Adam learning rate."""
+    device: str = "cpu"
+    """MLP: torch device."""
+    seed: int = 0
+    """Base seed; member m of fold k uses seed + 1000 k + m."""
+    threads: int | None = 1
+    """CPU threads while training (None: the libraries' defaults)."""
+
+
+@contextmanager
+def thread_limit(threads: int | None) -> Iterator[None]:
+    """Limit torch's and the OpenMP/BLAS pools' threads (None: leave them alone)."""
+    if threads is None:
+        yield
+        return
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(threads):
+            yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def balanced_weights(y: np.ndarray) -> np.ndarray:
+    """Per-event weights that give both classes the same total weight (mean weight 1)."""
+    y = np.asarray(y).astype(bool)
+    n, n1 = len(y), int(y.sum())
+    w = np.empty(n, dtype=np.float64)
+    w[y] = n / (2 * max(n1, 1))
+    w[~y] = n / (2 * max(n - n1, 1))
+    return w
+
+
+def fold_ids(n: int, folds: int, seed: int) -> np.ndarray:
+    """Seeded assignment of ``n`` events to ``folds`` folds of (nearly) equal size."""
+    ids = np.arange(n) % folds
+    return np.random.default_rng(seed).permutation(ids).astype(np.int8)
+
+
+class HGBMember:
+    """One HistGradientBoosting classifier with early stopping on its own held-out part."""
+
+    def __init__(self, spec: ClassifierSpec, seed: int):
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        self.model = HistGradientBoostingClassifier(
+            max_iter=spec.max_iter,
+            learning_rate=spec.learning_rate,
+            max_leaf_nodes=spec.max_leaf_nodes,
+            min_samples_leaf=spec.min_samples_leaf,
+            early_stopping=True,
+            validation_fraction=spec.val_fraction,
+            n_iter_no_change=spec.patience,
+            random_state=seed,
+        )
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> HGBMember:
+        self.model.fit(x, y, sample_weight=balanced_weights(y))
+        return self
+
+    def decision_function(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.model.decision_function(x), dtype=np.float64)
+
+
+class MLPClassifier:
+    """A small dense torch classifier trained on device-resident tensors, early-stopped on the
+    weighted validation loss (the best epoch's weights are kept)."""
+
+    def __init__(self, spec: ClassifierSpec, seed: int):
+        self.spec = spec
+        self.seed = seed
+        self.state: dict[str, Any] | None = None
+        self.n_features = 0
+
+    def _network(self) -> Any:
+        import torch
+
+        layers: list[torch.nn.Module] = []
+        width = self.n_features
+        for hidden in self.spec.hidden:
+            layers += [torch.nn.Linear(width, hidden), torch.nn.ReLU()]
+            width = hidden
+        layers.append(torch.nn.Linear(width, 1))
+        return torch.nn.Sequential(*layers)
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> MLPClassifier:
+        import torch
+
+        spec = self.spec
+        generator = torch.Generator().manual_seed(self.seed)
+        torch.manual_seed(self.seed)
+        self.n_features = x.shape[1]
+        net = self._network().to(spec.device)
+        rng = np.random.default_rng(self.seed)
+        is_val = rng.random(len(x)) < spec.val_fraction
+        tensors = {
+            part: (
+                torch.as_tensor(x[mask], dtype=torch.float32, device=spec.device),
+                torch.as_tensor(y[mask], dtype=torch.float32, device=spec.device),
+                torch.as_tensor(balanced_weights(y[mask]), dtype=torch.float32, device=spec.device),
+            )
+            for part, mask in (("train", ~is_val), ("val", is_val))
+        }
+        xt, yt, wt = tensors["train"]
+        xv, yv, wv = tensors["val"]
+        optimizer = torch.optim.Adam(net.parameters(), lr=spec.lr)
+        loss_fn = torch.nn.BCEWithLogitsLoss(reduction="none")
+        best, since = float("inf"), 0
+        for _ in range(spec.epochs):
+            net.train()
+            order = torch.randperm(len(xt), generator=generator).to(spec.device)
+            for start in range(0, len(xt), spec.batch_size):
+                batch = order[start : start + spec.batch_size]
+                loss = (loss_fn(net(xt[batch]).squeeze(1), yt[batch]) * wt[batch]).mean()
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            net.eval()
+            with torch.no_grad():
+                val = float((loss_fn(net(xv).squeeze(1), yv) * wv).mean())
+            if val < best - 1e-6:
+                best, since = val, 0
+                self.state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+            else:
+                since += 1
+                if since >= spec.patience:
+                    break
+        return self
+
+    def decision_function(self, x: np.ndarray) -> np.ndarray:
+        import torch
+
+        net = self._network()
+        if self.state is not None:
+            net.load_state_dict(self.state)
+        net.eval()
+        with torch.no_grad():
+            out = net(torch.as_tensor(x, dtype=torch.float32)).squeeze(1)
+        return out.numpy().astype(np.float64)
+
+
+def make_member(spec: ClassifierSpec, seed: int) -> HGBMember | MLPClassifier:
+    """An untrained member of the requested kind."""
+    if spec.kind == "hgb":
+        return HGBMember(spec, seed)
+    if spec.kind == "mlp":
+        return MLPClassifier(spec, seed)
+    raise ValueError(f"unknown classifier kind {spec.kind!r}")
+
+
+@dataclass
+class FoldFit:
+    """The members trained without fold ``fold`` and their scores of its events."""
+
+    fold: int
+    rows: np.ndarray
+    """Indices of the fold's events."""
+    scores: np.ndarray
+    """Out-of-fold scores of those events (mean log-odds of the members)."""
+    members: list[Classifier] = field(default_factory=list)
+
+
+def ensemble_score(members: Sequence[Classifier], x: np.ndarray) -> np.ndarray:
+    """Mean log-odds of ``members``."""
+    return np.mean([m.decision_function(x) for m in members], axis=0)
+
+
+def fit_fold(fold: int, x: np.ndarray, y: np.ndarray, folds_of: np.ndarray, spec: ClassifierSpec) -> FoldFit:
+    """Train the members of one fold on the other folds and score the fold's events."""
+    train = folds_of != fold
+    rows = np.flatnonzero(~train)
+    members: list[Classifier] = [
+        make_member(spec, spec.seed + 1000 * fold + m).fit(x[train], y[train]) for m in range(spec.members)
+    ]
+    return FoldFit(fold=fold, rows=rows, scores=ensemble_score(members, x[rows]), members=members)
+
+
+def assemble(n: int, fits: Sequence[FoldFit]) -> np.ndarray:
+    """Out-of-fold scores of all ``n`` events from the fold fits."""
+    scores = np.full(n, np.nan)
+    for fit in fits:
+        scores[fit.rows] = fit.scores
+    return scores
+
+
+def score_unseen(fits: Sequence[FoldFit], x: np.ndarray) -> np.ndarray:
+    """Scores of events no fold trained on: the mean over every fold's ensemble."""
+    return np.mean([ensemble_score(f.members, x) for f in fits], axis=0)
+
+
+def cross_val_scores(x: np.ndarray, y: np.ndarray, spec: ClassifierSpec, folds: int = 5) -> tuple[np.ndarray, list[FoldFit]]:
+    """Out-of-fold scores of every event (in this process) and the fold fits."""
+    folds_of = fold_ids(len(x), folds, spec.seed)
+    fits = [fit_fold(k, x, y, folds_of, spec) for k in range(folds)]
+    return assemble(len(x), fits), fits
+
+
+@dataclass
+class Problem:
+    """One cross-training problem: data (label 1) against a background-like reference (label 0)."""
+
+    x: np.ndarray
+    """Classifier inputs (Gaussianized features), rows x features."""
+    y: np.ndarray
+    """1 for the data searched (signal-region events), 0 for the reference."""
+    events: np.ndarray
+    """Event index of each row in the events table; -1 for rows that are no events (synthetic
+    or template background)."""
+    folds_of: np.ndarray
+    """Fold of each row."""
+
+    @classmethod
+    def build(
+        cls,
+        data: np.ndarray,
+        reference: np.ndarray,
+        data_events: np.ndarray,
+        reference_events: np.ndarray | None,
+        folds: int,
+        seed: int,
+    ) -> Problem:
+        """Stack data and reference rows and assign seeded folds."""
+        if reference_events is None:
+            reference_events = np.full(len(reference), -1, dtype=np.int64)
+        y = np.concatenate([np.ones(len(data), np.int8), np.zeros(len(reference), np.int8)])
+        return cls(
+            x=np.concatenate([data, reference]).astype(np.float32),
+            y=y,
+            events=np.concatenate([data_events, reference_events]).astype(np.int64),
+            folds_of=fold_ids(len(y), folds, seed),
+        )
+
+
+def fit_problem_fold(item: tuple[Any, int], *, problems: dict[Any, Problem], spec: ClassifierSpec) -> FoldFit:
+    """Executor task: fold ``item[1]`` of problem ``item[0]`` (seeded by both)."""
+    key, fold = item
+    problem = problems[key]
+    with thread_limit(spec.threads):
+        return fit_fold(fold, problem.x, problem.y, problem.folds_of, spec)

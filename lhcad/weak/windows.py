@@ -1,0 +1,102 @@
+"""Sliding signal regions in mjj and the sidebands either side of them.
+
+A window of centre c and relative width w has the signal region [c (1 - w/2), c (1 + w/2)); a
+sideband of ``k`` signal-region widths spans k w c below and above it. Centres step
+geometrically by ``step`` widths (c -> c (1 + step w)), so every window has the same relative
+width, matching a dijet resolution that scales with the mass. No sideband reaches below the
+window's ``floor`` (by default the peak of the mjj spectrum: the trigger turn-on ends there).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from lhcad.config.models import WindowConfig
+from lhcad.errors import StageError
+
+
+@dataclass(frozen=True)
+class Window:
+    """One signal region in mjj (GeV)."""
+
+    index: int
+    centre: float
+    lo: float
+    hi: float
+    floor: float = 0.0
+    """Lowest mjj of the sidebands."""
+
+    @property
+    def width(self) -> float:
+        """Width of the signal region in GeV."""
+        return self.hi - self.lo
+
+    def signal_region(self, mjj: np.ndarray) -> np.ndarray:
+        """Boolean mask of the events in the signal region."""
+        return (mjj >= self.lo) & (mjj < self.hi)
+
+    def sidebands(self, mjj: np.ndarray, widths: float) -> np.ndarray:
+        """Boolean mask of the events within ``widths`` signal-region widths below or above the
+        signal region (the signal region excluded)."""
+        reach = widths * self.width
+        below = (mjj >= max(self.lo - reach, self.floor)) & (mjj < self.lo)
+        above = (mjj >= self.hi) & (mjj < self.hi + reach)
+        return below | above
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def window_at(index: int, centre: float, width: float, floor: float = 0.0) -> Window:
+    """The window of relative full width ``width`` around ``centre``."""
+    lo, hi = float(centre * (1 - width / 2)), float(centre * (1 + width / 2))
+    return Window(index=index, centre=float(centre), lo=lo, hi=hi, floor=float(floor))
+
+
+def spectrum_peak(mjj: np.ndarray, bins: int = 100) -> float:
+    """The most populated mjj (GeV): the centre of the fullest of ``bins`` log-spaced bins
+    between the 0.1% and 99% quantiles."""
+    lo, hi = np.quantile(mjj, [0.001, 0.99])
+    counts, edges = np.histogram(np.log(mjj), bins=bins, range=(np.log(lo), np.log(hi)))
+    k = int(np.argmax(counts))
+    return float(np.exp(0.5 * (edges[k] + edges[k + 1])))
+
+
+def make_windows(mjj: np.ndarray, cfg: WindowConfig) -> list[Window]:
+    """The windows of a scan over the events' mjj values.
+
+    Without ``cfg.start``/``cfg.stop`` the scan covers the centres whose sidebands lie between
+    ``cfg.min_mjj`` (default: :func:`spectrum_peak`) and the mjj quantile ``1 -
+    edge_quantile``. Windows whose signal region holds fewer than ``cfg.min_events`` events are
+    left out.
+
+    Raises:
+        StageError: if no window fits the data.
+    """
+    mjj = np.asarray(mjj, dtype=np.float64)
+    reach_lo = 1 - cfg.width / 2 - cfg.sideband * cfg.width
+    reach_hi = 1 + cfg.width / 2 + cfg.sideband * cfg.width
+    if reach_lo <= 0:
+        raise StageError("score.windows: width x (1/2 + sideband) must stay below 1", where="score.windows")
+    floor = cfg.min_mjj if cfg.min_mjj is not None else spectrum_peak(mjj)
+    q_hi = float(np.quantile(mjj, 1 - cfg.edge_quantile))
+    start = cfg.start if cfg.start is not None else floor / reach_lo
+    stop = cfg.stop if cfg.stop is not None else q_hi / reach_hi
+    ratio = 1 + cfg.step * cfg.width
+    n_centres = int(np.floor(np.log(stop / start) / np.log(ratio) + 1e-9)) + 1 if stop >= start else 0
+    sorted_mjj = np.sort(mjj)
+    windows: list[Window] = []
+    for k in range(n_centres):
+        candidate = window_at(len(windows), start * ratio**k, cfg.width, floor)
+        inside = np.searchsorted(sorted_mjj, candidate.hi) - np.searchsorted(sorted_mjj, candidate.lo)
+        if inside >= cfg.min_events:
+            windows.append(candidate)
+    if not windows:
+        raise StageError(
+            f"no mjj window between {start:.0f} and {stop:.0f} GeV holds {cfg.min_events} events",
+            where="score.windows",
+        )
+    return windows

@@ -1,0 +1,247 @@
+"""Weakly supervised scorers (CWoLa hunting, CATHODE): windows, transform, cross-training, scan,
+and the score stage, on seeded toys the tests build."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lhcad.config import load_analysis
+from lhcad.config.models import ScoreConfig, WindowConfig
+from lhcad.data.parquet import write_events_parquet
+from lhcad.data.toy import make_toy_events
+from lhcad.errors import LhcadError, StageError
+from lhcad.metrics import roc_auc
+from lhcad.pipeline.runner import run_pipeline
+from lhcad.weak.classifier import ClassifierSpec, cross_val_scores, fold_ids
+from lhcad.weak.scan import ScanResult, run_scan
+from lhcad.weak.transform import Gaussianizer
+from lhcad.weak.windows import make_windows
+from tests.conftest import write_analysis
+
+SIGNAL_MJJ = 3500.0
+
+
+def drifting_toy(n_background: int = 60_000, n_signal: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mjj, features, labels): a falling mjj spectrum whose first feature drifts linearly with
+    mjj (one standard deviation per 250 GeV), and a resonance at 3.5 TeV displaced in the other
+    two features."""
+    rng = np.random.default_rng(seed)
+    m_b = 2000.0 + rng.exponential(700.0, n_background)
+    x_b = np.column_stack([(m_b - SIGNAL_MJJ) / 250.0 + rng.normal(0, 1, n_background), rng.normal(0, 1, (n_background, 2))])
+    m_s = rng.normal(SIGNAL_MJJ, 50.0, n_signal)
+    x_s = np.column_stack([rng.normal(0, 1, n_signal), rng.normal(1.5, 0.5, n_signal), rng.normal(-1.5, 0.5, n_signal)])
+    labels = np.r_[np.zeros(n_background, int), np.ones(n_signal, int)]
+    return np.r_[m_b, m_s], np.r_[x_b, x_s], labels
+
+
+def toy_scan(method: str) -> ScanResult:
+    mjj, x, labels = drifting_toy()
+    cfg = ScoreConfig.model_validate(
+        {
+            "method": method,
+            "folds": 3,
+            "ensemble": 1,
+            "windows": {
+                "start": 3240, "stop": 3780, "width": 0.08, "step": 1.0, "min_events": 200, "outside": "floor",
+                "efficiencies": [0.05, 0.01, 0.002],  # a few thousand events per signal region
+            },
+            "flow": {"transforms": 3, "hidden": [32, 32], "epochs": 15, "max_events": 30_000, "sideband": 3.0},
+        }
+    )
+    return run_scan(cfg, x=x, mjj=mjj, names=["drifting", "a", "b"], labels=labels)
+
+
+@pytest.fixture(scope="module")
+def cathode_scan() -> ScanResult:
+    return toy_scan("cathode")
+
+
+@pytest.fixture(scope="module")
+def cwola_scan() -> ScanResult:
+    return toy_scan("cwola")
+
+
+def signal_window(result: ScanResult) -> dict:
+    return next(w for w in result.windows if w["lo"] <= SIGNAL_MJJ < w["hi"])
+
+
+def other_windows(result: ScanResult) -> list[dict]:
+    return [w for w in result.windows if not w["lo"] <= SIGNAL_MJJ < w["hi"]]
+
+
+# --- windows and transform ---------------------------------------------------------------------
+
+
+def test_windows_step_geometrically_and_sidebands_flank_the_signal_region() -> None:
+    mjj = np.random.default_rng(0).uniform(2000, 6000, 50_000)
+    windows = make_windows(mjj, WindowConfig(start=3000, stop=4000, width=0.1, step=0.5, min_events=10))
+    centres = np.array([w.centre for w in windows])
+    assert centres[0] == 3000 and centres[-1] <= 4000
+    assert np.allclose(centres[1:] / centres[:-1], 1.05)
+    w = windows[0]
+    sr, sb = w.signal_region(mjj), w.sidebands(mjj, 1.0)
+    assert not (sr & sb).any()
+    assert mjj[sr].min() >= w.lo and mjj[sr].max() < w.hi
+    assert mjj[sb].min() >= w.lo - w.width and mjj[sb].max() < w.hi + w.width
+
+
+def test_windows_default_to_the_populated_range_and_fail_clearly_when_none_fits() -> None:
+    mjj = np.random.default_rng(0).uniform(2000, 6000, 20_000)
+    windows = make_windows(mjj, WindowConfig(min_mjj=2500))
+    assert windows[0].lo - windows[0].width >= 2500 - 1e-6
+    assert windows[-1].hi + windows[-1].width <= np.quantile(mjj, 0.99) + 1e-6
+    assert not windows[0].sidebands(mjj, 10.0)[mjj < 2500].any()  # nothing below the floor
+    falling = 2000 + np.random.default_rng(1).gamma(3.0, 300.0, 50_000)  # turn-on, then falling
+    assert 2400 < make_windows(falling, WindowConfig())[0].floor < 2800  # at the spectrum's peak
+    with pytest.raises(StageError, match="no mjj window"):
+        make_windows(mjj, WindowConfig(min_events=100_000))
+
+
+def test_gaussianizer_is_invertible_and_the_conditional_form_removes_the_mjj_drift() -> None:
+    rng = np.random.default_rng(1)
+    mjj = 3000 * np.exp(rng.uniform(-0.3, 0.3, 40_000))
+    x = np.column_stack([rng.gamma(2.0, 0.05 * mjj), rng.normal(0, 1, 40_000) + 5 * np.log(mjj / 3000)])
+    for given in (None, mjj):
+        g = Gaussianizer.fit(x, given, centre=3000.0)
+        z = g.transform(x, given)
+        assert np.allclose(z.mean(axis=0), 0, atol=0.02) and np.allclose(z.std(axis=0), 1, atol=0.02)
+        inner = (np.abs(z) < 3).all(axis=1)
+        assert np.allclose(g.inverse(z, given)[inner], x[inner], rtol=1e-3, atol=1e-2)
+    drift = Gaussianizer.fit(x, None).transform(x)
+    flat = Gaussianizer.fit(x, mjj, centre=3000.0).transform(x, mjj)
+    assert abs(np.corrcoef(drift[:, 1], np.log(mjj))[0, 1]) > 0.5
+    assert abs(np.corrcoef(flat[:, 1], np.log(mjj))[0, 1]) < 0.05
+
+
+# --- cross-training ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["hgb", "mlp"])
+def test_every_event_is_scored_once_by_classifiers_that_never_saw_it(kind: str) -> None:
+    rng = np.random.default_rng(2)
+    y = (rng.random(4000) < 0.3).astype(int)
+    x = rng.normal(0, 1, (4000, 3)) + 1.5 * y[:, None]
+    spec = ClassifierSpec(kind=kind, members=2, epochs=8, seed=3)
+    scores, fits = cross_val_scores(x, y, spec, folds=4)
+    rows = np.concatenate([f.rows for f in fits])
+    assert np.array_equal(np.sort(rows), np.arange(len(y)))  # a partition: each event once
+    folds = fold_ids(len(y), 4, spec.seed)
+    assert all((folds[f.rows] == f.fold).all() for f in fits)  # scored by the fold trained without it
+    assert all(len(f.members) == 2 for f in fits)
+    assert roc_auc(y, scores) > 0.9
+
+
+# --- the scan on the drifting toy ----------------------------------------------------------------
+
+
+def test_cathode_closes_on_the_sidebands_and_finds_the_signal_window(cathode_scan: ScanResult) -> None:
+    assert all(w["closure_auc"] < 0.55 for w in cathode_scan.windows)
+    best = cathode_scan.windows[cathode_scan.best]
+    assert best["lo"] <= SIGNAL_MJJ < best["hi"]
+    assert best["significance"] > 5
+    assert all(w["significance"] < 3 for w in other_windows(cathode_scan))  # no fake excess
+    assert cathode_scan.metrics is not None
+    assert cathode_scan.metrics["cathode"]["max_sic"] > 3
+
+
+def test_plain_cwola_sculpts_where_the_background_drifts_with_mjj(cwola_scan: ScanResult, cathode_scan: ScanResult) -> None:
+    # the SR-vs-sideband classifier learns the drift: excesses where there is no signal
+    assert all(w["significance"] > 3 for w in other_windows(cwola_scan))
+    assert min(w["significance"] for w in other_windows(cwola_scan)) > max(
+        w["significance"] for w in other_windows(cathode_scan)
+    )
+    # and, in the signal window, it selects the signal less well than CATHODE
+    assert signal_window(cwola_scan)["truth"]["max_sic"] < signal_window(cathode_scan)["truth"]["max_sic"]
+
+
+def test_scores_outside_the_best_signal_region_sit_below_every_window_event(cwola_scan: ScanResult) -> None:
+    inside = cwola_scan.in_signal_region
+    assert inside.any() and (~inside).any()
+    assert cwola_scan.scores[~inside].max() < cwola_scan.scores[inside].min()
+    json.dumps(cwola_scan.windows, allow_nan=False)  # diagnostics are strict JSON
+
+
+# --- the score stage ---------------------------------------------------------------------------
+
+
+WEAK_SCORE = """
+score:
+  method: {method}
+  weak_features: [mj_light, delta_m, tau21_heavy, tau21_light]
+  folds: 2
+  ensemble: 1
+  windows: {{start: 3500, stop: 3500, width: 0.12, min_events: 50, sideband: 1.5, outside: {outside}}}
+  flow: {{transforms: 2, hidden: [16], epochs: 3, sideband: 3.0}}
+  oversample: 2
+{extra}select:
+  top_n: [20, 50]
+"""
+
+
+def weak_analysis(tmp_path: Path, data: Path, method: str, extra: str = "", outside: str = "floor") -> Path:
+    text = (
+        f"name: weak\npipeline: [data, preprocess, score, select]\ndata:\n  path: {data}\n"
+        + WEAK_SCORE.format(method=method, extra=extra, outside=outside)
+    )
+    return write_analysis(tmp_path, text)
+
+
+def test_cwola_stage_writes_the_score_contract_and_select_keeps_window_events(tmp_path: Path, toy_parquet: Path) -> None:
+    record = run_pipeline(load_analysis(weak_analysis(tmp_path, toy_parquet, "cwola")), out=tmp_path / "out")
+    score = record.artifacts["score"]
+    table = score.read_table("scores.parquet")
+    assert list(table.columns[:2]) == ["event_id", "score"]
+    info = score.read_json("score.json")
+    assert info["method"] == "cwola" and info["best_window"]["centre"] == 3500
+    assert {"auc", "max_sic"} <= set(score.read_json("metrics.json")["cwola"])
+    events = record.artifacts["data"].read_table("events.parquet")
+    top = record.artifacts["select"].read_arrays("selections.npz")["top50"]
+    lo, hi = info["best_window"]["lo"], info["best_window"]["hi"]
+    assert ((events["mjj"].to_numpy()[top] >= lo) & (events["mjj"].to_numpy()[top] < hi)).all()
+
+
+def test_cathode_stage_with_a_template_reports_the_idealised_detector(tmp_path: Path, toy_parquet: Path) -> None:
+    template = tmp_path / "template.parquet"
+    write_events_parquet(make_toy_events(6000, 0, seed=11), template)
+    path = weak_analysis(tmp_path, toy_parquet, "cathode", extra=f"  template_path: {template}\n", outside="classifier")
+    record = run_pipeline(load_analysis(path), out=tmp_path / "out")
+    scores = record.artifacts["score"].read_table("scores.parquet")
+    assert np.isfinite(scores["score"]).all() and scores["in_signal_region"].any()  # every event scored
+    metrics = record.artifacts["score"].read_json("metrics.json")
+    assert {"auc", "max_sic"} <= set(metrics["cathode"]) and {"auc", "max_sic"} <= set(metrics["idealised"])
+    window = record.artifacts["score"].read_json("score.json")["windows"][0]
+    assert 0.0 <= window["closure_auc"] <= 1.0 and window["n_synthetic"] == 2 * window["n_signal_region"]
+    assert set(window["histograms"]["delta_m"]) == {"edges", "sr_data", "sr_synthetic", "sb_data", "sb_synthetic"}
+
+
+def test_the_vae_scorer_without_a_train_stage_is_a_clear_error(tmp_path: Path, toy_parquet: Path) -> None:
+    path = write_analysis(tmp_path, f"name: v\npipeline: [data, preprocess, score]\ndata:\n  path: {toy_parquet}\n")
+    with pytest.raises(StageError, match="needs the train stage"):
+        run_pipeline(load_analysis(path), out=tmp_path / "out")
+
+
+def test_mjj_is_never_a_weak_input() -> None:
+    with pytest.raises(ValueError, match="mjj"):
+        ScoreConfig(method="cwola", weak_features=["mjj", "mj_light"])
+
+
+def test_shipped_weak_analyses_load_and_differ_only_in_the_method() -> None:
+    root = Path(__file__).resolve().parents[1] / "analyses"
+    cwola, cathode = (load_analysis(root / f"lhco_rnd_{m}.yaml") for m in ("cwola", "cathode"))
+    assert (cwola.score.method, cathode.score.method) == ("cwola", "cathode")
+    assert "train" not in cwola.pipeline and "score" in cwola.pipeline
+    assert cwola.score.model_copy(update={"method": "cathode"}) == cathode.score
+    with pytest.raises(LhcadError):
+        load_analysis(root / "lhco_rnd_cwola.yaml", {"score.method": "bdt"})
+    assert pd.api.types.is_list_like(cathode.score.weak_features)
+
+
+def test_a_scan_is_reproducible_from_its_seed(cwola_scan: ScanResult) -> None:
+    again = toy_scan("cwola")
+    assert again.best == cwola_scan.best
+    assert np.array_equal(again.scores, cwola_scan.scores)

@@ -11,7 +11,7 @@ from lhcad.pipeline.runner import StageContext
 from lhcad.stages.histogram import ALL_EVENTS
 
 
-@stage("fit", summary="Crystal Ball + background fits with iminuit for every selection and observable", needs=("histogram",))
+@stage("fit", version=2, summary="Crystal Ball + background fits with iminuit for every selection and observable", needs=("histogram",))
 def run_fit(ctx: StageContext) -> None:
     from lhcad.fit.binned import fit_resonance  # numba-compiled shapes: imported only to fit
 

@@ -95,11 +95,11 @@ def bench_training(x: np.ndarray, epochs: int, members: int, batch_size: int, de
 
 def bench_scoring(x: np.ndarray, members: int, device: str) -> dict[str, float]:
     """Scoring throughput (all latent scores of every member) in events per second."""
+    from lhcad.config.models import TrainConfig
     from lhcad.models.scoring import latent_scores
     from lhcad.models.training import resolve_device
     from lhcad.models.vae import EnsembleVAE
     from lhcad.stages.train import architecture
-    from lhcad.config.models import TrainConfig
 
     model = EnsembleVAE(architecture(TrainConfig(), x.shape[1]), list(range(members))).eval()
     target = resolve_device(device)

@@ -69,7 +69,8 @@ set_option = click.option(
 @handle_errors
 def run(analysis: Path, out: Path | None, overrides: tuple[str, ...], force: bool) -> None:
     """Run an analysis (stages are cached: a rerun only recomputes what changed)."""
-    from lhcad.api import load_analysis, run as run_api
+    from lhcad.api import load_analysis
+    from lhcad.api import run as run_api
 
     config = load_analysis(analysis, list(overrides))
     result = run_api(config, out=out, source=str(analysis), force=force, echo=click.echo)

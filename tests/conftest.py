@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -32,3 +33,14 @@ def write_analysis(directory: Path, text: str, name: str = "analysis.yaml") -> P
     path = directory / name
     path.write_text(text)
     return path
+
+
+@pytest.fixture()
+def one_torch_thread() -> Iterator[None]:
+    """Tiny models train fastest single-threaded (and a busy CPU punishes extra threads)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

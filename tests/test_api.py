@@ -26,7 +26,7 @@ def test_api_and_cli_give_the_same_results(tmp_path: Path) -> None:
     run = lhcad.run(config, out=tmp_path / "api")
     assert CliRunner().invoke(main, ["run", str(analysis), "--out", str(tmp_path / "cli"), "--set", "select.top_n=[100,200]"]).exit_code == 0
     cli_results = json.loads((tmp_path / "cli" / "results.json").read_text())
-    strip = lambda r: {k: v for k, v in r.items() if k not in ("created", "timing")}  # noqa: E731
+    strip = lambda r: {k: v for k, v in r.items() if k not in ("created", "timing")}
     assert strip(run.results) == strip(cli_results)
     scores = run.artifact("score").read_table("scores.parquet")
     assert len(scores) == run.results["data"]["n_events"]

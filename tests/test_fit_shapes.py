@@ -93,7 +93,7 @@ def test_dijet_bin_integrals_are_accurate_to_1e_6_even_for_wide_bins() -> None:
     for edges in (np.linspace(*MJJ, 66), np.array([1500.0, 1520.0, 3000.0, 8000.0]), np.linspace(2600.0, 8000.0, 10)):
         for theta in ((2.0, 14.0, 3.5), (10.0, 5.0, 0.1), (-4.0, 20.0, 5.3)):
             probabilities = np.diff(dijet_cdf(edges, *theta))
-            density = lambda x: float(dijet_pdf(np.array([x]), *theta, lo=edges[0], hi=edges[-1])[0])  # noqa: E731
+            density = lambda x: float(dijet_pdf(np.array([x]), *theta, lo=edges[0], hi=edges[-1])[0])
             reference = np.array([integrate.quad(density, a, b, epsabs=0, epsrel=1e-12)[0] for a, b in zip(edges[:-1], edges[1:])])
             relevant = reference > 1e-9  # relative accuracy of the far tail (1e-12 of the events) is moot
             np.testing.assert_allclose(probabilities[relevant], reference[relevant], rtol=1e-6)

@@ -17,7 +17,13 @@ from click.testing import CliRunner
 from lhcad.data.columns import JET_COLUMNS, LABEL, MJJ, RND_TRUTH_GEV
 from lhcad.gen import GEN_EXTRA_MESSAGE, GeneratorConfig, GeneratorError
 from lhcad.gen.cli import generate_command
-from lhcad.gen.detector import DetectorSettings, Particles, apply_detector, pseudorapidity, smear_jets
+from lhcad.gen.detector import (
+    DetectorSettings,
+    Particles,
+    apply_detector,
+    pseudorapidity,
+    smear_jets,
+)
 from lhcad.gen.pythia import MAX_SEED, process_settings, pythia_seed
 
 OUTPUT_COLUMNS = [*JET_COLUMNS, MJJ, LABEL]

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.gen
 ak = pytest.importorskip("awkward")
 pytest.importorskip("fastjet")
 
-from lhcad.gen.nsubjettiness import nsubjettiness  # noqa: E402
+from lhcad.gen.nsubjettiness import nsubjettiness
 
 
 def massless(*particles: tuple[float, float, float]) -> dict[str, list[float]]:

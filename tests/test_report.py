@@ -18,8 +18,8 @@ from lhcad.data.parquet import write_events_parquet
 from lhcad.data.toy import make_toy_events
 from lhcad.histograms import counts_and_edges, histogram_from_uhi
 from lhcad.pipeline.runner import run_pipeline
-from lhcad.report import rebuild_report, report_command, run_artifacts
 from lhcad.plots.style import plot_style
+from lhcad.report import rebuild_report, report_command, run_artifacts
 from lhcad.report.build import FigureWriter, RunData, mass_fit_figure, scores_section, signal_peak
 from lhcad.report.curves import fit_components
 from lhcad.report.html import Code, FigureRef, Paragraph, Section, Table, render_page

@@ -86,6 +86,5 @@ def test_a_second_run_on_the_same_output_stops_with_a_clear_error(tmp_path: Path
     config = load_analysis(analysis(tmp_path, toy_parquet))
     out = tmp_path / "out"
     out.mkdir()
-    with output_lock(out):
-        with pytest.raises(LhcadError, match="another lhcad run"):
-            run_pipeline(config, out=out)
+    with output_lock(out), pytest.raises(LhcadError, match="another lhcad run"):
+        run_pipeline(config, out=out)

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
-import torch
 
 from lhcad.metrics import roc_auc
-from lhcad.models.scoring import SCORE_NAMES, combine_members, event_scores, latent_scores, orient_z_mean
+from lhcad.models.scoring import (
+    SCORE_NAMES,
+    combine_members,
+    event_scores,
+    latent_scores,
+    orient_z_mean,
+)
 from lhcad.models.training import TrainSettings, train_ensemble
 from lhcad.models.vae import EnsembleVAE, VAEArchitecture
 from tests.test_vae import gaussian_data
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """Tiny models train fastest single-threaded (and a busy CPU punishes extra threads)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def anomaly_task(seed: int = 0, n: int = 5000) -> tuple[np.ndarray, np.ndarray]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -10,20 +9,19 @@ import pytest
 import torch
 
 from lhcad.errors import LhcadError, StageError
-from lhcad.models.training import TrainSettings, clip_member_gradients, resolve_device, train_ensemble
+from lhcad.models.training import (
+    TrainSettings,
+    clip_member_gradients,
+    resolve_device,
+    train_ensemble,
+)
 from lhcad.models.vae import EnsembleVAE, VAEArchitecture
 from tests.test_vae import gaussian_data
 
 ARCH = VAEArchitecture(n_inputs=4)
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """Tiny models train fastest single-threaded (and a busy CPU punishes extra threads)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_validation_loss_falls_during_training() -> None:

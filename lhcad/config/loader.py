@@ -179,8 +179,7 @@ def format_validation_error(exc: ValidationError, overridden: Iterable[str] = ()
         message = f"unknown key {loc[-1]!r}{allowed}"
     else:
         message = first["msg"]
-        if message.startswith("Value error, "):
-            message = message[len("Value error, ") :]
+        message = message.removeprefix("Value error, ")
         if "input" in first and first["type"] not in ("missing",) and not isinstance(first["input"], dict):
             message += f" (got {first['input']!r})"
     if any(where == k or where.startswith(k + ".") for k in overridden):

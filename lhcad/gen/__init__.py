@@ -33,7 +33,7 @@ def require_gen_extra() -> tuple[ModuleType, ModuleType]:
     return pythia8mc, fastjet
 
 
-from lhcad.gen.generate import GeneratorConfig, generate_events, generate_to_parquet  # noqa: E402
+from lhcad.gen.generate import GeneratorConfig, generate_events, generate_to_parquet
 
 __all__ = [
     "GEN_EXTRA_MESSAGE",

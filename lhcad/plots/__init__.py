@@ -17,6 +17,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from lhcad.plots.style import plot_style, save_figure  # noqa: E402
+from lhcad.plots.style import plot_style, save_figure
 
 __all__ = ["plot_style", "save_figure"]

@@ -11,15 +11,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import mplhep  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.text import Annotation  # noqa: E402
-from matplotlib.transforms import IdentityTransform  # noqa: E402
+import matplotlib.pyplot as plt
+import mplhep
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.text import Annotation
+from matplotlib.transforms import IdentityTransform
 
-from lhcad.data.columns import AXIS_LABELS, MJ_HEAVY, MJ_LIGHT, MJJ  # noqa: E402
+from lhcad.data.columns import AXIS_LABELS, MJ_HEAVY, MJ_LIGHT, MJJ
 
 SIGNAL = "#e42536"
 BACKGROUND = "#3f90da"

@@ -10,7 +10,16 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from lhcad.plots.style import ENSEMBLE, finish_grid, grid, integer_epochs, label_figure, member_color, score_label, single
+from lhcad.plots.style import (
+    ENSEMBLE,
+    finish_grid,
+    grid,
+    integer_epochs,
+    label_figure,
+    member_color,
+    score_label,
+    single,
+)
 
 
 def member_series(epochs: Sequence[Mapping[str, Any]], key: str) -> np.ndarray:

@@ -16,7 +16,6 @@ from lhcad.pipeline.runner import StageContext
 from lhcad.preprocessing import TEST
 from lhcad.stages.weak_score import WEAK_METHODS, run_weak_score, weak_input_files
 
-
 if TYPE_CHECKING:
     from lhcad.models.vae import EnsembleVAE
 

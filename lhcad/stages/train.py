@@ -13,14 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-
 from lhcad.config.models import TrainConfig
 from lhcad.data.columns import LABEL
 from lhcad.models.scoring_names import SCORE_NAMES
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
 from lhcad.preprocessing import TRAIN, VAL
-
 
 if TYPE_CHECKING:
     from lhcad.models.training import TrainSettings

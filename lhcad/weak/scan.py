@@ -43,7 +43,15 @@ import numpy as np
 from lhcad.config.models import ScoreConfig
 from lhcad.errors import StageError
 from lhcad.executors import Executor, LocalExecutor
-from lhcad.weak.classifier import ClassifierSpec, FoldFit, Problem, assemble, fit_problem_fold, score_unseen, thread_limit
+from lhcad.weak.classifier import (
+    ClassifierSpec,
+    FoldFit,
+    Problem,
+    assemble,
+    fit_problem_fold,
+    score_unseen,
+    thread_limit,
+)
 from lhcad.weak.transform import Gaussianizer
 from lhcad.weak.windows import Window, make_windows
 

@@ -22,6 +22,7 @@ from lhcad.weak.scan import ScanResult, run_scan
 from lhcad.weak.transform import Gaussianizer
 from lhcad.weak.windows import make_windows
 from tests.conftest import write_analysis
+from tests.test_report import Page
 
 SIGNAL_MJJ = 3500.0
 
@@ -183,9 +184,11 @@ score:
 """
 
 
-def weak_analysis(tmp_path: Path, data: Path, method: str, extra: str = "", outside: str = "floor") -> Path:
+def weak_analysis(
+    tmp_path: Path, data: Path, method: str, extra: str = "", outside: str = "floor", stages: str = "score, select"
+) -> Path:
     text = (
-        f"name: weak\npipeline: [data, preprocess, score, select]\ndata:\n  path: {data}\n"
+        f"name: weak\npipeline: [data, preprocess, {stages}]\ndata:\n  path: {data}\n"
         + WEAK_SCORE.format(method=method, extra=extra, outside=outside)
     )
     return write_analysis(tmp_path, text)
@@ -208,7 +211,9 @@ def test_cwola_stage_writes_the_score_contract_and_select_keeps_window_events(tm
 def test_cathode_stage_with_a_template_reports_the_idealised_detector(tmp_path: Path, toy_parquet: Path) -> None:
     template = tmp_path / "template.parquet"
     write_events_parquet(make_toy_events(6000, 0, seed=11), template)
-    path = weak_analysis(tmp_path, toy_parquet, "cathode", extra=f"  template_path: {template}\n", outside="classifier")
+    extra = f"  template_path: {template}\nfit: {{n_starts: 1}}\nbumphunt: {{n_toys: 100}}\nreport: {{formats: [png]}}\n"
+    stages = "score, select, histogram, fit, bumphunt, extract, export, report"
+    path = weak_analysis(tmp_path, toy_parquet, "cathode", extra=extra, outside="classifier", stages=stages)
     record = run_pipeline(load_analysis(path), out=tmp_path / "out")
     scores = record.artifacts["score"].read_table("scores.parquet")
     assert np.isfinite(scores["score"]).all() and scores["in_signal_region"].any()  # every event scored
@@ -217,6 +222,14 @@ def test_cathode_stage_with_a_template_reports_the_idealised_detector(tmp_path: 
     window = record.artifacts["score"].read_json("score.json")["windows"][0]
     assert 0.0 <= window["closure_auc"] <= 1.0 and window["n_synthetic"] == 2 * window["n_signal_region"]
     assert set(window["histograms"]["delta_m"]) == {"edges", "sr_data", "sr_synthetic", "sb_data", "sb_synthetic"}
+    # the report shows the scan: every window in a table (the best one marked), the scan, the
+    # flow's synthetic features, and the scorer beside the idealised detector
+    page = Page((tmp_path / "out" / "report" / "index.html").read_text())
+    windows = page.tables["windows"]
+    assert len(windows) == 1 + len(record.artifacts["score"].read_json("score.json")["windows"])
+    assert any("(best)" in row[0] for row in windows[1:])
+    assert [row[0] for row in page.tables["score-metrics"][1:]] == ["cathode", "idealised"]
+    assert {"figures/window_scan.png", "figures/synthetic_features.png", "figures/sic.png"} <= set(page.images)
 
 
 def test_the_vae_scorer_without_a_train_stage_is_a_clear_error(tmp_path: Path, toy_parquet: Path) -> None:

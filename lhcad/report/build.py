@@ -26,6 +26,7 @@ from lhcad.plots import inputs as input_plots
 from lhcad.plots import masses as mass_plots
 from lhcad.plots import scores as score_plots
 from lhcad.plots import training as training_plots
+from lhcad.plots import weak as weak_plots
 from lhcad.plots.style import RESONANCES, plot_style, save_figure
 from lhcad.preprocessing import TEST, quantile_from_arrays
 from lhcad.report.curves import fit_components
@@ -279,6 +280,8 @@ def score_names(run: RunData) -> tuple[list[str], int]:
 
 def scores_section(run: RunData, figures: FigureWriter) -> Section:
     info = run.json("score", "score.json")
+    if "method" in info:
+        return weak_scores_section(run, figures, info)
     names, n_members = score_names(run)
     used = Paragraph(f"Score used downstream: {info['use']} (checkpoint: {info['checkpoint']}).")
     section = Section("scores", "Scores", [used])
@@ -311,6 +314,61 @@ def scores_section(run: RunData, figures: FigureWriter) -> Section:
         for kind, caption in captions.items():
             fig = score_plots.roc_figure(rocs, kind, run.analysis.name, chosen=info["use"])  # type: ignore[arg-type]
             section.blocks.append(figures.add(fig, kind, caption))
+    return section
+
+
+def _window_rows(info: Mapping[str, Any], metrics: Mapping[str, Any] | None) -> tuple[list[str], list[list[str]]]:
+    """The per-window table of a weak scan: geometry, excess, closure and, with labels, truth."""
+    truth = {w["index"]: w for w in (metrics or {}).get(info["method"], {}).get("windows", [])}
+    closure = any("closure_auc" in w for w in info["windows"])
+    columns = ["window", "mjj range [GeV]", "signal region", "reference", "excess [σ]", "at ε"]
+    columns += ["closure AUC"] if closure else []
+    columns += ["signal in SR", "AUC", "max SIC"] if truth else []
+    rows = []
+    for w in info["windows"]:
+        mark = " (best)" if w["index"] == info["best_window"]["index"] else ""
+        row = [f"{w['index']}{mark}", f"{w['lo']:.0f}–{w['hi']:.0f}", fmt(w["n_signal_region"]),
+               fmt(w["n_reference"]), fmt(w["significance"], 1), fmt(w["efficiency"], 4)]  # fmt: skip
+        row += [fmt(w.get("closure_auc"), 3)] if closure else []
+        if truth:
+            t = truth.get(w["index"], {})
+            row += [fmt(t.get("n_signal")), fmt(t.get("auc"), 3), fmt(t.get("max_sic"), 2)]
+        rows.append(row)
+    return columns, rows
+
+
+def weak_scores_section(run: RunData, figures: FigureWriter, info: Mapping[str, Any]) -> Section:
+    """CWoLa / CATHODE: the window scan, the flow's closure, and the best window's scores."""
+    method, best = info["method"], info["best_window"]
+    metrics = run.json("score", "metrics.json") if run.has("score", "metrics.json") else None
+    text = (
+        f"Scorer: {method} on {', '.join(info['features'])}; best window {best['index']} "
+        f"({best['lo']:.0f}–{best['hi']:.0f} GeV, excess {best['significance']:.1f}σ at ε = {best['efficiency']})."
+    )
+    section = Section("scores", "Scores", [Paragraph(text)])
+    columns, rows = _window_rows(info, metrics)
+    section.blocks.append(Table(columns, rows, id="windows", caption="Every mjj window of the scan (score.json)."))
+    if metrics is not None:
+        summary = [[name, fmt(m.get("auc"), 3), fmt(m.get("max_sic"), 2)] for name, m in metrics.items()]
+        caption = "In the best window's signal region; idealised = the same classifier against a pure background template."
+        section.blocks.append(Table(["scorer", "AUC", "max SIC"], summary, id="score-metrics", caption=caption))
+    fig = weak_plots.window_scan(info["windows"], best["index"], run.analysis.name)
+    section.blocks.append(figures.add(fig, "window_scan", "Excess significance per signal region (and the flow's sideband closure AUC)."))
+    best_window = next(w for w in info["windows"] if w["index"] == best["index"])
+    if "histograms" in best_window:
+        fig = weak_plots.synthetic_features(best_window["histograms"], run.analysis.name)
+        caption = "Best window: data against the flow's synthetic background, in the sidebands (they must agree) and the signal region."
+        section.blocks.append(figures.add(fig, "synthetic_features", caption))
+    inside = run.scores["in_signal_region"].to_numpy(dtype=bool)
+    table = {"score": run.scores["score"].to_numpy()[inside]}
+    labels = run.labels[inside] if run.labels is not None else None
+    fig = score_plots.score_distributions(table, labels, ["score"], 0, run.analysis.name)
+    section.blocks.append(figures.add(fig, "score_distributions", "Classifier score in the best window's signal region (out of fold)."))
+    if labels is not None and len(np.unique(labels)) == 2:
+        rocs = score_plots.roc_set(table, labels, ["score"], 0)
+        for kind in ("roc", "sic"):
+            fig = score_plots.roc_figure(rocs, kind, run.analysis.name)  # type: ignore[arg-type]
+            section.blocks.append(figures.add(fig, kind, f"{kind.upper()} in the best window's signal region."))
     return section
 
 
@@ -374,11 +432,18 @@ def _asymmetric(low: float | None, high: float | None) -> str:
     return "–" if low is None or high is None else f"−{abs(low):.1f} / +{abs(high):.1f}"
 
 
+def _window_text(window: Sequence[float | None] | None) -> str:
+    """``3300–3700``, or an en dash where the scan found no window (no excess anywhere)."""
+    if not window or window[0] is None or window[1] is None:
+        return "–"
+    return f"{window[0]:.0f}–{window[1]:.0f}"
+
+
 def bumphunt_section(run: RunData, figures: FigureWriter) -> Section:
     hunts = run.json("bumphunt", "bumphunt.json")
     cfg = run.analysis.bumphunt
     rows = [
-        [sel, f"{h['window'][0]:.0f}–{h['window'][1]:.0f}" if h.get("window") else "–", fmt(h.get("observed"), 0),
+        [sel, _window_text(h.get("window")), fmt(h.get("observed"), 0),
          fmt(h.get("expected"), 1), fmt(h.get("local_significance"), 2), fmt(h.get("global_significance"), 2),
          fmt(h.get("n_toys")), h.get("method") or "–"]  # fmt: skip
         for sel, h in hunts.items()

@@ -11,8 +11,8 @@ from lhcad.pipeline.runner import StageContext, versions
     "report",
     summary="figures (PNG, PDF) and a static HTML page of the run: OUT/report/index.html",
     reads=("report", "analysis"),
-    needs=("data", "preprocess", "train", "score", "select", "histogram", "fit", "extract", "export"),
-    optional=("bumphunt",),
+    needs=("data", "preprocess", "score", "select", "histogram", "fit", "extract", "export"),
+    optional=("train", "bumphunt"),
     publish={"report": "report"},
 )
 def run_report(ctx: StageContext) -> None:

@@ -9,7 +9,17 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from lhcad.plots.style import BACKGROUND, ENSEMBLE, SIGNAL, axis_label, finish_grid, grid, label_figure, single, step
+from lhcad.plots.style import (
+    BACKGROUND,
+    ENSEMBLE,
+    SIGNAL,
+    axis_label,
+    finish_grid,
+    grid,
+    label_figure,
+    single,
+    step,
+)
 
 
 def window_scan(windows: Sequence[Mapping[str, Any]], best: int, analysis: str) -> Figure:

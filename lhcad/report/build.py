@@ -412,7 +412,7 @@ def fits_section(run: RunData, figures: FigureWriter) -> Section:
         [f["selection"], f["observable"], f"{f['model']} + {f.get('background', '?')}", fmt(bool(f["valid"])),
          fmt(f["mean"]), _asymmetric(f.get("mean_error_low"), f.get("mean_error_high")), fmt(f["sigma"]),
          f"{fmt(f['signal_yield'])} ± {fmt(f['signal_yield_error'])}", fmt(f["chi2_ndf"], 2), fmt(f["p_value"], 3),
-         fmt(f["significance"], 2)]  # fmt: skip
+         fmt(f["significance"], 2)]
         for f in fits
     ]
     columns = ["selection", "observable", "model", "valid", "mean [GeV]", "error [GeV]", "σ [GeV]", "signal yield",
@@ -445,7 +445,7 @@ def bumphunt_section(run: RunData, figures: FigureWriter) -> Section:
     rows = [
         [sel, _window_text(h.get("window")), fmt(h.get("observed"), 0),
          fmt(h.get("expected"), 1), fmt(h.get("local_significance"), 2), fmt(h.get("global_significance"), 2),
-         fmt(h.get("n_toys")), h.get("method") or "–"]  # fmt: skip
+         fmt(h.get("n_toys")), h.get("method") or "–"]
         for sel, h in hunts.items()
     ]
     columns = ["selection", "most significant window [GeV]", "observed", "expected", "local significance",

@@ -48,7 +48,8 @@ def test_generate_on_dask_gives_the_same_events_as_local(tmp_path: Path) -> None
 
 @pytest.mark.filterwarnings("ignore::Warning")
 def test_analysis_on_a_local_cluster_matches_the_local_run(tmp_path: Path) -> None:
-    """Member groups trained as Dask tasks give the ensemble of the in-process run."""
+    """Member groups trained and event chunks scored as Dask tasks give the in-process run's
+    ensemble and scores."""
     import json
 
     from lhcad.data.parquet import write_events_parquet
@@ -59,7 +60,7 @@ def test_analysis_on_a_local_cluster_matches_the_local_run(tmp_path: Path) -> No
     analysis = tmp_path / "a.yaml"
     analysis.write_text(
         f"pipeline: [data, preprocess, train, score, select, histogram, fit, extract, export]\ndata: {{path: {events}}}\n"
-        "train: {epochs: 2, members: 4, device: cpu}\nselect: {top_n: [200]}\n"
+        "train: {epochs: 2, members: 4, device: cpu}\nscore: {batch_size: 1000}\nselect: {top_n: [200]}\n"
     )
     runner = CliRunner()
     assert runner.invoke(main, ["run", str(analysis), "--out", str(tmp_path / "local")]).exit_code == 0
@@ -73,3 +74,6 @@ def test_analysis_on_a_local_cluster_matches_the_local_run(tmp_path: Path) -> No
             assert dask["masses"][name]["value"] == pytest.approx(mass["value"], rel=1e-4)
     history = json.loads(next((tmp_path / "dask" / "cache" / "train").glob("*/history.json")).read_text())
     assert history["tasks"] == 2
+    scores = [pd.read_parquet(next((tmp_path / d / "cache" / "score").glob("*/scores.parquet"))) for d in ("local", "dask")]
+    pd.testing.assert_frame_equal(scores[0], scores[1], rtol=1e-5)
+    assert "in 4 chunks on dask" in (tmp_path / "dask" / "lhcad.log").read_text()

@@ -52,6 +52,30 @@ def score_metrics(labels: np.ndarray, per_member: np.ndarray, combined: np.ndarr
     }
 
 
+def _score_chunk(x: np.ndarray, *, spec: dict[str, Any], states: list[dict[str, Any]], batch_size: int) -> dict[str, np.ndarray]:
+    """One executor task: rebuild the ensemble from its weights and score a chunk of events."""
+    from lhcad.models.scoring import latent_scores
+    from lhcad.models.training import resolve_device
+    from lhcad.models.vae import EnsembleVAE, VAEArchitecture
+
+    model = EnsembleVAE(VAEArchitecture.from_dict(spec["architecture"]), spec["seeds"])
+    for k, state in enumerate(states):
+        model.load_member_state(k, state)
+    return latent_scores(model, x, batch_size=batch_size, device=resolve_device("auto"))
+
+
+def _latent_scores_in_chunks(ctx: StageContext, model: EnsembleVAE, x: np.ndarray, chunk: int) -> dict[str, np.ndarray]:
+    """:func:`lhcad.models.scoring.latent_scores` with chunks of ``chunk`` events as executor
+    tasks (each chunk travels with its task; the weights are shared once): the same numbers as
+    scoring in one process, since every event is scored independently."""
+    spec = {"architecture": model.arch.to_dict(), "seeds": [int(s) for s in model.seeds]}
+    states = [{k: v.cpu() for k, v in model.member_state(m).items()} for m in range(model.n_members)]
+    chunks = [x[start : start + chunk] for start in range(0, len(x), chunk)]
+    parts = ctx.executor.map(_score_chunk, chunks, spec=spec, states=states, batch_size=chunk)
+    ctx.log.info("scored %d events in %d chunks on %s", len(x), len(chunks), ctx.executor.kind)
+    return {name: np.concatenate([p[name] for p in parts], axis=1) for name in parts[0]}
+
+
 @stage(
     "score",
     summary="per-event anomaly scores: the VAE ensemble's latent scores, or a weak scorer (CWoLa, CATHODE) per mjj window",
@@ -73,7 +97,10 @@ def run_score(ctx: StageContext) -> None:
     x, split = arrays["x"], arrays["split"]
     model, used = load_ensemble(ctx.inputs["train"], cfg.checkpoint, cfg.use)
     ctx.log.info("scoring with checkpoint: %s", used)
-    raw = latent_scores(model, x, batch_size=cfg.batch_size, device=resolve_device("auto"))
+    if ctx.executor.kind == "local" or len(x) <= cfg.batch_size:
+        raw = latent_scores(model, x, batch_size=cfg.batch_size, device=resolve_device("auto"))
+    else:
+        raw = _latent_scores_in_chunks(ctx, model, x, cfg.batch_size)
     scores = event_scores(raw, aggregate=cfg.aggregate, combine=cfg.combine)
     events = ctx.inputs["data"].read_table("events.parquet", columns=None)
     table: dict[str, np.ndarray] = {EVENT_ID: events[EVENT_ID].to_numpy(), "score": scores[cfg.use][1]}

@@ -29,7 +29,8 @@ class StageSpec:
     version: int = 1
     """Bump when the stage's code changes its outputs: part of the cache key."""
     reads: tuple[str, ...] = ()
-    """Config sections the stage reads (part of its cache key)."""
+    """Config sections the stage reads (part of its cache key); ``section.part`` for a part of
+    a section."""
     needs: tuple[str, ...] = ()
     """Upstream stage kinds whose artifacts it reads; they must run before it."""
     optional: tuple[str, ...] = ()

@@ -57,13 +57,24 @@ class StageContext:
         return self.executor_provider()
 
     def config(self, section: str | None = None) -> Any:
-        """The config section ``section`` (default: the stage's own), if the stage declared it."""
+        """The config section ``section`` (default: the stage's own), if the stage declared it;
+        a dotted name (``jet_images.train``) is a part of a section."""
         section = section or self.kind
         if section not in self.reads:
             raise RuntimeError(f"stage {self.kind!r} reads {section!r} without declaring it")
-        if section == "analysis":
-            return self.analysis
-        return getattr(self.analysis, section)
+        return config_section(self.analysis, section)
+
+
+def config_section(config: AnalysisConfig, name: str) -> Any:
+    """The part of the analysis a stage reads: ``analysis`` (all of it), a section (``fit``) or,
+    dotted, a part of one (``jet_images.data``), so that a stage's cache key covers exactly
+    the settings it uses."""
+    if name == "analysis":
+        return config
+    value: Any = config
+    for part in name.split("."):
+        value = getattr(value, part)
+    return value
 
 
 @dataclass
@@ -177,7 +188,7 @@ def run_logging(out: Path) -> Iterator[None]:
 
 def stage_key(spec: StageSpec, config: AnalysisConfig, upstream: dict[str, str], files: dict[str, str]) -> str:
     """The content key of one stage."""
-    sections = {name: (config if name == "analysis" else getattr(config, name)) for name in spec.reads}
+    sections = {name: config_section(config, name) for name in spec.reads}
     payload = {
         "stage": spec.kind,
         "version": spec.version,
@@ -301,7 +312,7 @@ def _run_or_reuse(
             "stage": spec.kind,
             "key": key,
             "version": spec.version,
-            "config": {n: (config if n == "analysis" else getattr(config, n)).model_dump(mode="json") for n in spec.reads},
+            "config": {n: config_section(config, n).model_dump(mode="json") for n in spec.reads},
             "upstream": upstream,
             "files": files,
             "seed": config.seed,

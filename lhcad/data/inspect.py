@@ -21,6 +21,10 @@ def describe_file(path_text: str | Path, key: str | None = None) -> dict[str, An
         _, layout = inspect_h5(path, key)
         info.update(n_events=layout.n_rows, n_columns=len(layout.columns), layout=layout.kind)
         return info
+    if fmt == "root":  # which branches to map in data.columns
+        from lhcad.data.root import describe_root
+
+        return {**info, **describe_root(path)}
     events = read_events(path, fmt, key)
     values = events.to_numpy(np.float64)
     info.update(

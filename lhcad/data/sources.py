@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import h5py
 import pandas as pd
@@ -10,6 +12,10 @@ import pandas as pd
 from lhcad.data.lhco import inspect_h5, read_features_h5
 from lhcad.data.parquet import read_events_parquet
 from lhcad.errors import DataError
+
+if TYPE_CHECKING:
+    from lhcad.config.models import DataConfig
+    from lhcad.executors import Executor
 
 EMBEDDED_PREFIX = "embedded:"
 EMBEDDED_DIR = Path(__file__).parent / "embedded"
@@ -28,7 +34,7 @@ def resolve_path(path: str) -> Path:
 
 
 def detect_format(path: Path, key: str | None = None) -> str:
-    """``parquet``, ``features_h5`` or ``raw_h5``, from the file's content (not its name)."""
+    """``parquet``, ``features_h5``, ``raw_h5`` or ``root``, from the file's content (not its name)."""
     if not path.exists():
         raise DataError("file not found", source=path)
     if path.is_dir():
@@ -39,18 +45,35 @@ def detect_format(path: Path, key: str | None = None) -> str:
         head = handle.read(8)
     if head[:4] == b"PAR1":
         return "parquet"
+    if head[:4] == b"root":
+        return "root"
     if h5py.is_hdf5(path):
         return inspect_h5(path, key)[0]
-    raise DataError("unknown file format (expected parquet or an LHCO HDF5 file)", source=path)
+    raise DataError("unknown file format (expected parquet, ROOT or an LHCO HDF5 file)", source=path)
+
+
+def is_raw_source(cfg: DataConfig) -> bool:
+    """Whether ``data.path`` is a raw particle file, to be clustered into jets first."""
+    if cfg.generate is not None or cfg.format not in ("auto", "raw_h5"):
+        return False
+    return cfg.format == "raw_h5" or detect_format(resolve_path(cfg.path), cfg.key) == "raw_h5"
 
 
 def read_events(
-    path: Path, fmt: str = "auto", key: str | None = None, chunk_rows: int = 200_000, scratch: Path | None = None
+    path: Path,
+    fmt: str = "auto",
+    key: str | None = None,
+    chunk_rows: int = 200_000,
+    scratch: Path | None = None,
+    config: DataConfig | None = None,
+    executor: Executor | None = None,
 ) -> pd.DataFrame:
     """Read the LHCO jet columns (and ``label``) of an events file.
 
     A raw particle file is first clustered into jet features (FastJet, the ``gen`` extra) in
-    ``scratch``; without a scratch directory it is an error that says how to convert it.
+    ``scratch`` (settings: ``config.raw``; blocks on ``executor`` when it is Dask); without a
+    scratch directory it is an error that says how to convert it. A ROOT file is read through
+    ``config.tree`` and ``config.columns``.
     """
     if fmt == "auto":
         fmt = detect_format(path, key)
@@ -58,13 +81,24 @@ def read_events(
         return read_events_parquet(path)
     if fmt == "features_h5":
         return read_features_h5(path, key, chunk_rows)
+    if fmt == "root":
+        from lhcad.data.root import read_root_events
+
+        if config is None:
+            return read_root_events(path, chunk_rows=chunk_rows)
+        return read_root_events(path, config.tree, config.columns, chunk_rows)
     if fmt == "raw_h5" and scratch is not None:
+        from lhcad.config.models import RawConversionConfig
         from lhcad.data.raw_features import convert_raw_file
         from lhcad.gen import require_gen_extra
 
         require_gen_extra()
-        features = scratch / "raw_features.parquet"
-        convert_raw_file(path, features, key=key, chunk_rows=min(chunk_rows, 20_000))
+        raw = config.raw if config is not None else RawConversionConfig()
+        features = scratch / f"raw_features_{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]}.parquet"
+        convert_raw_file(
+            path, features, key=key, chunk_rows=raw.chunk_rows, workers=raw.workers, jet_pt_min=raw.jet_pt_min,
+            executor=executor,
+        )  # fmt: skip
         return read_events_parquet(features)
     if fmt == "raw_h5":
         raise DataError(

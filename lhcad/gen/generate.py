@@ -1,5 +1,5 @@
-"""Generate LHCO-format events: in memory (``generate_events``) or to parquet, in parallel and
-resumable (``generate_to_parquet``).
+"""Generate LHCO-format events: in memory (``generate_events``) or to parquet (or the official
+raw particle layout, ``fmt="raw"``), in parallel and resumable (``generate_to_parquet``).
 
 A run is cut into chunks of at most ``chunk_size`` selected events. Chunk ``k`` of a run with
 seed ``s`` has its own Pythia seed (``1 + 10000 s + k``) and detector seed (``[s, k]``), so its
@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from multiprocessing import get_context
@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from lhcad import __version__
-from lhcad.data.columns import JET_COLUMNS, LABEL, MJJ
+from lhcad.data.columns import JET_COLUMNS, LABEL, MJJ, RAW_N_COLUMNS
 from lhcad.data.parquet import write_events_parquet
 from lhcad.executors import Executor
 from lhcad.gen import GeneratorError, require_gen_extra
@@ -41,6 +41,10 @@ from lhcad.pipeline.atomic import atomic_path, write_json_atomic
 #: Truth columns added by ``generate_events(..., truth=True)``: the hard process's pTHat and mHat.
 TRUTH_COLUMNS: tuple[str, ...] = ("pthat", "mhat")
 CHUNK_METADATA_KEY = b"lhcad.gen.chunk"
+#: Column of a raw run's chunk files holding each event's raw row (700 x (pT, eta, phi)).
+RAW_PARTICLES = "particles"
+#: What ``lhcad generate --format`` writes: LHCO features (parquet) or the official raw layout (HDF5).
+OUTPUT_FORMATS: tuple[str, ...] = ("parquet", "raw")
 BATCH_SIZE = 500
 MAX_EMPTY_BATCHES = 3
 
@@ -60,6 +64,10 @@ class GeneratorConfig:
         jet_radius: Anti-kT radius.
         jet_pt_min: Minimum jet pT, GeV.
         lead_pt_min: Minimum leading-jet pT, GeV (at least two jets are also required).
+        jet_response: Apply the jet-level response (``simple`` detector) after clustering; off,
+            the features are exactly those of the clustered particles.
+        massless: Make the reconstructed particles massless (E = |p|) before clustering, as the
+            official raw files do (they hold only pT, eta, phi); always on for raw output.
     """
 
     process: str
@@ -72,6 +80,8 @@ class GeneratorConfig:
     jet_radius: float = 1.0
     jet_pt_min: float = 20.0
     lead_pt_min: float = 1200.0
+    jet_response: bool = True
+    massless: bool = False
 
     def __post_init__(self) -> None:
         if self.process not in PROCESSES:
@@ -147,9 +157,10 @@ class _ParticleTable:
 
 
 def _reconstruct(
-    run: Any, config: GeneratorConfig, rng: np.random.Generator, table: _ParticleTable
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """LHCO features of the selected events of a Pythia batch, and their indices in the batch."""
+    run: Any, config: GeneratorConfig, rng: np.random.Generator, table: _ParticleTable, raw: bool = False
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None]:
+    """LHCO features of the selected events of a Pythia batch, their indices in the batch and,
+    with ``raw``, their particles as rows of the official raw layout."""
     import awkward as ak
 
     from lhcad.gen.jets import lhco_features, select_dijets
@@ -163,26 +174,48 @@ def _reconstruct(
         counts=ak.to_numpy(ak.num(final, axis=1)),
     ).select(visible)
     reco = apply_detector(particles, charge[visible], pid[visible], rng, config.detector)
+    if config.massless:
+        reco = _massless(reco)
     dijets = select_dijets(
         reco, radius=config.jet_radius, jet_pt_min=config.jet_pt_min, lead_pt_min=config.lead_pt_min
     )
-    frame = lhco_features(dijets, rng if config.detector == "simple" else None)
+    smear = config.detector == "simple" and config.jet_response
+    frame = lhco_features(dijets, rng if smear else None)
     info = run["info"][dijets.events]
     frame["pthat"] = np.sqrt(ak.to_numpy(info.pT2Hat)).astype(np.float32)
     frame["mhat"] = ak.to_numpy(info.mHat).astype(np.float32)
-    return frame, dijets.events
+    return frame, dijets.events, _raw_rows(reco, dijets.events) if raw else None
+
+
+def _massless(particles: Particles) -> Particles:
+    """The same momenta with E = |p| (what pT, eta, phi alone describe)."""
+    energy = np.sqrt(particles.px**2 + particles.py**2 + particles.pz**2)
+    return Particles(particles.px, particles.py, particles.pz, energy, particles.counts)
+
+
+def _raw_rows(particles: Particles, events: np.ndarray) -> np.ndarray:
+    """The particles of ``events`` as rows of the official raw layout (pT, eta, phi; float64)."""
+    from lhcad.data.raw_writer import particles_to_rows
+
+    chosen = np.zeros(len(particles.counts), dtype=bool)
+    chosen[events] = True
+    kept = particles.select(np.repeat(chosen, particles.counts))
+    pt = np.hypot(kept.px, kept.py)
+    return particles_to_rows(pt, np.arcsinh(kept.pz / pt), np.arctan2(kept.py, kept.px), kept.counts[events])
 
 
 def _generate_chunk(
-    config: GeneratorConfig, n: int, seed: int, chunk: int
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """``n`` selected events of chunk ``chunk`` (features, truth columns and label), and counts."""
+    config: GeneratorConfig, n: int, seed: int, chunk: int, raw: bool = False
+) -> tuple[pd.DataFrame, dict[str, Any], np.ndarray | None]:
+    """``n`` selected events of chunk ``chunk`` (features, truth columns and label), counts and,
+    with ``raw``, the events' particles as rows of the official raw layout."""
     start = time.perf_counter()
     seed_pythia = pythia_seed(seed, chunk)
     pythia = make_pythia(config.pythia_settings(), seed_pythia)
     rng = np.random.default_rng([seed, chunk])
     table = _ParticleTable(pythia.particleData)
     frames: list[pd.DataFrame] = []
+    raw_blocks: list[np.ndarray] = []
     n_selected = n_generated = empty_batches = 0
     while n_selected < n:
         run = pythia.nextBatch(BATCH_SIZE)
@@ -191,7 +224,7 @@ def _generate_chunk(
             if empty_batches >= MAX_EMPTY_BATCHES:
                 raise GeneratorError(f"Pythia failed to generate {BATCH_SIZE * MAX_EMPTY_BATCHES} events in a row")
             continue
-        frame, events = _reconstruct(run, config, rng, table)
+        frame, events, rows = _reconstruct(run, config, rng, table, raw)
         need = n - n_selected
         if len(frame) >= need:
             frame = frame.iloc[:need]
@@ -199,6 +232,8 @@ def _generate_chunk(
         else:
             n_generated += len(run)
         frames.append(frame)
+        if rows is not None:
+            raw_blocks.append(rows[: len(frame)])
         n_selected += len(frame)
     info = pythia.infoPython()
     result = pd.concat(frames, ignore_index=True)
@@ -213,7 +248,11 @@ def _generate_chunk(
         "sigma_err_mb": info.sigmaErr(),
         "wall_s": round(time.perf_counter() - start, 3),
     }
-    return result, stats
+    rows = np.concatenate(raw_blocks) if raw else None
+    if rows is not None:
+        # events using all 700 slots of the raw layout: any particle beyond (the softest) is lost
+        stats["n_raw_full"] = int((rows[:, RAW_N_COLUMNS - 3] > 0).sum())
+    return result, stats, rows
 
 
 def _output_columns(truth: bool) -> list[str]:
@@ -260,7 +299,7 @@ def generate_events(
     if n <= 0:
         raise GeneratorError(f"the number of events must be positive, got {n}")
     config = GeneratorConfig(process, mZ=mZ, mX=mX, mY=mY, pthat_min=pthat_min, mpi=mpi, detector=detector)
-    frame, stats = _generate_chunk(config, n, seed, chunk)
+    frame, stats, _ = _generate_chunk(config, n, seed, chunk)
     frame = frame[_output_columns(truth)]
     frame.attrs["generation"] = {"config": config.to_dict(), "seed": seed, **stats}
     return frame
@@ -274,13 +313,15 @@ class _Task:
     seed: int
     chunk: int
     path: Path
+    raw: bool = False
+    """Also keep the events' particles (column ``particles``) for the raw output format."""
 
     def identity(self) -> dict[str, Any]:
-        return {"config": asdict(self.config), "n": self.n, "seed": self.seed, "chunk": self.chunk}
+        return {"config": asdict(self.config), "n": self.n, "seed": self.seed, "chunk": self.chunk, "raw": self.raw}
 
 
 def _plan_tasks(
-    samples: Sequence[tuple[GeneratorConfig, int]], seed: int, chunk_size: int, parts: Path
+    samples: Sequence[tuple[GeneratorConfig, int]], seed: int, chunk_size: int, parts: Path, raw: bool = False
 ) -> list[_Task]:
     """The chunks of a run, numbered across its samples."""
     tasks: list[_Task] = []
@@ -289,7 +330,7 @@ def _plan_tasks(
             k = len(tasks)
             pythia_seed(seed, k)  # validates the seed and the number of chunks
             path = parts / f"chunk_{k:05d}.parquet"
-            tasks.append(_Task(sample, config, min(chunk_size, n - start), seed, k, path))
+            tasks.append(_Task(sample, config, min(chunk_size, n - start), seed, k, path, raw))
     return tasks
 
 
@@ -307,8 +348,11 @@ def _done_stats(task: _Task) -> dict[str, Any] | None:
 
 def _run_task(task: _Task) -> dict[str, Any]:
     """Generate one chunk and write it atomically (runs in a worker process)."""
-    frame, stats = _generate_chunk(task.config, task.n, task.seed, task.chunk)
+    frame, stats, rows = _generate_chunk(task.config, task.n, task.seed, task.chunk, task.raw)
     table = pa.Table.from_pandas(frame[_output_columns(truth=False)], preserve_index=False)
+    if rows is not None:
+        particles = pa.FixedSizeListArray.from_arrays(pa.array(rows.ravel()), RAW_N_COLUMNS)
+        table = table.append_column(RAW_PARTICLES, particles)
     record = json.dumps({"task": task.identity(), "stats": stats}).encode()
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), CHUNK_METADATA_KEY: record})
     with atomic_path(task.path) as tmp:
@@ -381,6 +425,22 @@ def _run_tasks(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _write_raw(tasks: list[_Task], out: Path, order: np.ndarray | None) -> None:
+    """Stream the chunks' particles into the raw file, in the order of ``order`` (one chunk in memory)."""
+    from lhcad.data.raw_writer import RawFileWriter
+
+    total = sum(t.n for t in tasks)
+    position = np.arange(total) if order is None else np.argsort(order)  # row of each event
+    with RawFileWriter(out, total, labelled=True) as writer:
+        offset = 0
+        for task in tasks:
+            table = pq.read_table(task.path, columns=[RAW_PARTICLES, LABEL])
+            rows = table.column(RAW_PARTICLES).combine_chunks().flatten().to_numpy().reshape(-1, RAW_N_COLUMNS)
+            labels = table.column(LABEL).to_numpy()
+            writer.write_rows(position[offset : offset + len(rows)], rows, labels)
+            offset += len(rows)
+
+
 def generate_to_parquet(
     out: str | Path,
     samples: Sequence[tuple[GeneratorConfig, int]],
@@ -393,8 +453,10 @@ def generate_to_parquet(
     progress: bool = True,
     command: str | None = None,
     executor: Executor | None = None,
+    fmt: str = "parquet",
 ) -> dict[str, Any]:
-    """Generate samples into one parquet file (zstd) plus ``FILE.provenance.json``.
+    """Generate samples into one parquet file (zstd), or a raw particle file in the official
+    LHCO layout (``fmt="raw"``), plus ``FILE.provenance.json``.
 
     Args:
         out: Output parquet file.
@@ -408,6 +470,9 @@ def generate_to_parquet(
         command: The command line to record in the provenance.
         executor: Run the chunks as tasks of this executor (e.g. Dask) instead of local
             processes; the workers must see the output's directory.
+        fmt: ``parquet`` (LHCO features, ``mjj``, ``label``) or ``raw``: each event's
+            reconstructed particles (massless, so the file holds exactly what was clustered),
+            700 x (pT, eta, phi) zero padded plus ``label``, pandas ``fixed`` HDF5 layout.
 
     Returns:
         The provenance record (also written next to the output).
@@ -423,8 +488,13 @@ def generate_to_parquet(
         raise GeneratorError(f"workers and chunk_size must be positive, got {workers} and {chunk_size}")
     if not samples or any(n < 0 for _, n in samples) or sum(n for _, n in samples) == 0:
         raise GeneratorError("nothing to generate: give a positive number of events")
+    if fmt not in OUTPUT_FORMATS:
+        raise GeneratorError(f"unknown output format {fmt!r} (known: {', '.join(OUTPUT_FORMATS)})")
+    raw = fmt == "raw"
+    if raw:
+        samples = [(replace(config, massless=True), n) for config, n in samples]
     parts = _parts_dir(out)
-    tasks = _plan_tasks(samples, seed, chunk_size, parts)
+    tasks = _plan_tasks(samples, seed, chunk_size, parts, raw)
     parts.mkdir(parents=True, exist_ok=True)
 
     begin = time.perf_counter()
@@ -442,10 +512,16 @@ def generate_to_parquet(
 
         _run_tasks(todo, workers, on_done, executor)
 
-    frame = pd.concat([pq.read_table(t.path).to_pandas() for t in tasks], ignore_index=True)
-    if shuffle:
-        frame = frame.iloc[np.random.default_rng(seed).permutation(len(frame))].reset_index(drop=True)
-    write_events_parquet(frame, out)
+    order = np.random.default_rng(seed).permutation(total) if shuffle else None
+    if raw:
+        _write_raw(tasks, out, order)
+        columns = {f"0 .. {RAW_N_COLUMNS - 1}": "float64", LABEL: "float64"}
+    else:
+        frame = pd.concat([pq.read_table(t.path).to_pandas() for t in tasks], ignore_index=True)
+        if order is not None:
+            frame = frame.iloc[order].reset_index(drop=True)
+        write_events_parquet(frame, out)
+        columns = {name: str(dtype) for name, dtype in frame.dtypes.items()}
 
     provenance = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -453,10 +529,11 @@ def generate_to_parquet(
         "versions": _versions(),
         "output": {
             "file": out.name,
-            "rows": len(frame),
-            "columns": {name: str(dtype) for name, dtype in frame.dtypes.items()},
+            "format": fmt,
+            "rows": total,
+            "columns": columns,
             "shuffled": shuffle,
-            "compression": "zstd",
+            "compression": None if raw else "zstd",
         },
         "seed": seed,
         "chunk_size": chunk_size,

@@ -12,7 +12,7 @@ from lhcad.data.columns import DERIVED_COLUMNS, EVENT_ID, JET_COLUMNS, LABEL
 from lhcad.data.features import add_derived_features
 from lhcad.data.inject import inject_signal
 from lhcad.data.lhco import read_masterkey
-from lhcad.data.sources import read_events, resolve_path
+from lhcad.data.sources import is_raw_source, read_events, resolve_path
 from lhcad.errors import DataError
 from lhcad.executors import Executor
 from lhcad.pipeline.registry import stage
@@ -59,13 +59,13 @@ def load_events(
         path = generate_into(cfg, scratch, executor)
     else:
         path = resolve_path(cfg.path)
-    events = read_events(path, cfg.format, cfg.key, cfg.chunk_rows, scratch)
+    events = read_events(path, cfg.format, cfg.key, cfg.chunk_rows, scratch, cfg, executor)
     events.insert(0, EVENT_ID, np.arange(len(events), dtype=np.int64))
     if cfg.labels:
         events[LABEL] = read_masterkey(resolve_path(cfg.labels), len(events))
     if cfg.signal_path:
         signal_path = resolve_path(cfg.signal_path)
-        signal = read_events(signal_path, "auto", cfg.key, cfg.chunk_rows, scratch)
+        signal = read_events(signal_path, "auto", cfg.key, cfg.chunk_rows, scratch, cfg, executor)
         signal.insert(0, EVENT_ID, np.arange(len(signal), dtype=np.int64))
         events = inject_signal(
             events,
@@ -112,7 +112,8 @@ def load_events(
 )
 def run_data(ctx: StageContext) -> None:
     cfg: DataConfig = ctx.config()
-    events, counts = load_events(cfg, scratch=ctx.out.dir, executor=ctx.executor if cfg.generate else None)
+    converts = cfg.generate is not None or is_raw_source(cfg)  # only then may a Dask cluster help
+    events, counts = load_events(cfg, scratch=ctx.out.dir, executor=ctx.executor if converts else None)
     if counts["n_nonfinite"]:
         ctx.log.warning("dropped %d events with NaN/inf features (data.nan_policy: drop)", counts["n_nonfinite"])
     ctx.out.write_table("events.parquet", events)

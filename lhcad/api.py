@@ -1,48 +1,251 @@
-"""lhcad's Python API: the same machinery the CLI uses.
+"""lhcad's Python API: the machinery of the ``lhcad`` command line, for notebooks and scripts.
 
->>> import lhcad.api as api                                  # doctest: +SKIP
->>> config = api.load_analysis("analyses/lhco_rnd.yaml", {"train.epochs": 5})
->>> run = api.run(config, out="outputs/quick")
->>> run.results["masses"]["mjj"]["value"]
+The CLI is a thin layer over these functions (``lhcad run`` calls :func:`run`, ``lhcad validate``
+calls :func:`load_analysis`), so a run from Python and a run from the shell share the cache and
+give the same ``results.json``.
+
+Examples:
+    >>> import lhcad                                                      # doctest: +SKIP
+    >>> config = lhcad.load_analysis("analyses/lhco_rnd.yaml", {"train.epochs": 5})
+    >>> run = lhcad.run(config, out="outputs/quick")
+    >>> run.results["masses"]["mjj"]["value"]              # the fitted m_Z in GeV
+    >>> run.scores()                                       # pandas DataFrame, one row per event
+    >>> run.histograms()["top500"]["mjj"]                  # boost_histogram.Histogram
+    >>> run.fits()["top500", "mjj"].significance           # lhcad.fit.binned.FitResult
+    >>> run.report()                                       # Path of report/index.html
+
+Errors:
+    Every mistake in the input raises a subclass of [lhcad.errors.LhcadError][] (the errors the
+    CLI prints as one line and exits with status 2): [lhcad.errors.ConfigError][] for the analysis
+    YAML and overrides, [lhcad.errors.DataError][] for data files, [lhcad.errors.StageError][] for
+    data a stage cannot work with. Anything else is a bug in lhcad.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from lhcad.config import AnalysisConfig
 from lhcad.config import load_analysis as _load_analysis
 from lhcad.errors import LhcadError
 from lhcad.pipeline.artifacts import Artifact
-from lhcad.pipeline.runner import RunRecord, run_pipeline
+from lhcad.pipeline.registry import available_stages
+from lhcad.pipeline.runner import RunRecord, StageRecord, run_pipeline
 
-__all__ = ["Run", "load_analysis", "run"]
+if TYPE_CHECKING:
+    import boost_histogram as bh
+    import numpy as np
+    import pandas as pd
+
+    from lhcad.fit.binned import FitResult
+
+__all__ = [
+    "DataSummary",
+    "MassResult",
+    "Results",
+    "Run",
+    "default_output",
+    "load_analysis",
+    "open_run",
+    "run",
+]
+
+RESULTS_FILE = "results.json"
+REPORT_DIR = "report"
 
 
-def load_analysis(path: str | Path, overrides: Mapping[str, Any] | list[str] | None = None) -> AnalysisConfig:
-    """Load and validate an analysis YAML; ``overrides`` map dotted keys to values."""
+class DataSummary(TypedDict):
+    """``results["data"]``: the events the run analysed."""
+
+    path: str
+    sha256: str | None
+    n_events: int
+    n_signal: int | None
+    """None when the data are unlabelled."""
+
+
+class MassResult(TypedDict, total=False):
+    """``results["masses"][observable]``: one measured resonance mass (GeV)."""
+
+    value: float | None
+    error: float | None
+    width: float | None
+    significance: float | None
+    """Local significance of the chosen fit."""
+    valid: bool
+    n: int | None
+    claimed: bool
+    """True when the bump hunt's global significance reaches ``extract.claim_significance``."""
+
+
+class Results(TypedDict, total=False):
+    """The content of ``results.json`` (schema: ``lhcad/schemas/results-1.json``).
+
+    Every analysis has ``analysis``, ``lhcad_version``, ``config_sha256`` and ``created``; the LHC
+    resonance search (the ``export`` stage) has the other keys. At run time it is a plain dict.
+    """
+
+    schema_version: int
+    analysis: str
+    config_sha256: str
+    lhcad_version: str
+    created: str
+    data: DataSummary
+    masses: dict[str, MassResult]
+    """One entry per observable: ``mjj`` gives m_Z, ``mj_heavy`` m_X, ``mj_light`` m_Y."""
+    fits: list[dict[str, Any]]
+    """Every fit, as :meth:`lhcad.fit.binned.FitResult.to_dict` plus its ``selection``."""
+    selections: list[dict[str, Any]]
+    scores: dict[str, dict[str, float | None]]
+    """AUC and maximal SIC per score (labelled data only)."""
+    auc_history: dict[str, list[list[float | None]]]
+    bumphunt: dict[str, Any]
+    timing: dict[str, float]
+    """Seconds each stage took when it was computed."""
+
+
+def load_analysis(
+    path: str | Path, overrides: Mapping[str, Any] | list[str] | None = None
+) -> AnalysisConfig:
+    """Load and validate an analysis YAML (``includes`` resolved, overrides applied).
+
+    Args:
+        path: the analysis file, e.g. ``analyses/lhco_rnd.yaml``.
+        overrides: dotted keys and values, ``{"select.top_n": [500, 1000]}``, or the CLI's
+            ``["select.top_n=[500,1000]"]``.
+
+    Returns:
+        The validated configuration: a pydantic model, one attribute per section.
+
+    Raises:
+        lhcad.errors.ConfigError: a missing or invalid file, an unknown key, a wrong type or
+            value, stages in an impossible order; the message names the dotted path.
+    """
     return _load_analysis(path, overrides)
+
+
+def _stage_publishing(kinds: list[str], target: str) -> str | None:
+    """The last of ``kinds`` whose stage publishes ``target`` into the output directory."""
+    specs = available_stages()
+    found = [kind for kind in kinds if target in specs[kind].publish.values()]
+    return found[-1] if found else None
+
+
+def _nan_if_none(value: Any) -> Any:
+    return math.nan if value is None else value
+
+
+def _fit_result(stored: Mapping[str, Any]) -> FitResult:
+    """A :class:`~lhcad.fit.binned.FitResult` rebuilt from its JSON form (None back to NaN)."""
+    from lhcad.fit.binned import FitResult
+
+    values: dict[str, Any] = {}
+    for spec in fields(FitResult):
+        if spec.name not in stored:
+            continue
+        value = stored[spec.name]
+        if spec.name in ("params", "errors"):
+            value = {k: _nan_if_none(v) for k, v in value.items()}
+        elif spec.name == "fit_range":
+            value = tuple(_nan_if_none(v) for v in value)
+        elif spec.name not in ("observable", "reason", "template", "edges"):
+            value = _nan_if_none(value)
+        values[spec.name] = value
+    return FitResult(**values)
 
 
 @dataclass
 class Run:
-    """A finished run: its output directory, results and cached artifacts."""
+    """A finished run: its configuration, output directory, results and cached artifacts.
+
+    Attributes:
+        config: the analysis that ran.
+        out: the output directory (``results.json``, ``report/``, ``cache/``, ``run.json``).
+        record: which stages ran or came from the cache, with their keys and wall times.
+        results: the ``results.json`` this run published, or None when its pipeline has no
+            stage that writes one.
+    """
 
     config: AnalysisConfig
     out: Path
     record: RunRecord
-    results: dict[str, Any] | None = field(default=None)
+    results: Results | None = field(default=None)
+
+    @property
+    def cached(self) -> dict[str, bool]:
+        """Stage kind -> whether its artifact came from the cache (nothing recomputed)."""
+        return {stage.name: stage.cached for stage in self.record.stages}
 
     def artifact(self, stage: str) -> Artifact:
-        """The cached artifact directory of a stage of this run."""
+        """The cached output directory of one stage of this run.
+
+        Its files are read with ``read_table`` (parquet -> DataFrame), ``read_arrays`` (npz),
+        ``read_json`` and ``read_torch``; ``path(name)`` gives a file's path. The typed views
+        :meth:`events`, :meth:`scores`, :meth:`selections`, :meth:`histograms` and :meth:`fits`
+        decode the LHC pipeline's main artifacts.
+
+        Raises:
+            lhcad.errors.LhcadError: the stage is not in this run's pipeline.
+        """
         try:
             return self.record.artifacts[stage]
         except KeyError:
-            raise LhcadError(f"stage {stage!r} did not run (ran: {', '.join(self.record.artifacts)})") from None
+            ran = ", ".join(self.record.artifacts)
+            raise LhcadError(f"stage {stage!r} did not run (ran: {ran})") from None
+
+    def events(self) -> pd.DataFrame:
+        """The events table of the ``data`` stage: jets, ``mjj``, derived features, labels."""
+        return self.artifact("data").read_table("events.parquet")
+
+    def scores(self) -> pd.DataFrame:
+        """Per-event anomaly scores (``score`` stage), in the row order of :meth:`events`.
+
+        Column ``score`` is the one used downstream (``score.use``); the other columns are every
+        score of every ensemble member (or weak-scorer details).
+        """
+        return self.artifact("score").read_table("scores.parquet")
+
+    def selections(self) -> dict[str, np.ndarray]:
+        """Selection name (``top500``, ...) -> row indices into :meth:`events`."""
+        return self.artifact("select").read_arrays("selections.npz")
+
+    def histograms(self) -> dict[str, dict[str, bh.Histogram]]:
+        """Selection name (and ``all``) -> observable -> ``boost_histogram.Histogram``."""
+        from lhcad.histograms import histogram_from_uhi
+
+        stored = self.artifact("histogram").read_json("histograms.json")
+        return {
+            selection: {name: histogram_from_uhi(hist) for name, hist in by_observable.items()}
+            for selection, by_observable in stored.items()
+        }
+
+    def fits(self) -> dict[tuple[str, str], FitResult]:
+        """(selection, observable) -> the iminuit fit's result: validity, parameters with
+        HESSE errors, MINOS interval of the mean, chi2, local significance; its
+        :meth:`~lhcad.fit.binned.FitResult.expected_counts` rebuilds the fitted curves."""
+        stored = self.artifact("fit").read_json("fits.json")
+        return {(fit["selection"], fit["observable"]): _fit_result(fit) for fit in stored}
+
+    def report(self) -> Path:
+        """Path of the run's HTML report, ``OUT/report/index.html``.
+
+        When the pipeline has no report stage, the report is built now from the cached
+        artifacts (like ``lhcad report OUT``); no stage reruns.
+
+        Raises:
+            lhcad.errors.LhcadError: the run lacks the stages a report shows (``data``,
+                ``extract``).
+        """
+        if _stage_publishing(list(self.record.artifacts), REPORT_DIR) is not None:
+            return self.out / REPORT_DIR / "index.html"
+        from lhcad.report import rebuild_report
+
+        return rebuild_report(self.out)
 
 
 def default_output(config: AnalysisConfig) -> Path:
@@ -51,16 +254,82 @@ def default_output(config: AnalysisConfig) -> Path:
 
 
 def run(
-    config: AnalysisConfig,
+    config: AnalysisConfig | str | Path,
     out: str | Path | None = None,
     *,
     source: str = "",
     force: bool = False,
     echo: Callable[[str], None] = lambda line: None,
 ) -> Run:
-    """Run an analysis into ``out`` (default ``outputs/<name>/``), reusing cached stages."""
+    """Run an analysis into ``out``, reusing every cached stage whose inputs did not change.
+
+    Args:
+        config: a configuration from :func:`load_analysis`, or the path of an analysis YAML.
+        out: output directory (default ``outputs/<name>/``).
+        source: the analysis file, for messages and ``run.json``.
+        force: recompute every stage.
+        echo: receives one line per stage (``train       done in 3.1 s``, ``data   cached``);
+            ``print`` shows progress.
+
+    Returns:
+        The finished :class:`Run`.
+
+    Raises:
+        lhcad.errors.ConfigError: an invalid analysis (when given a path).
+        lhcad.errors.DataError: a missing, unreadable or malformed data file, bad values.
+        lhcad.errors.StageError: data a stage cannot work with (e.g. an empty selection).
+        lhcad.errors.LhcadError: an output directory that cannot be written or is in use.
+    """
+    if not isinstance(config, AnalysisConfig):
+        source = source or str(config)
+        config = load_analysis(config)
     out_dir = Path(out) if out is not None else default_output(config)
     record = run_pipeline(config, out=out_dir, source=source, force=force, echo=echo)
-    results_path = out_dir / "results.json"
-    results = json.loads(results_path.read_text()) if "export" in record.artifacts and results_path.exists() else None
-    return Run(config=config, out=out_dir, record=record, results=results)
+    return Run(config=config, out=out_dir, record=record, results=_published_results(record))
+
+
+def open_run(out: str | Path) -> Run:
+    """The last run in an output directory (from :func:`run` or ``lhcad run``), read back from
+    its ``run.json`` and cached artifacts without running anything.
+
+    Its configuration is the one the stages recorded in their manifests: the whole analysis
+    when a stage reads it (``export``, ``report``), otherwise the sections the stages read, with
+    defaults for the others.
+
+    Raises:
+        lhcad.errors.LhcadError: ``out`` holds no finished run, or its cached artifacts are gone.
+    """
+    from lhcad.report import run_artifacts
+
+    out_dir = Path(out)
+    artifacts, info = run_artifacts(out_dir)
+    recorded = cast("list[dict[str, Any]]", info.get("stages", []))
+    stages = [StageRecord(**stage) for stage in recorded]
+    record = RunRecord(out=out_dir, stages=stages, artifacts=artifacts)
+    config = _recorded_config(artifacts, info)
+    return Run(config=config, out=out_dir, record=record, results=_published_results(record))
+
+
+def _recorded_config(artifacts: Mapping[str, Artifact], info: Mapping[str, Any]) -> AnalysisConfig:
+    """The analysis of a finished run, from its stages' manifests."""
+    sections: dict[str, Any] = {
+        "name": info.get("analysis", "analysis"),
+        "pipeline": list(artifacts),
+    }
+    for artifact in artifacts.values():
+        manifest = artifact.manifest
+        recorded = manifest.get("config", {})
+        if "analysis" in recorded:
+            return AnalysisConfig.model_validate(recorded["analysis"])
+        sections.update(recorded)
+        sections["seed"] = manifest.get("seed", 0)
+    return AnalysisConfig.model_validate(sections)
+
+
+def _published_results(record: RunRecord) -> Results | None:
+    """The ``results.json`` a run published, if one of its stages publishes one."""
+    path = record.out / RESULTS_FILE
+    if _stage_publishing(list(record.artifacts), RESULTS_FILE) is None or not path.exists():
+        return None
+    results: Results = json.loads(path.read_text(encoding="utf-8"))
+    return results

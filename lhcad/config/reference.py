@@ -55,20 +55,46 @@ def _default(field: FieldInfo) -> str:
     return f"`{json.dumps(value)}`"
 
 
+#: Stands for the user's key in the dotted path of a ``dict[str, Model]`` field's entries.
+ENTRY = "<name>"
+
+
 def _submodel(annotation: object) -> type[BaseModel] | None:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     return None
 
 
+def _nested(annotation: object) -> tuple[type[BaseModel], str] | None:
+    """The model whose fields a field holds, with what its entries add to the dotted key: nothing
+    for a section (``Model``) or an optional one (``Model | None``), ``.<name>`` for
+    ``dict[str, Model]``, ``[]`` for ``list[Model]``."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    model = _submodel(annotation)
+    if model is not None:
+        return model, ""
+    if origin is typing.Annotated:
+        return _nested(args[0])
+    if origin in (typing.Union, types.UnionType):
+        models = [_submodel(a) for a in args if a is not type(None)]
+        if len(models) == 1 and models[0] is not None:
+            return models[0], ""
+    if origin is dict and len(args) == 2 and (model := _submodel(args[1])) is not None:
+        return model, f".{ENTRY}"
+    if origin is list and len(args) == 1 and (model := _submodel(args[0])) is not None:
+        return model, "[]"
+    return None
+
+
 def iter_fields(model: type[BaseModel] = AnalysisConfig, prefix: str = "") -> Iterator[tuple[str, FieldInfo]]:
-    """Every (dotted key, field) of the config, depth first."""
+    """Every (dotted key, field) of the config, depth first, the fields of optional sections and
+    of the entries of dicts and lists of models (``fit.models.<name>.signal``) included."""
     for name, field in model.model_fields.items():
         dotted = f"{prefix}{name}"
         yield dotted, field
-        sub = _submodel(field.annotation)
-        if sub is not None:
-            yield from iter_fields(sub, f"{dotted}.")
+        nested = _nested(field.annotation)
+        if nested is not None:
+            yield from iter_fields(nested[0], f"{dotted}{nested[1]}.")
 
 
 def reference_markdown() -> str:

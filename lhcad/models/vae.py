@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 from typing import Any
 
 import torch
@@ -29,7 +30,7 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
     "tanh": nn.Tanh,
     "leaky_relu": nn.LeakyReLU,
 }
-RECON_LOSSES: tuple[str, ...] = ("mse", "gaussian_nll")
+RECON_LOSSES: tuple[str, ...] = ("mse", "gaussian_nll", "bce")
 LOG_2PI = math.log(2.0 * math.pi)
 
 
@@ -43,8 +44,10 @@ class VAEArchitecture:
         latent_dim: dimension of the latent space.
         activation: one of :data:`ACTIVATIONS`.
         beta: weight of the KL term in the loss.
-        recon_loss: ``mse`` (squared error summed over features) or ``gaussian_nll`` (the
-            decoder also outputs a per-feature log-variance).
+        recon_loss: ``mse`` (squared error summed over features), ``gaussian_nll`` (the
+            decoder also outputs a per-feature log-variance) or ``bce`` (a Bernoulli decoder:
+            it outputs logits, the reconstruction is their sigmoid, the loss the binary
+            cross-entropy summed over features; for inputs in [0, 1] such as images).
     """
 
     n_inputs: int
@@ -73,10 +76,10 @@ class VAEArchitecture:
         encoder = [self.n_inputs, *self.hidden]
         decoder = [self.latent_dim, *reversed(self.hidden)]
         return [
-            *zip(encoder[:-1], encoder[1:]),
+            *pairwise(encoder),
             (encoder[-1], self.latent_dim),
             (encoder[-1], self.latent_dim),
-            *zip(decoder[:-1], decoder[1:]),
+            *pairwise(decoder),
             (decoder[-1], self.n_outputs),
         ]
 
@@ -96,6 +99,12 @@ def reconstruction_error(x: torch.Tensor, mean: torch.Tensor, logvar: torch.Tens
     if logvar is None:
         return (mean - x).pow(2).sum(-1)
     return 0.5 * (logvar + (x - mean).pow(2) * torch.exp(-logvar) + LOG_2PI).sum(-1)
+
+
+def bernoulli_nll(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """Per-event binary cross-entropy summed over features, from the decoder's logits (stable
+    for any logit; ``x`` may be grey levels in [0, 1], the usual relaxation for images)."""
+    return nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
 
 
 def kl_to_prior(z_mean: torch.Tensor, z_logvar: torch.Tensor) -> torch.Tensor:
@@ -169,16 +178,29 @@ class EnsembleVAE(nn.Module):
             h = self.activation(layer(h))
         return self.mean_head(h), self.logvar_head(h)
 
-    def decode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Reconstructed mean ``(K, B, F)`` and, for the Gaussian NLL, its log-variance (else None)."""
+    def decoder_output(self, z: torch.Tensor) -> torch.Tensor:
+        """The output layer ``(K, B, n_outputs)``: means, means and log-variances, or logits."""
         h = z
         for layer in self.decoder:
             h = self.activation(layer(h))
-        out = self.output_head(h)
+        return self.output_head(h)
+
+    def decode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Reconstructed mean ``(K, B, F)`` (for ``bce`` the Bernoulli probabilities) and, for
+        the Gaussian NLL, its log-variance (else None)."""
+        out = self.decoder_output(z)
         if self.arch.recon_loss == "gaussian_nll":
             mean, logvar = out.chunk(2, dim=-1)
             return mean, logvar
+        if self.arch.recon_loss == "bce":
+            return torch.sigmoid(out), None
         return out, None
+
+    def reconstruction_loss(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Per-event reconstruction loss ``(K, B)`` of ``x`` decoded from ``z``."""
+        if self.arch.recon_loss == "bce":
+            return bernoulli_nll(x, self.decoder_output(z))
+        return reconstruction_error(x, *self.decode(z))
 
     def event_terms(self, x: torch.Tensor, noise: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Per-event ``recon`` and ``kl`` ``(K, B)``, with ``z_mean``, ``z_logvar`` ``(K, B, L)``.
@@ -190,7 +212,7 @@ class EnsembleVAE(nn.Module):
         z_mean, z_logvar = self.encode(x)
         z = z_mean if noise is None else z_mean + torch.exp(0.5 * z_logvar) * noise
         return {
-            "recon": reconstruction_error(x, *self.decode(z)),
+            "recon": self.reconstruction_loss(x, z),
             "kl": kl_to_prior(z_mean, z_logvar),
             "z_mean": z_mean,
             "z_logvar": z_logvar,

@@ -1,0 +1,57 @@
+"""The ``compress`` section: lossy AE/VAE compression of the events table, compared at several
+latent sizes (stages ``compress`` and ``compress_report``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+
+from lhcad.config.section import PositiveInt, Section
+from lhcad.data.columns import JET_COLUMNS
+
+
+class CompressConfig(Section):
+    """Autoencoder and VAE compression of the events table (Baler's benchmark)."""
+
+    columns: list[str] = Field(default_factory=lambda: list(JET_COLUMNS))
+    """Columns of the events table to compress (default: the 14 jet columns of the LHCO features;
+    mjj and the other derived observables are recomputed from them after the round trip)."""
+    models: list[Literal["ae", "vae"]] = Field(default_factory=lambda: ["ae", "vae"])
+    """Compressors to compare: ``ae`` (autoencoder) and ``vae`` (mean and log-variance heads,
+    decompressed from the means)."""
+    latent_dims: list[PositiveInt] = Field(default_factory=lambda: [4, 6, 8])
+    """Latent sizes K (values stored per event) to compare."""
+    hidden: list[PositiveInt] = Field(default_factory=lambda: [200, 100, 50])
+    """Encoder widths; the decoder mirrors them (Baler: 200-100-50-K-50-100-200)."""
+    activation: Literal["relu", "elu", "gelu", "silu", "tanh", "leaky_relu"] = "leaky_relu"
+    """Activation between layers."""
+    beta: Annotated[float, Field(ge=0.0)] = 1e-3
+    """Weight of the VAE's KL term (the reconstruction term is the squared error summed over the
+    standardised columns)."""
+    latent_dtype: Literal["float16", "float32"] = "float16"
+    """Storage type of the latent values in the ``.lhcz`` file."""
+    epochs: PositiveInt = 40
+    """Maximum number of epochs per model."""
+    batch_size: PositiveInt = 512
+    """Mini-batch size."""
+    lr: Annotated[float, Field(gt=0.0)] = 1e-3
+    """Adam learning rate."""
+    patience: PositiveInt | None = 10
+    """Early stopping: epochs without validation-loss improvement (null: never stop early)."""
+    val_fraction: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.1
+    """Rows held out for early stopping and the choice of the best epoch (every row is
+    compressed)."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    """Where to train: ``auto`` picks CUDA when present."""
+    seed: int = 0
+    """Seed of initialisation, split and shuffling."""
+
+    @field_validator("columns", "models", "latent_dims")
+    @classmethod
+    def _unique_nonempty(cls, value: list) -> list:
+        if not value:
+            raise ValueError("must not be empty")
+        if len(set(value)) != len(value):
+            raise ValueError("entries must not repeat")
+        return value

@@ -116,9 +116,10 @@ def label_figure(fig: Figure, analysis: str, *, ax: Axes | None = None, rlabel: 
 GRID_MARGINS = (1.25, 0.3, 1.0, 1.05, 1.45, 1.5)
 
 
-def finish_grid(fig: Figure, analysis: str) -> None:
+def finish_grid(fig: Figure, analysis: str, *, rlabel: str = "√s = 13 TeV") -> None:
     """Lay out a grid with fixed margins (in inches: as readable as tight_layout for these
-    figures, at a fraction of its cost) and label it with the analysis."""
+    figures, at a fraction of its cost) and label it with the analysis (and ``rlabel`` on the
+    right, see :func:`label_figure`)."""
     width, height = fig.get_size_inches()
     ncols, nrows = fig.axes[0].get_subplotspec().get_gridspec().get_geometry()[::-1]
     left, right, bottom, top, gap_x, gap_y = GRID_MARGINS
@@ -128,7 +129,7 @@ def finish_grid(fig: Figure, analysis: str) -> None:
         left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height,
         wspace=gap_x / axis_w, hspace=gap_y / axis_h,
     )  # fmt: skip
-    label_figure(fig, analysis)
+    label_figure(fig, analysis, rlabel=rlabel)
 
 
 def save_figure(fig: Figure, directory: Path, name: str, formats: Sequence[str] = ("png", "pdf")) -> dict[str, Path]:

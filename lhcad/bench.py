@@ -153,8 +153,14 @@ def run_bench(
     analysis: Path | None = None,
     data: str | None = None,
     overrides: list[str] | None = None,
+    raw_events: int | None = None,
+    raw_workers: int = 2,
+    raw_convert: int | None = None,
+    jet_images: int | None = None,
 ) -> dict[str, Any]:
-    """Run every benchmark and return the JSON-ready figures."""
+    """Run every benchmark and return the JSON-ready figures (``raw_events``: also convert a
+    synthetic raw particle file of that many events, see :mod:`lhcad.data.raw_bench`; ``jet_images``:
+    also one conv-VAE epoch over that many jet images, see :mod:`lhcad.images.bench`)."""
     from lhcad.models.training import resolve_device
 
     resolved = str(resolve_device(device))
@@ -165,6 +171,14 @@ def run_bench(
     results.update(bench_fits())
     if analysis is not None:
         results.update(bench_pipeline(analysis, data, overrides or []))
+    if raw_events is not None:
+        from lhcad.data.raw_bench import bench_raw_conversion
+
+        results.update(bench_raw_conversion(raw_events, workers=raw_workers, convert_events=raw_convert))
+    if jet_images is not None:
+        from lhcad.images.bench import bench_conv_vae
+
+        results.update(bench_conv_vae(jet_images, resolved))
     results["peak_rss_mb"] = peak_rss_mb()
     results["machine"] = machine_info(resolved)
     return results

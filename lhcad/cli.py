@@ -112,34 +112,14 @@ def inspect(file: Path, key: str | None) -> None:
 
 
 @main.command()
-@click.argument("raw", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="Features parquet file to write.")
-@click.option("--key", default=None, help="HDF5 key of the frame.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Parallel processes.")
-@click.option("--chunk-rows", type=click.IntRange(min=1), default=20_000, show_default=True, help="Events per block.")
-@click.option("--jet-pt-min", type=float, default=20.0, show_default=True, help="Minimum jet pT in GeV.")
-@handle_errors
-def features(raw: Path, out: Path, key: str | None, workers: int, chunk_rows: int, jet_pt_min: float) -> None:
-    """Cluster an official LHCO raw particle file into jet features (needs the gen extra)."""
-    from lhcad.data.raw_features import convert_raw_file
-    from lhcad.data.sources import detect_format
-    from lhcad.errors import DataError
-    from lhcad.gen import require_gen_extra
-
-    if detect_format(raw, key) != "raw_h5":
-        raise DataError("not a raw LHCO particle file", source=raw)
-    require_gen_extra()
-    summary = convert_raw_file(raw, out, key=key, chunk_rows=chunk_rows, workers=workers, jet_pt_min=jet_pt_min)
-    click.echo(json.dumps(summary, indent=2))
-
-
-@main.command()
 def stages() -> None:
     """List the available stage kinds."""
     from lhcad.pipeline.registry import available_stages
 
-    for kind, spec in available_stages().items():
-        click.echo(f"{kind:<11} {spec.summary}")
+    specs = available_stages()
+    width = max(map(len, specs))
+    for kind, spec in specs.items():
+        click.echo(f"{kind:<{width}}  {spec.summary}")
 
 
 @main.command()
@@ -151,12 +131,21 @@ def stages() -> None:
 @click.option("--no-naive", is_flag=True, help="Skip the naive reference trainer.")
 @click.option("--analysis", type=click.Path(exists=True, path_type=Path), default=None, help="Also time `lhcad run` of this analysis.")
 @click.option("--data", default=None, help="data.path for --analysis.")
+@click.option("--raw", "raw_events", type=click.IntRange(min=1), default=None,
+              help="Also time `lhcad features` on a synthetic raw file of this many events (gen extra; "
+                   "16.8 kB per event of disk under $TMPDIR).")
+@click.option("--raw-workers", type=click.IntRange(min=1), default=2, show_default=True, help="Workers for --raw.")
+@click.option("--raw-convert", type=click.IntRange(min=1), default=None,
+              help="Convert only the first N events of the --raw file (same code path; for busy machines).")
+@click.option("--jet-images", type=click.IntRange(min=1), default=None,
+              help="Also time one conv-VAE training epoch over this many 125x125x3 jet images (0.37 MB each in memory).")
 @set_option
 @click.option("--json", "json_path", type=click.Path(path_type=Path), default=None, help="Write the figures here.")
 @handle_errors
 def bench(
     device: str, events: int, epochs: int, members: int, batch_size: int, no_naive: bool,
-    analysis: Path | None, data: str | None, overrides: tuple[str, ...], json_path: Path | None,
+    analysis: Path | None, data: str | None, raw_events: int | None, raw_workers: int, raw_convert: int | None,
+    jet_images: int | None, overrides: tuple[str, ...], json_path: Path | None,
 ) -> None:  # fmt: skip
     """Measure training, scoring and fitting speed (and optionally a whole run) as JSON."""
     from lhcad.bench import run_bench
@@ -165,6 +154,7 @@ def bench(
     figures = run_bench(
         device=device, events=events, epochs=epochs, members=members, batch_size=batch_size,
         naive=not no_naive, analysis=analysis, data=data, overrides=list(overrides),
+        raw_events=raw_events, raw_workers=raw_workers, raw_convert=raw_convert, jet_images=jet_images,
     )  # fmt: skip
     if json_path is not None:
         write_json_atomic(json_path, figures)
@@ -173,11 +163,18 @@ def bench(
 
 def _register_late_commands() -> None:
     """Commands defined next to their subsystem (they import lhcad.cli themselves)."""
+    from lhcad.calo.cli import simulate_showers_command
+    from lhcad.compress.cli import compress_command, decompress_command
+    from lhcad.data.raw_cli import features_command
     from lhcad.gen.cli import generate_command
     from lhcad.report import report_command
 
+    main.add_command(features_command, "features")
+    main.add_command(compress_command, "compress")
+    main.add_command(decompress_command, "decompress")
     main.add_command(generate_command, "generate")
     main.add_command(report_command, "report")
+    main.add_command(simulate_showers_command, "simulate-showers")
 
 
 _register_late_commands()

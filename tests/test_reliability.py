@@ -59,7 +59,13 @@ def test_two_cpu_runs_with_one_seed_give_identical_results(reference, tmp_path: 
     assert stable(tmp_path / "again" / "results.json") == expected
 
 
-@pytest.mark.parametrize("stage", PIPELINE)
+#: The atomic move that makes a kill harmless is the runner's, the same for every stage: these
+#: cover the first stage, the one that writes torch weights, a JSON-writing stage and the last,
+#: which publishes results.json (every stage took 2.5 minutes of the suite for no new case).
+KILLED_STAGES = ["data", "train", "fit", "export"]
+
+
+@pytest.mark.parametrize("stage", KILLED_STAGES)
 def test_kill_9_during_a_stage_then_rerun_gives_the_uninterrupted_answer(reference, tmp_path: Path, stage: str) -> None:
     analysis, expected = reference
     out = tmp_path / "out"

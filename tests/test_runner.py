@@ -88,3 +88,19 @@ def test_a_second_run_on_the_same_output_stops_with_a_clear_error(tmp_path: Path
     out.mkdir()
     with output_lock(out), pytest.raises(LhcadError, match="another lhcad run"):
         run_pipeline(config, out=out)
+
+
+def test_a_stage_reading_part_of_a_section_is_not_rerun_when_another_part_changes(tmp_path: Path) -> None:
+    """Dotted reads: the image generator's key covers jet_images.data only, so a new training
+    setting retrains without regenerating the images."""
+    from lhcad.config.models import AnalysisConfig
+    from lhcad.pipeline.registry import available_stages
+    from lhcad.pipeline.runner import stage_key
+
+    spec = available_stages()["jet_images_data"]
+    assert spec.reads == ("jet_images.data",)
+    base = AnalysisConfig()
+    retrained = AnalysisConfig.model_validate({"jet_images": {"train": {"epochs": 3}}})
+    more_jets = AnalysisConfig.model_validate({"jet_images": {"data": {"background": {"n": 10}}}})
+    assert stage_key(spec, base, {}, {}) == stage_key(spec, retrained, {}, {})
+    assert stage_key(spec, base, {}, {}) != stage_key(spec, more_jets, {}, {})

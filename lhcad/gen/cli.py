@@ -12,7 +12,9 @@ from typing import Any
 import click
 
 from lhcad.gen.detector import DETECTORS
-from lhcad.gen.generate import SAMPLE_KINDS
+from lhcad.gen.generate import OUTPUT_FORMATS, SAMPLE_KINDS
+from lhcad.images import IMAGE_PROCESS_NAMES
+from lhcad.pointcloud.jetnet import JETNET_TYPES, N_PARTICLES
 
 
 def _command_line(context: click.Context) -> str:
@@ -30,8 +32,10 @@ def _command_line(context: click.Context) -> str:
 
 
 @click.command("generate")
-@click.option("--process", type=click.Choice(SAMPLE_KINDS), required=True,
-              help="qcd dijets, the Z' -> X Y signal, or rnd: both (--n QCD + --n-signal signal), shuffled.")
+@click.option("--process", type=click.Choice((*SAMPLE_KINDS, "jetnet", *IMAGE_PROCESS_NAMES)), required=True,
+              help="qcd dijets, the Z' -> X Y signal, or rnd: both (--n QCD + --n-signal signal), shuffled; "
+                   "jetnet: --n single jets of --jet-type in the JetNet HDF5 layout; "
+                   "qg, top, w, z with --images: single-jet images (half quark, half gluon jets for qg).")
 @click.option("--n", "n", type=click.IntRange(min=1), required=True,
               help="Selected events (QCD events for --process rnd).")
 @click.option("--n-signal", type=click.IntRange(min=0), default=None,
@@ -50,6 +54,23 @@ def _command_line(context: click.Context) -> str:
               help="Multiple parton interactions (underlying event); off in the LHCO R&D sample.")
 @click.option("--detector", type=click.Choice(DETECTORS), default="simple", show_default=True,
               help="Simple CMS-like response, or none (particle level).")
+@click.option("--jet-response/--no-jet-response", default=True, show_default=True,
+              help="Jet-level smearing after clustering (simple detector); off, the features are "
+                   "exactly those of the clustered particles (what `lhcad features` finds in a raw file).")
+@click.option("--massless", is_flag=True,
+              help="Cluster massless particles (E = |p|), as the raw format stores them (implied by --format raw).")
+@click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="parquet", show_default=True,
+              help="parquet: LHCO features; raw: the official raw particle layout (HDF5, 700 x (pT, eta, phi) + label).")
+@click.option("--jet-type", type=click.Choice(JETNET_TYPES), default=None,
+              help="--process jetnet: gluon, light-quark, top, W or Z jets at pT ~ 1 TeV.")
+@click.option("--n-particles", type=click.Choice([str(n) for n in N_PARTICLES]), default=None,
+              help="--process jetnet: particles per jet, zero-padded [30].")
+@click.option("--images", is_flag=True,
+              help="--process qg|top|w|z: 125x125x3 jet images (Tracks, ECAL, HCAL) in the CMS open-data HDF5 "
+                   "layout (X_jets, m0, pt, y).")
+@click.option("--pt-range", type=(float, float), default=None,
+              help="--images: jet pT window LOW HIGH in GeV [80 120 for qg, near the CMS set's jets; 500 700 "
+                   "for top, w, z].")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Run seed: runs with different seeds are independent and can be combined.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
@@ -63,11 +84,55 @@ def _command_line(context: click.Context) -> str:
 def generate_command(**options: Any) -> None:
     """Generate LHCO-format events with Pythia 8 + FastJet (needs the gen extra).
 
-    Writes OUT (parquet: pxj1 .. tau3j2, mjj, label) and OUT's .provenance.json.
+    Writes OUT (parquet: pxj1 .. tau3j2, mjj, label; or with --format raw the official raw
+    particle layout, HDF5) and OUT's .provenance.json.
     """
     from lhcad.cli import handle_errors
 
-    handle_errors(_generate)(**options, command=_command_line(click.get_current_context()))
+    command = _command_line(click.get_current_context())
+    if options["process"] == "jetnet":
+        handle_errors(_generate_jetnet)(**options, command=command)
+        return
+    if options["process"] in IMAGE_PROCESS_NAMES or options["images"]:
+        handle_errors(_generate_images)(**options, command=command)
+        return
+    for jetnet_only in ("jet_type", "n_particles", "images", "pt_range"):
+        options.pop(jetnet_only)
+    handle_errors(_generate)(**options, command=command)
+
+
+def _generate_jetnet(
+    *, jet_type: str | None, n: int, n_particles: str | None, out: Path, seed: int, overwrite: bool,
+    command: str, **_: Any,
+) -> None:
+    from lhcad.gen import GeneratorError
+    from lhcad.pointcloud.jetnet import generate_jetnet, write_jetnet
+
+    if jet_type is None:
+        raise GeneratorError("--process jetnet needs --jet-type (g, q, t, w or z)")
+    if out.exists() and not overwrite:
+        raise GeneratorError(f"{out} exists (use --overwrite to replace it)")
+    jets = generate_jetnet(jet_type, n, int(n_particles or 30), seed=seed, command=command)
+    write_jetnet(out, jets)
+    click.echo(f"wrote {len(jets)} {jet_type} jets x {jets.particle_features.shape[1]} particles to {out}")
+
+
+def _generate_images(
+    *, process: str, images: bool, n: int, pt_range: tuple[float, float] | None, out: Path, seed: int,
+    overwrite: bool, **_: Any,
+) -> None:
+    from lhcad.gen import GeneratorError
+    from lhcad.images.sample import generate_jet_sample, write_jet_sample_images
+    from lhcad.pipeline.atomic import atomic_path
+
+    if process not in IMAGE_PROCESS_NAMES or not images:
+        raise GeneratorError(f"jet images need --images and --process {'|'.join(IMAGE_PROCESS_NAMES)}")
+    if out.exists() and not overwrite:
+        raise GeneratorError("output exists (use --overwrite to replace it)", source=out)
+    sample = generate_jet_sample(process, n, pt_range, seed)
+    with atomic_path(out) as tmp:
+        write_jet_sample_images(tmp, sample)
+    click.echo(f"wrote {len(sample)} {process} jet images (125x125x3) to {out}")
 
 
 def _generate(
@@ -82,6 +147,9 @@ def _generate(
     pthat_min: float,
     mpi: bool,
     detector: str,
+    jet_response: bool,
+    massless: bool,
+    fmt: str,
     seed: int,
     workers: int,
     chunk_size: int,
@@ -96,8 +164,9 @@ def _generate(
     from lhcad.gen.generate import generate_to_parquet, plan_samples
 
     samples, shuffle = plan_samples(
-        process, n, n_signal=n_signal, mZ=mz, mX=mx, mY=my, pthat_min=pthat_min, mpi=mpi, detector=detector
-    )
+        process, n, n_signal=n_signal, mZ=mz, mX=mx, mY=my, pthat_min=pthat_min, mpi=mpi, detector=detector,
+        jet_response=jet_response, massless=massless,
+    )  # fmt: skip
     with open_executor(ExecutorConfig(kind=executor, address=address, n_workers=workers)) as runner:  # type: ignore[arg-type]
         provenance = generate_to_parquet(
             out,
@@ -110,6 +179,7 @@ def _generate(
             progress=progress,
             command=command,
             executor=runner,
+            fmt=fmt,
         )
     for sample in provenance["samples"]:
         click.echo(

@@ -25,7 +25,7 @@ _TERMS = {"z_mean": "z_mean", "z_logvar": "z_logvar", "recon_error": "recon", "k
 
 
 def latent_scores(
-    model: EnsembleVAE, x: np.ndarray, *, batch_size: int = 262_144, device: torch.device | str | None = None
+    model: EnsembleVAE, x: np.ndarray, *, batch_size: int = 65_536, device: torch.device | str | None = None
 ) -> dict[str, np.ndarray]:
     """Raw latent quantities of every member, in large chunks under ``torch.inference_mode``.
 

@@ -41,7 +41,7 @@ def test_the_study_writes_files_results_and_report(tmp_path: Path, toy_parquet: 
         "vae_k2.lhcz",
     ]
     results = json.loads((out / "results.json").read_text())
-    assert list(results)[:4] == ["analysis", "lhcad_version", "config_sha256", "created"]
+    assert list(results)[:4] == ["analysis", "config_sha256", "lhcad_version", "created"]
     assert results["n_events"] == 400
     runs = {run["name"]: run for run in results["runs"]}
     assert set(runs) == {"ae_k1", "ae_k2", "vae_k1", "vae_k2"}

@@ -54,7 +54,7 @@ report: {{formats: [png]}}
     out = tmp_path / "out"
     run_pipeline(load_analysis(write_analysis(tmp_path, text)), out=out)
     results = json.loads((out / "results.json").read_text())
-    assert list(results)[:4] == ["analysis", "lhcad_version", "config_sha256", "created"]
+    assert list(results)[:4] == ["analysis", "config_sha256", "lhcad_version", "created"]
     assert results["data"]["label_names"] == ["g"] and results["data"]["anomaly_names"] == ["t"]
     assert results["n_test"] == results["data"]["n_test"] == 48  # 30% of 160
     assert set(results["generative"]) == {"prior", "fitted"} and results["latent"] == "fitted"

@@ -3,22 +3,21 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lhcad import __version__
 from lhcad.classify import plots
 from lhcad.classify.samples import SPLIT_NAMES
-from lhcad.config import AnalysisConfig, config_sha256
+from lhcad.config import AnalysisConfig
 from lhcad.pipeline.artifacts import Artifact
 from lhcad.plots.style import plot_style
 from lhcad.preprocessing import TEST
 from lhcad.report.build import FigureWriter, RunData, config_section, fmt, provenance_section
 from lhcad.report.html import FigureRef, Paragraph, Section, Table, render_page
+from lhcad.results import results_header
 
 EXAMPLES_PER_CLASS = 4
 """Example images shown per class."""
@@ -35,10 +34,7 @@ def classification_results(artifacts: Mapping[str, Artifact], analysis: Analysis
     summary = artifacts["labelled"].read_json("summary.json")
     metrics = artifacts["classify"].read_json("metrics.json")
     return {
-        "analysis": analysis.name,
-        "lhcad_version": __version__,
-        "config_sha256": config_sha256(analysis),
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **results_header(analysis),
         "classes": summary["classes"],
         "events": summary["events"],
         "headline_model": analysis.classify.models[0],
@@ -79,7 +75,7 @@ def build_classification_report(
 ) -> dict[str, Any]:
     """Write ``directory/index.html`` and its figures; returns the results."""
     cfg = analysis.report
-    figures = FigureWriter(directory / "figures", tuple(dict.fromkeys(["png", *cfg.formats])), analysis.name)
+    figures = FigureWriter.for_report(directory, analysis)
     summary = artifacts["labelled"].read_json("summary.json")
     metrics = artifacts["classify"].read_json("metrics.json")["models"]
     scores = artifacts["classify"].read_arrays("scores.npz")

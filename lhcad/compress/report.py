@@ -6,7 +6,6 @@ self-contained), and compared with the original table the compressors saw.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,6 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from lhcad import __version__
 from lhcad.compress.codec import decompress_file
 from lhcad.compress.metrics import DERIVED_OBSERVABLES, derived_tables, has_jets
 from lhcad.compress.plots import distribution_grid, residual_grid, tradeoff_figure
@@ -24,6 +22,7 @@ from lhcad.pipeline.artifacts import Artifact
 from lhcad.plots.style import plot_style
 from lhcad.report.build import FigureWriter, fmt
 from lhcad.report.html import Code, FigureRef, Paragraph, Section, Table, render_page
+from lhcad.results import results_header
 
 #: Baler (GSoC 2023, seed 004): average of three runs at K = 4 on its own HEP table; times in
 #: seconds (the seed gives minutes), mass difference in %.
@@ -272,7 +271,7 @@ def build_compress_report(
     restored = {
         run["name"]: decompress_file(compressed.path(run["file"])) for run in metrics["runs"]
     }
-    figures = FigureWriter(directory / "figures", ["png"], analysis.name)
+    figures = FigureWriter.for_report(directory, analysis)
     with plot_style(analysis.report.style):
         blocks = figure_blocks(figures, metrics, table, restored)
     sections = [
@@ -290,10 +289,7 @@ def build_compress_report(
     )
     (directory / "index.html").write_text(page, encoding="utf-8")
     return {
-        "analysis": analysis.name,
-        "lhcad_version": __version__,
-        "config_sha256": config_sha256(analysis),
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **results_header(analysis),
         **{
             k: metrics[k]
             for k in ("n_events", "columns", "latent_dtype", "baselines", "float16_zstd")

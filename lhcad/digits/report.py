@@ -7,20 +7,19 @@ configuration and provenance sections).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lhcad import __version__
-from lhcad.config import AnalysisConfig, config_sha256
+from lhcad.config import AnalysisConfig
 from lhcad.digits import plots
 from lhcad.pipeline.artifacts import Artifact
 from lhcad.plots.style import plot_style
 from lhcad.report.build import FigureWriter, RunData, provenance_section
 from lhcad.report.html import Code, Paragraph, Section, Table, render_page
+from lhcad.results import results_header
 
 
 def _data_label(summary: Mapping[str, Any]) -> str:
@@ -224,16 +223,9 @@ def build_digits_report(
     arrays = data.read_arrays("images.npz")
     shape = (int(summary["shape"][0]), int(summary["shape"][1]))
     rlabel = _data_label(summary)
-    figures = FigureWriter(
-        directory / "figures",
-        tuple(dict.fromkeys(["png", *analysis.report.formats])),
-        analysis.name,
-    )
+    figures = FigureWriter.for_report(directory, analysis)
     results: dict[str, Any] = {
-        "analysis": analysis.name,
-        "lhcad_version": __version__,
-        "config_sha256": config_sha256(analysis),
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **results_header(analysis),
         "data": {
             k: summary[k] for k in ("source", "n_images", "shape", "n_train", "n_val", "n_test")
         },

@@ -4,15 +4,13 @@ seconds per epoch)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lhcad import __version__
-from lhcad.config import AnalysisConfig, config_sha256
+from lhcad.config import AnalysisConfig
 from lhcad.gen.single_jets import JET_TYPES
 from lhcad.images import plots
 from lhcad.images.conv_vae import denormalise_images
@@ -20,6 +18,7 @@ from lhcad.pipeline.artifacts import Artifact
 from lhcad.plots.style import plot_style
 from lhcad.report.build import FigureWriter, RunData, config_section, provenance_section
 from lhcad.report.html import Paragraph, Section, Table, render_page
+from lhcad.results import results_header
 
 
 def _fmt(value: float, digits: int = 3) -> str:
@@ -59,17 +58,10 @@ def build_jet_images_report(
         if scores["signal"].any()
         else None
     )
-    figures = FigureWriter(
-        directory / "figures",
-        tuple(dict.fromkeys(["png", *analysis.report.formats])),
-        analysis.name,
-    )
+    figures = FigureWriter.for_report(directory, analysis)
 
     results: dict[str, Any] = {
-        "analysis": analysis.name,
-        "lhcad_version": __version__,
-        "config_sha256": config_sha256(analysis),
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **results_header(analysis),
         "data": {k: summary[k] for k in ("n_background", "n_signal", "n_train", "n_val", "n_test")},
         "training": {
             k: training[k]

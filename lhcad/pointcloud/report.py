@@ -8,7 +8,6 @@ AUC and max SIC of the reconstruction error for each anomaly type against the te
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,6 @@ from typing import Any
 import numpy as np
 import yaml
 
-from lhcad import __version__
 from lhcad.config import AnalysisConfig, config_sha256
 from lhcad.pipeline.artifacts import Artifact
 from lhcad.plots.style import BACKGROUND, SIGNAL, plot_style
@@ -25,6 +23,7 @@ from lhcad.pointcloud.evaluate import LATENT_SOURCES, TrainedPointCloudVAE, anom
 from lhcad.pointcloud.metrics import generative_metrics, relative_jet_mass
 from lhcad.report.build import FigureWriter, fmt
 from lhcad.report.html import Code, Paragraph, Section, Table, render_page
+from lhcad.results import results_header
 
 TEST = 2  # the test value of the split array (lhcad.stages.digits.TEST)
 
@@ -109,7 +108,7 @@ def build_pointcloud_report(
                 )["recon"]
             metrics["anomaly"] = anomaly_metrics(errors["recon"], anomaly_scores)
 
-    figures = FigureWriter(directory / "figures", list(analysis.report.formats), analysis.name)
+    figures = FigureWriter.for_report(directory, analysis)
     blocks: list[Any] = []
     with plot_style(analysis.report.style):
         if is_jets:
@@ -163,10 +162,7 @@ def build_pointcloud_report(
     (directory / "index.html").write_text(page, encoding="utf-8")
     training_summary = {k: v for k, v in training.items() if k != "history"}
     return {
-        "analysis": analysis.name,
-        "lhcad_version": __version__,
-        "config_sha256": config_sha256(analysis),
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **results_header(analysis),
         "kind": summary["kind"],
         "loss": cfg.model.loss,
         "data": summary,

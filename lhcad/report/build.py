@@ -74,6 +74,12 @@ class FigureWriter:
     analysis: str
     written: list[str] = field(default_factory=list)
 
+    @classmethod
+    def for_report(cls, directory: Path, analysis: AnalysisConfig) -> FigureWriter:
+        """Figures of the report in ``directory``: PNGs for the page plus ``report.formats``."""
+        formats = tuple(dict.fromkeys(["png", *analysis.report.formats]))
+        return cls(directory / "figures", formats, analysis.name)
+
     def add(self, fig: Any, name: str, caption: str, *, wide: bool = True, columns: int = 2) -> FigureRef:
         save_figure(fig, self.directory, name, self.formats)
         self.written.append(name)
@@ -537,7 +543,7 @@ def build_report(
 ) -> list[str]:
     """Write ``directory/index.html`` and ``directory/figures/``; returns the figure names."""
     cfg = analysis.report
-    figures = FigureWriter(directory / "figures", tuple(dict.fromkeys(["png", *cfg.formats])), analysis.name)
+    figures = FigureWriter.for_report(directory, analysis)
     run = RunData(artifacts, analysis)
     sections: list[Section] = []
     with plot_style(cfg.style):

@@ -3,18 +3,15 @@ list of anomalous events."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import numpy as np
 
-from lhcad import __version__
-from lhcad.config import config_sha256
 from lhcad.config.models import AnalysisConfig, ExportConfig
 from lhcad.data.columns import EVENT_ID, LABEL, MASS_OBSERVABLES
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
-from lhcad.results import SCHEMA_VERSION, validate_results
+from lhcad.results import SCHEMA_VERSION, results_header, validate_results
 
 
 def _data_block(ctx: StageContext) -> dict[str, Any]:
@@ -42,10 +39,7 @@ def run_export(ctx: StageContext) -> None:
     analysis: AnalysisConfig = ctx.config("analysis")
     results: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
-        "analysis": analysis.name,
-        "config_sha256": config_sha256(analysis),
-        "lhcad_version": __version__,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **results_header(analysis),
         "data": _data_block(ctx),
         "masses": ctx.inputs["extract"].read_json("masses.json"),
         "fits": ctx.inputs["fit"].read_json("fits.json"),

@@ -27,8 +27,8 @@ uses its own chunk, so samples of the same seed never share events.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import awkward as ak
 import numpy as np
 
 from lhcad.data.columns import SQRT_S_GEV
@@ -36,6 +36,9 @@ from lhcad.gen import GeneratorError, require_gen_extra
 from lhcad.gen.detector import pseudorapidity
 from lhcad.gen.generate import BATCH_SIZE, MAX_EMPTY_BATCHES, _ParticleTable
 from lhcad.gen.pythia import make_pythia, pythia_seed
+
+if TYPE_CHECKING:
+    import awkward as ak
 
 JET_TYPES: tuple[str, ...] = ("q", "g", "t", "w", "z")
 PARTICLE_CATEGORIES: dict[int, str] = {
@@ -179,6 +182,8 @@ class _Selection:
 
 def _batch_jets(run: ak.Array, table: _ParticleTable, selection: _Selection) -> JetSample:
     """The selected, labelled jets of one Pythia batch."""
+    import awkward as ak
+
     _, fastjet = require_gen_extra()
     prt = run["prt"]
     # Hard-process outgoing particles (status -22 resonances, -23 partons).

@@ -36,6 +36,8 @@ def window_scan(windows: Sequence[Mapping[str, Any]], best: int, analysis: str) 
         i = chosen[0]
         ax.plot(centres[i], significance[i], "*", markersize=24, color=SIGNAL, label="best window", zorder=5)
     ax.axhline(0.0, color="grey", linestyle=":")
+    top = float(np.nanmax(significance)) if len(significance) else 1.0
+    ax.set_ylim(min(0.0, float(np.nanmin(significance))) - 0.5, max(top, 1.0) * 1.4)  # room for the legends
     ax.set_xlabel(axis_label("mjj") + " (signal-region centre)")
     ax.set_ylabel("Local excess significance [σ]")
     closure = [w.get("closure_auc") for w in windows]
@@ -43,8 +45,9 @@ def window_scan(windows: Sequence[Mapping[str, Any]], best: int, analysis: str) 
         twin = ax.twinx()
         twin.plot(centres, closure, "s--", color=BACKGROUND, label="sideband closure AUC")
         twin.set_ylim(0.4, 0.8)
-        twin.set_ylabel("Sideband closure AUC")
+        twin.set_ylabel("Sideband closure AUC", fontsize=20)
         twin.legend(loc="upper right", fontsize=14)
+        fig.subplots_adjust(left=0.14, right=0.84)
     ax.legend(loc="upper left", fontsize=14)
     label_figure(fig, analysis, ax=ax)
     return fig

@@ -17,6 +17,19 @@ if TYPE_CHECKING:
 TRAIN, VAL, TEST = 0, 1, 2
 
 
+def stratified_split(labels: np.ndarray, val: float, test: float, seed: int | np.random.SeedSequence) -> np.ndarray:
+    """``TRAIN``/``VAL``/``TEST`` per event, each class (label value) split in the same
+    proportions, seeded: for labelled samples of any kind (digits, point sets, e/gamma)."""
+    rng = np.random.default_rng(seed)
+    split = np.full(len(labels), TRAIN, dtype=np.int8)
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        n_test, n_val = round(test * len(members)), round(val * len(members))
+        split[members[:n_test]] = TEST
+        split[members[n_test : n_test + n_val]] = VAL
+    return split
+
+
 def split_events(n: int, fractions: tuple[float, float, float], seed: int, labelled: bool, unlabelled: str) -> np.ndarray:
     """Assign each event to train (0), validation (1) or test (2), seeded.
 

@@ -17,7 +17,8 @@ from lhcad.calo.egamma_file import CHANNELS, read_egamma_file, write_egamma_file
 from lhcad.config.classify import LabelledConfig, LabelledTableConfig
 from lhcad.data.sources import resolve_path
 from lhcad.errors import DataError
-from lhcad.preprocessing import TEST, TRAIN, VAL
+from lhcad.preprocessing import TRAIN
+from lhcad.preprocessing import stratified_split as split_by_class
 
 SPLIT_NAMES = ("train", "validation", "test")
 
@@ -146,20 +147,18 @@ def subsample_per_class(y: np.ndarray, max_per_class: int | None, seed: int) -> 
 
 
 def stratified_split(y: np.ndarray, val: float, test: float, seed: int) -> np.ndarray:
-    """Per event TRAIN, VAL or TEST: each class split in the given fractions (seeded).
+    """Per event TRAIN, VAL or TEST: each class split in the given fractions (seeded), with
+    training events left in every class.
 
+    >>> from lhcad.preprocessing import TEST, VAL
     >>> split = stratified_split(np.repeat([0, 1], [100, 300]), 0.2, 0.25, 0)
     >>> [int(((split == TEST) & (np.arange(400) >= 100)).sum()), int((split == VAL).sum())]
     [75, 80]
     """
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
-    split = np.full(len(y), TRAIN, dtype=np.int8)
+    split = split_by_class(y, val, test, np.random.SeedSequence([seed, 1]))
     for label in np.unique(y):
-        members = rng.permutation(np.flatnonzero(y == label))
-        n_test, n_val = round(test * len(members)), round(val * len(members))
-        split[members[:n_test]] = TEST
-        split[members[n_test : n_test + n_val]] = VAL
-        if n_test + n_val >= len(members):
+        members = split[y == label]
+        if not (members == TRAIN).any():
             raise DataError(f"class {label} has too few events ({len(members)}) for a train/validation/test split")
     return split
 

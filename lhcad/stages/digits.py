@@ -20,12 +20,11 @@ from lhcad.data.digits import SKLEARN_DIGITS
 from lhcad.errors import ConfigError, DataError, StageError
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
+from lhcad.preprocessing import TEST, TRAIN, VAL, stratified_split
 
 if TYPE_CHECKING:
     from lhcad.config.models import AnalysisConfig, TrainConfig
 
-#: Values of the ``split`` array of ``images.npz``.
-TRAIN, VAL, TEST = 0, 1, 2
 
 
 def digit_files(config: AnalysisConfig) -> list[Path]:
@@ -40,18 +39,6 @@ def digit_files(config: AnalysisConfig) -> list[Path]:
         if not path.is_file():
             raise DataError("file not found" if not path.exists() else "not a file", source=path)
     return paths
-
-
-def stratified_split(labels: np.ndarray, val: float, test: float, seed: int) -> np.ndarray:
-    """``TRAIN``/``VAL``/``TEST`` per image, each digit split in the same proportions."""
-    rng = np.random.default_rng(seed)
-    split = np.full(len(labels), TRAIN, dtype=np.int8)
-    for digit in np.unique(labels):
-        index = rng.permutation(np.flatnonzero(labels == digit))
-        n_test, n_val = round(test * len(index)), round(val * len(index))
-        split[index[:n_test]] = TEST
-        split[index[n_test : n_test + n_val]] = VAL
-    return split
 
 
 @stage(

@@ -24,14 +24,13 @@ from lhcad.config.jet_images import (
 from lhcad.errors import DataError, StageError
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
+from lhcad.preprocessing import TEST, TRAIN, VAL
 
 if TYPE_CHECKING:
     from lhcad.config.models import AnalysisConfig
     from lhcad.images.conv_vae import ConvVAE
     from lhcad.images.hdf5 import ImageFileWriter
 
-#: Values of the ``split`` array of ``split.npz``.
-TRAIN, VAL, TEST = 0, 1, 2
 IMAGES_FILE = "images.h5"
 #: Scores used as anomaly scores (higher = less QCD-like).
 ANOMALY_SCORES: tuple[str, ...] = ("recon_error", "recon_0", "recon_1", "recon_2", "kl", "z_mean2")

@@ -18,7 +18,7 @@ from lhcad.data.digits import SKLEARN_DIGITS
 from lhcad.errors import ConfigError, DataError, StageError
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext, versions
-from lhcad.stages.digits import TEST, TRAIN, VAL, stratified_split
+from lhcad.preprocessing import TEST, TRAIN, VAL, stratified_split
 
 if TYPE_CHECKING:
     from lhcad.config.models import AnalysisConfig

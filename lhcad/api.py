@@ -80,7 +80,16 @@ class MassResult(TypedDict, total=False):
     valid: bool
     n: int | None
     claimed: bool
-    """True when the bump hunt's global significance reaches ``extract.claim_significance``."""
+    """True when the bump hunt's global significance reaches ``extract.claim_significance`` (a
+    jet mass also needs its sideband test to reach ``extract.jet_mass_evidence``)."""
+    error_syst: float | None
+    """Selection systematic: the largest shift of the peak among the selections that find it."""
+    error_total: float | None
+    """``error`` and ``error_syst`` in quadrature."""
+    claim_veto: str
+    """Why a mass the bump hunt supports is not claimed (jet masses failing the sideband test)."""
+    sideband: dict[str, Any] | None
+    """Jet masses: the sideband test (:class:`lhcad.fit.sideband.SidebandTest` fields)."""
 
 
 class Results(TypedDict, total=False):

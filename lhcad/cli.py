@@ -83,7 +83,10 @@ def run(analysis: Path, out: Path | None, overrides: tuple[str, ...], force: boo
         global_z = mass.get("global_significance")
         claim = "claimed" if mass.get("claimed") else "not claimed"
         significance = f"local {mass['significance']:.1f} sigma" + (f", global {global_z:.1f} sigma" if global_z is not None else "")
-        click.echo(f"  {name:<9} {mass['value']:8.1f} ± {mass['error']:.1f} GeV  ({significance}; {claim})")
+        syst = f" ± {mass['error_syst']:.1f} (sel)" if mass.get("error_syst") else ""
+        click.echo(f"  {name:<9} {mass['value']:8.1f} ± {mass['error']:.1f}{syst} GeV  ({significance}; {claim})")
+        if mass.get("claim_veto"):
+            click.echo(f"  {'':<9} not claimed: {mass['claim_veto']}")
 
 
 @main.command()

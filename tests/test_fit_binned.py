@@ -188,3 +188,42 @@ def test_programming_errors_raise() -> None:
         fit_resonance(MJJ_EDGES, np.ones(34), background="template")
     with pytest.raises(ValueError, match="edges"):
         fit_resonance(MJJ_EDGES, np.ones(10))
+
+
+def test_a_peak_wider_than_its_relative_width_bounds_is_not_measured() -> None:
+    """A 9%-wide jet-mass peak fitted with sigma/mean bounded to [1%, 4%] pins at the bound and
+    says so; with [4%, 20%] it is measured, its width inside the bounds."""
+    rng = np.random.default_rng(8)
+    counts = np.histogram(np.concatenate([rng.gamma(2.0, 60.0, 1500), rng.normal(483.0, 43.0, 400)]), HEAVY_EDGES)[0]
+    kwargs = {"signal": "double_crystal_ball", "background": "expo_poly", "free_tails": True}
+    pinned = fit_resonance(HEAVY_EDGES, counts, relative_width=(0.01, 0.04), **kwargs)
+    assert not pinned.valid and "relative peak width" in (pinned.reason or "")
+    measured = fit_resonance(HEAVY_EDGES, counts, relative_width=(0.04, 0.2), **kwargs)
+    assert measured.valid, measured.reason
+    assert 0.04 < measured.sigma / measured.mean < 0.2
+    assert abs(measured.mean - 483.0) < 3 * measured.mean_error
+
+
+def test_free_tailed_jet_mass_fits_are_robust_and_nearly_unbiased_over_toys() -> None:
+    """30 toys of the shipped jet-mass model (double-sided Crystal Ball, free tails, sigma/mean in
+    [4%, 20%], on exp(a1 t + a2 t^2)): 300 heavy-jet masses (483 GeV, 9% wide) on 1500 QCD jets.
+    At least 90% of the fits measure the peak (without the width bounds two thirds lock onto
+    the QCD peak at the range's edge); their mean is within 1% of the truth (measured: -0.6%,
+    the smooth background's mismodelling of the gamma spectrum), and its scatter stays within
+    1.75 times the quoted HESSE error (measured: 1.5; with free tails on 300 signal events the
+    quoted error is that much too small, which the extract stage's selection systematic
+    partly makes up for)."""
+    rng = np.random.default_rng(21)
+    means, errors = [], []
+    for _ in range(30):
+        events = np.concatenate([rng.gamma(2.0, 60.0, 1500), rng.normal(483.0, 43.0, 300)])
+        fit = fit_resonance(
+            HEAVY_EDGES, np.histogram(events, HEAVY_EDGES)[0], signal="double_crystal_ball", background="expo_poly",
+            free_tails=True, relative_width=(0.04, 0.2),
+        )  # fmt: skip
+        if fit.valid:
+            means.append(fit.mean)
+            errors.append(fit.mean_error)
+    assert len(means) >= 27
+    assert abs(np.mean(means) / 483.0 - 1) < 0.01
+    assert np.std(means, ddof=1) < 1.75 * np.median(errors)

@@ -32,7 +32,7 @@ data:
   path: {data}
 train:
   members: 2
-  epochs: 2
+  epochs: 6  # enough for a 70%-pure top 300, so that the masses and their figure exist
   batch_size: 512
 select:
   top_n: [300, 1000]

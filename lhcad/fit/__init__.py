@@ -49,6 +49,10 @@ Significance:
   scan of every window, calibrated with background-only pseudo-experiments that repeat the
   whole scan (the look-elsewhere effect), extrapolated by Gross-Vitells beyond them.
 
+- ``SidebandTest.significance`` (:func:`sideband_test`) is the evidence that a jet-mass peak
+  belongs to the mjj resonance: the peak's events must concentrate in the mjj signal region
+  rather than spread over the sidebands like the sculpted QCD jet-mass spectrum does.
+
 All p-values convert to one-sided significances with :func:`p_to_significance`.
 """
 
@@ -56,6 +60,7 @@ from __future__ import annotations
 
 from lhcad.fit.binned import BACKGROUNDS, SIGNALS, FitResult, expected_from_dict, fit_resonance
 from lhcad.fit.bumphunt import BumpHuntResult, bump_hunt
+from lhcad.fit.sideband import SidebandTest, sideband_test
 from lhcad.fit.significance import p_to_significance, significance_to_p
 
 __all__ = [
@@ -63,9 +68,11 @@ __all__ = [
     "SIGNALS",
     "BumpHuntResult",
     "FitResult",
+    "SidebandTest",
     "bump_hunt",
     "expected_from_dict",
     "fit_resonance",
     "p_to_significance",
+    "sideband_test",
     "significance_to_p",
 ]

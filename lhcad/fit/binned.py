@@ -27,6 +27,11 @@ Conventions:
   range]; a minimum less than :data:`EDGE_SIGMAS` ``sigma`` from a range edge (a peak the
   range cuts), or with ``sigma`` at a limit, is not a measured peak: the result is
   ``valid=False`` with the reason;
+- ``relative_width=(lo, hi)`` bounds ``sigma / mean``, the peak's relative resolution (a soft
+  wall, :data:`WIDTH_PENALTY`): a resonance's jet-mass peak is neither a spike narrower than the
+  detector resolution (a fluctuation the core can chase while free tails take the peak) nor
+  wider than a fraction of its mass (a bump that absorbs what the smooth background misses in
+  a sculpted spectrum). A minimum at a bound is not a measured peak;
 - ``mean_error_low`` is negative (iminuit's sign convention: ``mean + mean_error_low`` is the
   lower end of the interval), ``mean_error_high`` positive; both are HESSE's ``-+mean_error``
   when MINOS fails (``minos_valid=False``);
@@ -84,6 +89,11 @@ SAME_MINIMUM = 0.01
 #: -2 ln L per step.
 FALLING_GRID = 64
 FALLING_PENALTY = 1e6
+#: A ``sigma / mean`` beyond ``relative_width`` by ``d`` adds ``WIDTH_PENALTY * d^3`` (cubed, like
+#: the fall constraint): 0.01 beyond costs 1 unit of -2 ln L. A minimum within
+#: :data:`WIDTH_AT_BOUND` of a bound sits at it.
+WIDTH_PENALTY = 1e6
+WIDTH_AT_BOUND = 1e-3
 
 
 def _check_models(signal: str, background: str, has_template: bool) -> None:
@@ -286,6 +296,7 @@ def fit_resonance(
     n_starts: int = 5,
     minos: bool = True,
     free_tails: bool = False,
+    relative_width: tuple[float, float] | None = None,
     seed: int = 0,
 ) -> FitResult:
     """Fit a resonance peak on a background to a histogram; failures are reported, never raised.
@@ -302,6 +313,7 @@ def fit_resonance(
         minos: compute the MINOS interval of the mean.
         free_tails: fit the Crystal Ball tail parameters too (they need several hundred signal
             events; otherwise they stay at :data:`lhcad.fit.shapes.CB_TAILS`).
+        relative_width: ``(lo, hi)`` bounds of ``sigma / mean`` (None: only ``sigma``'s limits).
         seed: seeds the random starts used when the data show fewer excesses than ``n_starts``.
 
     Returns:
@@ -340,7 +352,7 @@ def fit_resonance(
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", IMinuitWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
-        return _PeakFit(model, counts, n_starts, np.random.default_rng(seed)).run(result, minos)
+        return _PeakFit(model, counts, n_starts, np.random.default_rng(seed), relative_width).run(result, minos)
 
 
 def _restrict(
@@ -384,8 +396,15 @@ def _same_minimum(a: Minuit, b: Minuit) -> bool:
 class _PeakFit:
     """One histogram's fits: background only, then signal + background from data-driven starts."""
 
-    def __init__(self, model: PeakModel, counts: np.ndarray, n_starts: int, rng: np.random.Generator):
-        self.counts, self.n_starts, self.rng = counts, n_starts, rng
+    def __init__(
+        self,
+        model: PeakModel,
+        counts: np.ndarray,
+        n_starts: int,
+        rng: np.random.Generator,
+        relative_width: tuple[float, float] | None = None,
+    ):
+        self.counts, self.n_starts, self.rng, self.relative_width = counts, n_starts, rng, relative_width
         self.n = float(counts.sum())
         self.edges = model.points
         self.centres = 0.5 * (self.edges[1:] + self.edges[:-1])
@@ -419,10 +438,19 @@ class _PeakFit:
         log_b = self._grid_features @ self.model.theta(par[self._shape_slice])
         return FALLING_PENALTY * float(np.sum(np.clip(np.diff(log_b), 0.0, None) ** 3))
 
+    def width_excess(self, mean: float, sigma: float) -> float:
+        """How far ``sigma / mean`` lies outside ``relative_width`` (0 inside, or without bounds)."""
+        if self.relative_width is None:
+            return 0.0
+        lo, hi = self.relative_width
+        ratio = sigma / max(mean, 1e-12)
+        return max(ratio - hi, lo - ratio, 0.0)
+
     def fcn(self, *par: float) -> float:
         """The minimised function: the Baker-Cousins chi2 of the binned likelihood plus
-        :meth:`rise_penalty` (errordef 1)."""
-        return float(self.cost(*par)) + self.rise_penalty(par)
+        :meth:`rise_penalty` and the relative-width wall (errordef 1)."""
+        width = WIDTH_PENALTY * self.width_excess(par[1], par[2]) ** 3 if self.relative_width else 0.0
+        return float(self.cost(*par)) + self.rise_penalty(par) + width
 
     def minuit(self, start: dict[str, float], fixed: Sequence[str] = ()) -> Minuit:
         """A Minuit on the cost from ``start``, with limits, step sizes and fixed parameters."""
@@ -499,6 +527,10 @@ class _PeakFit:
             sigma = float(np.exp(self.rng.uniform(np.log(sigma_lo * 1.05), np.log(sigma_hi * 0.5))))
             starts.append({**base, "s": 0.05 * self.n, "mean": mean, "sigma": sigma})
         for start in starts:
+            if self.relative_width is not None:
+                lo_w, hi_w = self.relative_width
+                start["sigma"] = float(np.clip(start["sigma"], lo_w * 1.05 * start["mean"], hi_w * 0.95 * start["mean"]))
+                start["sigma"] = float(np.clip(start["sigma"], sigma_lo * 1.05, sigma_hi * 0.95))
             start["s"] = float(np.clip(start["s"], 3.0, 0.9 * self.n))
             start["b"] = max(self.n - start["s"], 1.0) if model.background != "none" else 0.0
         return starts
@@ -528,6 +560,10 @@ class _PeakFit:
         background = self.background_only()
         fits = self.signal_plus_background(self.starts(background[0] if background else None))
         converged = [m for m in fits if m.valid]
+        # the best minimum whose peak width is not pinned at a bound: a pinned peak measures
+        # nothing, while a local minimum of the same data may hold the peak
+        unpinned = [m for m in converged if m.values["s"] < 0.5 or self.width_problem(m) is None]
+        converged = unpinned or converged
         best = min(converged or fits, key=lambda m: m.fval)
         # different starts may end in the same minimum; if HESSE fails at one copy (a parameter
         # near a limit, the fall constraint starting to act), another may do
@@ -602,7 +638,17 @@ class _PeakFit:
         lo, hi = self.limits["mean"]
         if min(mean - lo, hi - mean) < EDGE_SIGMAS * sigma:
             return f"the peak sits at the edge of the fit range (less than {EDGE_SIGMAS:g} sigma from it)"
+        return self.width_problem(m)
+
+    def width_problem(self, m: Minuit) -> str | None:
+        """Why a minimum's peak width is pinned at a limit or a relative-width bound, or None."""
+        mean, sigma = float(m.values["mean"]), float(m.values["sigma"])
         sigma_lo, sigma_hi = self.limits["sigma"]
         if sigma <= sigma_lo * 1.001 or sigma >= sigma_hi * 0.999:
             return f"the peak width sits at its limit ({sigma_lo:g} or {sigma_hi:g})"
+        if self.relative_width is not None:
+            lo_w, hi_w = self.relative_width
+            ratio = sigma / mean
+            if ratio <= lo_w + WIDTH_AT_BOUND or ratio >= hi_w - WIDTH_AT_BOUND:
+                return f"the relative peak width sigma/mean = {ratio:.3f} sits at its bound ({lo_w:g} or {hi_w:g})"
         return None

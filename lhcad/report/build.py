@@ -18,7 +18,7 @@ import pandas as pd
 import yaml
 
 from lhcad.config import AnalysisConfig, config_sha256
-from lhcad.data.columns import LABEL, MASS_OBSERVABLES
+from lhcad.data.columns import LABEL, MASS_OBSERVABLES, MJJ
 from lhcad.histograms import counts_and_edges, fill_histogram, histogram_from_uhi
 from lhcad.pipeline.artifacts import Artifact
 from lhcad.plots import fits as fit_plots
@@ -399,11 +399,17 @@ def mass_fit_figure(run: RunData, fit: Mapping[str, Any]) -> Any:
     hists = run.histograms
     obs, sel = fit["observable"], fit["selection"]
     counts, edges = counts_and_edges(histogram_from_uhi(hists[sel][obs]))
+    region = fit.get("region")
+    if region:  # fitted on the events in the mjj peak only
+        counts = np.asarray(fit["counts"], dtype=np.float64)
     template = counts_and_edges(histogram_from_uhi(hists[ALL_EVENTS][obs]))[0] if ALL_EVENTS in hists else None
     signal_counts = None
     binning = run.analysis.histogram.binning
     if run.labels is not None and obs in binning:
         rows = run.selections[sel]
+        if region:
+            mjj = run.events[MJJ].to_numpy()[rows]
+            rows = rows[(mjj >= region[0]) & (mjj < region[1])]
         signal = run.events[obs].to_numpy()[rows][run.labels[rows] == 1]
         signal_counts = counts_and_edges(fill_histogram(signal, binning[obs], obs))[0]
     return fit_plots.mass_fit(
@@ -415,7 +421,7 @@ def mass_fit_figure(run: RunData, fit: Mapping[str, Any]) -> Any:
 def fits_section(run: RunData, figures: FigureWriter) -> Section:
     fits = run.json("fit", "fits.json")
     rows = [
-        [f["selection"], f["observable"], f"{f['model']} + {f.get('background', '?')}", fmt(bool(f["valid"])),
+        [f["selection"] + (" (mjj peak)" if f.get("region") else ""), f["observable"], f"{f['model']} + {f.get('background', '?')}", fmt(bool(f["valid"])),
          fmt(f["mean"]), _asymmetric(f.get("mean_error_low"), f.get("mean_error_high")), fmt(f["sigma"]),
          f"{fmt(f['signal_yield'])} ± {fmt(f['signal_yield_error'])}", fmt(f["chi2_ndf"], 2), fmt(f["p_value"], 3),
          fmt(f["significance"], 2)]
@@ -427,7 +433,8 @@ def fits_section(run: RunData, figures: FigureWriter) -> Section:
     per_row = min(max(len({f["observable"] for f in fits}), 1), 3)  # one row of figures per selection
     for f in fits:
         obs, sel = f["observable"], f["selection"]
-        caption = f"{obs} of selection {sel}: data, fit and its background; pulls (data − fit)/√fit below."
+        where = f" (events with mjj in {f['region'][0]:.0f}–{f['region'][1]:.0f} GeV)" if f.get("region") else ""
+        caption = f"{obs} of selection {sel}{where}: data, fit and its background; pulls (data − fit)/√fit below."
         fig = mass_fit_figure(run, f)
         section.blocks.append(figures.add(fig, f"fit_{sel}_{obs}", caption, wide=False, columns=per_row))
     return section
@@ -467,24 +474,31 @@ def bumphunt_section(run: RunData, figures: FigureWriter) -> Section:
 def masses_section(run: RunData, figures: FigureWriter) -> Section:
     masses = run.json("extract", "masses.json")
     truth = run.truth
-    columns = ["observable", "resonance", "mass [GeV]", "error [GeV]", "MINOS errors [GeV]", "width σ [GeV]",
+    columns = ["observable", "resonance", "mass [GeV]", "error [GeV]", "MINOS errors [GeV]", "selection syst. [GeV]", "width σ [GeV]",
                "local significance", "selection", "events", "claimed"]  # fmt: skip
     hunted = any(m.get("global_significance") is not None for m in masses.values())
-    columns[7:7] = ["global significance"] if hunted else []
+    columns[8:8] = ["global significance"] if hunted else []
+    tested = any("sideband" in m for m in masses.values())
+    columns[-1:-1] = ["sideband test"] if tested else []
     columns += ["true peak [GeV]"] if truth else []
     rows = []
     for obs, m in masses.items():
         minos = _asymmetric(m.get("error_low"), m.get("error_high"))
-        row = [obs, RESONANCES.get(obs, "–"), fmt(m["value"]), fmt(m["error"]), minos, fmt(m["width"]),
+        row = [obs, RESONANCES.get(obs, "–"), fmt(m["value"]), fmt(m["error"]), minos, fmt(m.get("error_syst")), fmt(m["width"]),
                fmt(m["significance"], 2), m.get("selection") or "–", fmt(m.get("n")), fmt(bool(m.get("claimed")))]  # fmt: skip
-        row[7:7] = [fmt(m.get("global_significance"), 2)] if hunted else []
+        row[8:8] = [fmt(m.get("global_significance"), 2)] if hunted else []
+        row[-1:-1] = [fmt((m.get("sideband") or {}).get("significance"), 2)] if tested else []
         rows.append(row + ([fmt(truth.get(obs))] if truth else []))
     rule = run.analysis.extract
     section = Section("masses", "Masses", [
         Paragraph(f"One mass per observable, chosen by the rule {rule.rule} (a fit qualifies at {rule.min_significance:g} σ "
                   f"local); claimed when the {'global (bump hunt)' if hunted else 'local'} significance reaches "
-                  f"{getattr(rule, 'claim_significance', rule.min_significance):g} σ. Error: statistical error of the fitted "
-                  "mean (the mean of the MINOS errors); width: the fitted peak width."
+                  f"{getattr(rule, 'claim_significance', rule.min_significance):g} σ"
+                  + (f"; a jet mass also needs its peak's events to concentrate in the mjj signal region (sideband test, "
+                     f"{rule.jet_mass_evidence:g} σ)" if tested else "")
+                  + ". Error: statistical error of the fitted "
+                  "mean (the mean of the MINOS errors); selection syst.: the largest shift of the peak among the selections "
+                  "that find it; width: the fitted peak width."
                   + (" True peak: the core of the labelled signal events' distribution." if truth else "")),
         Table(columns, rows, id="masses"),
     ])  # fmt: skip

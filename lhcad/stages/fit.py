@@ -1,28 +1,64 @@
-"""Stage ``fit``: a signal+background binned likelihood fit per (selection, observable)."""
+"""Stage ``fit``: a signal+background binned likelihood fit per (selection, observable).
+
+The mjj spectrum of every selection is fitted first. With ``fit.jet_mass_region: mjj_peak``
+the jet masses are then fitted on the selection's events inside its mjj peak (fitted mean +-
+``fit.mjj_peak_sigmas`` widths): a resonance's daughters sit there, while the selected QCD
+events, and the peaks a selection sculpts into their jet-mass spectra, spread over all mjj.
+Such fits record the ``region`` and the ``counts`` they fitted; a selection without a valid mjj
+peak has its jet masses fitted on all its events (``region`` None).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from lhcad.config.models import FitConfig
+from lhcad.data.columns import MJJ
 from lhcad.histograms import counts_and_edges, histogram_from_uhi
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
 from lhcad.stages.histogram import ALL_EVENTS
 
 
-@stage("fit", version=2, summary="Crystal Ball + background fits with iminuit for every selection and observable", needs=("histogram",))
+def mjj_peak_region(fit: dict[str, Any] | None, sigmas: float) -> tuple[float, float] | None:
+    """``mean +- sigmas * sigma`` of a valid mjj fit, else None."""
+    if fit is None or not fit.get("valid"):
+        return None
+    return fit["mean"] - sigmas * fit["sigma"], fit["mean"] + sigmas * fit["sigma"]
+
+
+@stage(
+    "fit",
+    version=4,
+    summary="Crystal Ball + background fits with iminuit for every selection and observable",
+    needs=("histogram",),
+    optional=("data", "select"),
+)
 def run_fit(ctx: StageContext) -> None:
     from lhcad.fit.binned import fit_resonance  # numba-compiled shapes: imported only to fit
 
     cfg: FitConfig = ctx.config()
     hists = ctx.inputs["histogram"].read_json("histograms.json")
+    in_peak = cfg.jet_mass_region == "mjj_peak" and MJJ in cfg.models and {"data", "select"} <= set(ctx.inputs)
+    if in_peak:
+        events = ctx.inputs["data"].read_table("events.parquet", columns=list(cfg.models))
+        selections = ctx.inputs["select"].read_arrays("selections.npz")
+    observables = sorted(cfg.models, key=lambda obs: obs != MJJ)  # mjj first: it defines the peak region
     fits: list[dict[str, Any]] = []
     for selection, by_observable in hists.items():
         if selection == ALL_EVENTS:
             continue
-        for observable, model in cfg.models.items():
+        mjj_fit: dict[str, Any] | None = None
+        for observable in observables:
+            model = cfg.models[observable]
             counts, edges = counts_and_edges(histogram_from_uhi(by_observable[observable]))
+            region = mjj_peak_region(mjj_fit, cfg.mjj_peak_sigmas) if in_peak and observable != MJJ else None
+            if region is not None:
+                chosen = events.iloc[selections[selection]]
+                inside = (chosen[MJJ] >= region[0]) & (chosen[MJJ] < region[1])
+                counts = np.histogram(chosen[observable][inside], edges)[0].astype(np.float64)
             template, _ = counts_and_edges(histogram_from_uhi(hists[ALL_EVENTS][observable]))
             result = fit_resonance(
                 edges,
@@ -35,9 +71,15 @@ def run_fit(ctx: StageContext) -> None:
                 n_starts=cfg.n_starts,
                 minos=cfg.minos,
                 free_tails=model.free_tails,
+                relative_width=model.relative_width,
                 seed=ctx.seed,
             )
             if not result.valid:
                 ctx.log.warning("fit of %s in %s not valid: %s", observable, selection, result.reason)
-            fits.append({"selection": selection, **result.to_dict()})
+            entry = {"selection": selection, "region": None if region is None else list(region), **result.to_dict()}
+            if region is not None:
+                entry["counts"] = counts.tolist()
+            if observable == MJJ:
+                mjj_fit = entry
+            fits.append(entry)
     ctx.out.write_json("fits.json", fits)

@@ -1,0 +1,85 @@
+"""The extract stage's rules: which fit gives a mass, its errors, and when it is claimed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from test_sideband import qcd_events, signal_events
+
+from lhcad.config.models import ExtractConfig
+from lhcad.stages.extract import add_sideband_tests, extract_masses
+
+
+def _fit(selection: str, n: int, mean: float, significance: float, valid: bool = True) -> dict:
+    return {"observable": "mj_light", "selection": selection, "n": n, "valid": valid, "mean": mean, "sigma": 12.0,
+            "mean_error": 1.0, "mean_error_low": -1.0, "mean_error_high": 1.0, "significance": significance}  # fmt: skip
+
+
+def test_selection_systematic_is_the_largest_shift_of_the_same_peak():
+    fits = [_fit("top500", 500, 98.0, 9.0), _fit("top1000", 1000, 100.5, 12.0), _fit("top2000", 2000, 97.0, 15.0),
+            _fit("eff0.01", 6000, 60.0, 20.0), _fit("eff0.001", 600, 150.0, 1.0)]  # fmt: skip
+    mass = extract_masses(fits, ["mj_light"], "smallest_significant", 3.0, 3.0)["mj_light"]
+    # top2000 and top1000 find the same peak; the QCD peak at 60 GeV is more than a width away,
+    # the 150 GeV fit is not significant
+    assert mass["selection"] == "top500" and mass["value"] == 98.0
+    assert mass["error"] == 1.0 and mass["error_syst"] == 2.5
+    assert np.isclose(mass["error_total"], np.hypot(1.0, 2.5))
+
+
+def test_one_selection_has_no_selection_systematic():
+    mass = extract_masses([_fit("top500", 500, 98.0, 9.0)], ["mj_light"], "smallest_significant", 3.0, 3.0)["mj_light"]
+    assert mass["error_syst"] == 0.0 and mass["error_total"] == mass["error"]
+
+
+def _jet_mass_fits(mean: float, sigma: float, region: list[float] | None) -> list[dict]:
+    mjj = {"observable": "mjj", "selection": "top500", "n": 500, "valid": True, "mean": 3450.0, "sigma": 150.0,
+           "mean_error": 10.0, "significance": 8.0}  # fmt: skip
+    jet = {"observable": "mj_heavy", "selection": "top500", "n": 500, "valid": True, "mean": mean, "sigma": sigma,
+           "mean_error": 2.0, "significance": 9.0, "region": region, "fit_range": [0.0, 1000.0]}  # fmt: skip
+    return [mjj, jet]
+
+
+def _daughter_events() -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    rng = np.random.default_rng(3)
+    (mq, jq), (ms, js) = qcd_events(rng, 400), signal_events(rng, 100)
+    return pd.DataFrame({"mjj": np.r_[mq, ms], "mj_heavy": np.r_[jq, js]}), {"top500": np.arange(500)}
+
+
+def _extract(fits: list[dict]) -> dict:
+    events, selections = _daughter_events()
+    cfg = ExtractConfig()
+    add_sideband_tests(fits, None, events, selections, cfg)
+    hunt = {"top500": {"global_significance": 5.0}}
+    return extract_masses(fits, ["mjj", "mj_heavy"], cfg.rule, cfg.min_significance, cfg.claim_significance, hunt,
+                          cfg.jet_mass_evidence)  # fmt: skip
+
+
+def test_extract_claims_the_daughter_jet_mass_peak():
+    masses = _extract(_jet_mass_fits(490.0, 40.0, None))
+    assert masses["mj_heavy"]["claimed"] and masses["mj_heavy"]["sideband"]["significance"] > 5
+    assert masses["mj_heavy"]["sideband"]["signal_region"] == [3150.0, 3750.0]
+    assert masses["mjj"]["claimed"] and "sideband" not in masses["mjj"]
+
+
+def test_extract_withdraws_the_claim_of_a_qcd_jet_mass_peak():
+    masses = _extract(_jet_mass_fits(60.0, 20.0, None))
+    assert not masses["mj_heavy"]["claimed"]
+    assert "signal region" in masses["mj_heavy"]["claim_veto"]
+    assert masses["mjj"]["claimed"]
+
+
+def test_a_peak_found_in_the_signal_region_alone_pays_for_the_windows_it_could_have_picked():
+    masses = _extract(_jet_mass_fits(490.0, 40.0, [3150.0, 3750.0]))
+    sideband = masses["mj_heavy"]["sideband"]
+    assert sideband["trials"] == 1000.0 / 160.0
+    assert masses["mj_heavy"]["claimed"] and sideband["significance"] > 5
+
+
+def test_the_smallest_selection_whose_jet_mass_peak_passes_the_sideband_test_is_chosen():
+    fits = _jet_mass_fits(490.0, 40.0, None)
+    qcd = {**fits[1], "selection": "top200", "n": 200, "mean": 60.0, "sigma": 20.0}
+    events, selections = _daughter_events()
+    selections["top200"] = np.arange(200)  # QCD only: the first 400 events
+    add_sideband_tests([*fits, qcd], None, events, selections, ExtractConfig())
+    mass = extract_masses([*fits, qcd], ["mj_heavy"], "smallest_significant", 3.0, 3.0, jet_mass_evidence=3.0)["mj_heavy"]
+    assert mass["selection"] == "top500" and mass["value"] == 490.0

@@ -451,8 +451,8 @@ class PeakModel(Section):
 def _default_peak_models() -> dict[str, PeakModel]:
     return {
         MJJ: PeakModel(signal="double_crystal_ball", background="dijet", range=(2600.0, 6000.0), relative_width=(0.02, 0.15)),
-        MJ_HEAVY: PeakModel(signal="double_crystal_ball", background="expo_poly", free_tails=True, relative_width=(0.04, 0.2)),
-        MJ_LIGHT: PeakModel(signal="double_crystal_ball", background="expo_poly", free_tails=True, relative_width=(0.04, 0.2)),
+        MJ_HEAVY: PeakModel(signal="double_crystal_ball", background="expo_poly", free_tails=True, relative_width=(0.04, 0.15)),
+        MJ_LIGHT: PeakModel(signal="double_crystal_ball", background="expo_poly", free_tails=True, relative_width=(0.04, 0.15)),
     }
 
 

@@ -42,6 +42,15 @@ def test_scores_do_not_depend_on_the_chunk_size() -> None:
         np.testing.assert_allclose(small[name], large[name], rtol=1e-6, atol=1e-6)
 
 
+def test_the_encoder_alone_gives_the_same_latent_scores() -> None:
+    model = EnsembleVAE(VAEArchitecture(n_inputs=4), [0, 1])
+    x = gaussian_data(20_000)  # more than one CPU pass (lhcad.models.scoring.CPU_CHUNK)
+    full, latent = latent_scores(model, x), latent_scores(model, x, decode=False)
+    assert set(full) - set(latent) == {"recon_error"}
+    for name in latent:
+        np.testing.assert_array_equal(latent[name], full[name])
+
+
 def test_orientation_undoes_a_sign_flip() -> None:
     rng = np.random.default_rng(0)
     kl = rng.exponential(1.0, (2, 1000))

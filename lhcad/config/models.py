@@ -321,9 +321,9 @@ class ScoreConfig(Section):
     """How per-latent-dimension scores combine into one per member."""
     combine: Literal["mean_standardized", "rank_mean"] = "mean_standardized"
     """How members combine: mean of standardized scores, or mean of normalised ranks."""
-    batch_size: PositiveInt = 65_536
-    """Events per scoring chunk (chunks that stay in the CPU caches score ~1.5x faster than 262k; on
-    Dask, the events of one task)."""
+    batch_size: PositiveInt = 262_144
+    """Events per scoring chunk: per forward pass on a GPU (a CPU scores them in cache-sized
+    passes of 8192, ``lhcad.models.scoring.CPU_CHUNK``); on Dask, the events of one task."""
     windows: WindowConfig = Field(default_factory=WindowConfig)
     """Weak scorers: the sliding signal regions and sidebands in mjj."""
     folds: Annotated[int, Field(ge=2)] = 5
@@ -468,10 +468,8 @@ class FitConfig(Section):
     jet_mass_region: Literal["selection", "mjj_peak"] = "selection"
     """Events whose jet masses are fitted: ``selection``, all the selection's events;
     ``mjj_peak``, those inside its fitted mjj peak, when that fit is valid (the resonance's
-    daughters live there, the selected QCD spreads over all mjj). ``mjj_peak`` found the heavy-jet
-    mass of 600 injected events with CATHODE, but on signal-dominated selections (80% purity)
-    the jet-mass fits then find the signal's sub-structure instead of its peak; the default
-    stays ``selection``."""
+    daughters live there, the selected QCD spreads over all mjj; but with fewer events the fits
+    of signal-dominated selections are less stable, so the default is ``selection``)."""
     mjj_peak_sigmas: Annotated[float, Field(gt=0.0)] = 2.0
     """Half-width of the mjj peak region, in fitted mjj peak widths."""
 

@@ -449,8 +449,7 @@ class _PeakFit:
     def fcn(self, *par: float) -> float:
         """The minimised function: the Baker-Cousins chi2 of the binned likelihood plus
         :meth:`rise_penalty` and the relative-width wall (errordef 1)."""
-        width = WIDTH_PENALTY * self.width_excess(par[1], par[2]) ** 3 if self.relative_width else 0.0
-        return float(self.cost(*par)) + self.rise_penalty(par) + width
+        return float(self.cost(*par)) + self.rise_penalty(par) + WIDTH_PENALTY * self.width_excess(par[1], par[2]) ** 3
 
     def minuit(self, start: dict[str, float], fixed: Sequence[str] = ()) -> Minuit:
         """A Minuit on the cost from ``start``, with limits, step sizes and fixed parameters."""

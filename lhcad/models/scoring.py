@@ -15,7 +15,7 @@ import torch
 from scipy.stats import rankdata
 
 from lhcad.models.scoring_names import SCORE_NAMES
-from lhcad.models.vae import EnsembleVAE, kl_to_prior
+from lhcad.models.vae import EnsembleVAE
 
 __all__ = ["SCORE_NAMES", "aggregate_latent", "combine_members", "event_scores", "latent_scores", "orient_z_mean"]
 
@@ -64,12 +64,7 @@ def latent_scores(
     out.update({name: np.empty((k, n), np.float32) for name in per_event})
     with torch.inference_mode():
         for start in range(0, n, step):
-            chunk = torch.as_tensor(x[start : start + step], device=target)
-            if decode:
-                terms = model.event_terms(chunk)
-            else:
-                z_mean, z_logvar = model.encode(chunk)
-                terms = {"z_mean": z_mean, "z_logvar": z_logvar, "kl": kl_to_prior(z_mean, z_logvar)}
+            terms = model.event_terms(torch.as_tensor(x[start : start + step], device=target), decode=decode)
             for name, term in _TERMS.items():
                 if term in terms:
                     out[name][:, start : start + step] = terms[term].cpu().numpy()

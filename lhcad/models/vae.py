@@ -202,21 +202,22 @@ class EnsembleVAE(nn.Module):
             return bernoulli_nll(x, self.decoder_output(z))
         return reconstruction_error(x, *self.decode(z))
 
-    def event_terms(self, x: torch.Tensor, noise: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    def event_terms(
+        self, x: torch.Tensor, noise: torch.Tensor | None = None, decode: bool = True
+    ) -> dict[str, torch.Tensor]:
         """Per-event ``recon`` and ``kl`` ``(K, B)``, with ``z_mean``, ``z_logvar`` ``(K, B, L)``.
 
         ``noise`` (standard normal, ``(K, B, L)``) draws z by reparametrisation; ``None``
-        decodes z_mean, which makes the result deterministic (validation, scoring).
+        decodes z_mean, which makes the result deterministic (validation, scoring). Without
+        ``decode`` the decoder does not run and ``recon`` is left out (latent-space scores).
         """
         x = self._per_member(x)
         z_mean, z_logvar = self.encode(x)
-        z = z_mean if noise is None else z_mean + torch.exp(0.5 * z_logvar) * noise
-        return {
-            "recon": self.reconstruction_loss(x, z),
-            "kl": kl_to_prior(z_mean, z_logvar),
-            "z_mean": z_mean,
-            "z_logvar": z_logvar,
-        }
+        terms = {"kl": kl_to_prior(z_mean, z_logvar), "z_mean": z_mean, "z_logvar": z_logvar}
+        if decode:
+            z = z_mean if noise is None else z_mean + torch.exp(0.5 * z_logvar) * noise
+            terms["recon"] = self.reconstruction_loss(x, z)
+        return terms
 
     def forward(self, x: torch.Tensor, noise: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Same as :meth:`event_terms`."""

@@ -35,6 +35,7 @@ from lhcad.config.models import ExtractConfig
 from lhcad.data.columns import MJJ
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
+from lhcad.stages.fit import mjj_peak_region
 
 
 def _symmetric_error(fit: dict[str, Any]) -> float:
@@ -152,9 +153,10 @@ def signal_region(
     selection: str, fits: list[dict[str, Any]], bumphunt: dict[str, Any] | None, peak_sigmas: float
 ) -> tuple[float, float] | None:
     """The mjj signal region of a selection: its valid mjj peak, else its bump-hunt window."""
-    for fit in fits:
-        if fit["observable"] == MJJ and fit["selection"] == selection and fit.get("valid"):
-            return fit["mean"] - peak_sigmas * fit["sigma"], fit["mean"] + peak_sigmas * fit["sigma"]
+    mjj_fit = next((f for f in fits if f["observable"] == MJJ and f["selection"] == selection), None)
+    peak = mjj_peak_region(mjj_fit, peak_sigmas)
+    if peak is not None:
+        return peak
     window = (bumphunt or {}).get(selection, {}).get("window")
     if window and all(w is not None and math.isfinite(w) for w in window):
         return float(window[0]), float(window[1])

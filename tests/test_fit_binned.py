@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from lhcad.fit import FitResult, expected_from_dict, fit_resonance
-from lhcad.fit.shapes import crystal_ball_cdf, dijet_cdf
+from lhcad.fit.shapes import asymmetric_crystal_ball_cdf, crystal_ball_cdf, dijet_cdf
 
 MJJ_EDGES = np.linspace(2600.0, 6000.0, 35)  # 100 GeV bins above the trigger turn-on
 QCD_DIJET = (2.0, 14.0, 3.5)  # dijet-function parameters of LHCO-like QCD above 2.6 TeV
@@ -90,8 +90,9 @@ LIGHT_EDGES = np.linspace(0.0, 300.0, 61)
     [
         (483.0, 43.0, HEAVY_EDGES, "template", False, None),  # heavy jet, 9% wide
         (100.0, 12.0, LIGHT_EDGES, "template", False, None),  # light jet, 12% wide
-        (483.0, 43.0, HEAVY_EDGES, "expo_poly", True, None),  # rise and fall of QCD, tails fitted
-        (100.0, 12.0, LIGHT_EDGES, "expo_poly", True, None),
+        (483.0, 43.0, HEAVY_EDGES, "power_expo", True, None),  # rise and fall of QCD, tails fitted
+        (100.0, 12.0, LIGHT_EDGES, "power_expo", True, None),
+        (483.0, 43.0, HEAVY_EDGES, "expo_poly", True, None),
         (483.0, 43.0, HEAVY_EDGES, "exponential", False, (200.0, 1000.0)),
     ],
 )
@@ -195,7 +196,7 @@ def test_a_peak_wider_than_its_relative_width_bounds_is_not_measured() -> None:
     says so; with [4%, 20%] it is measured, its width inside the bounds."""
     rng = np.random.default_rng(8)
     counts = np.histogram(np.concatenate([rng.gamma(2.0, 60.0, 1500), rng.normal(483.0, 43.0, 400)]), HEAVY_EDGES)[0]
-    kwargs = {"signal": "double_crystal_ball", "background": "expo_poly", "free_tails": True}
+    kwargs = {"signal": "double_crystal_ball", "background": "power_expo", "free_tails": True}
     pinned = fit_resonance(HEAVY_EDGES, counts, relative_width=(0.01, 0.04), **kwargs)
     assert not pinned.valid and "relative peak width" in (pinned.reason or "")
     measured = fit_resonance(HEAVY_EDGES, counts, relative_width=(0.04, 0.2), **kwargs)
@@ -204,26 +205,54 @@ def test_a_peak_wider_than_its_relative_width_bounds_is_not_measured() -> None:
     assert abs(measured.mean - 483.0) < 3 * measured.mean_error
 
 
-def test_free_tailed_jet_mass_fits_are_robust_and_nearly_unbiased_over_toys() -> None:
+@pytest.mark.parametrize(
+    ("mass", "width", "edges", "seed"),
+    [(483.0, 43.0, HEAVY_EDGES, 21), (100.0, 12.0, LIGHT_EDGES, 22)],
+    ids=["heavy jet", "light jet"],
+)
+def test_free_tailed_jet_mass_fits_are_robust_and_unbiased_over_toys(mass: float, width: float, edges: np.ndarray, seed: int) -> None:
     """30 toys of the shipped jet-mass model (double-sided Crystal Ball, free tails, sigma/mean in
-    [4%, 15%], on exp(a1 t + a2 t^2)): 300 heavy-jet masses (483 GeV, 9% wide) on 1500 QCD jets.
-    At least 90% of the fits measure the peak (without the width bounds two thirds lock onto
-    the QCD peak at the range's edge); their mean is within 1% of the truth (measured: -0.6%,
-    the smooth background's mismodelling of the gamma spectrum), and its scatter stays within
-    1.75 times the quoted HESSE error (measured: 1.5; with free tails on 300 signal events the
-    quoted error is that much too small, which the extract stage's selection systematic
-    partly makes up for)."""
-    rng = np.random.default_rng(21)
+    [4%, 15%], on the power_expo background): 300 jets of a 9% (heavy) or 12% (light) wide peak
+    on 1500 QCD jets with a Sudakov-like gamma spectrum peaking at 60 GeV. At least 90% of the
+    fits measure the peak, their mean is within 0.75% of the truth, and their scatter stays
+    within 1.5 times the quoted HESSE error (measured over 120 toys: 97-99% valid, bias -0.05 +-
+    0.13% and -0.08 +- 0.05%, scatter 1.0 error; with the expo_poly background, which cannot
+    follow the gamma spectrum, 36% of the light-jet fits were valid, biased -1.7%)."""
+    rng = np.random.default_rng(seed)
     means, errors = [], []
     for _ in range(30):
-        events = np.concatenate([rng.gamma(2.0, 60.0, 1500), rng.normal(483.0, 43.0, 300)])
+        events = np.concatenate([rng.gamma(2.0, 60.0, 1500), rng.normal(mass, width, 300)])
         fit = fit_resonance(
-            HEAVY_EDGES, np.histogram(events, HEAVY_EDGES)[0], signal="double_crystal_ball", background="expo_poly",
+            edges, np.histogram(events, edges)[0], signal="double_crystal_ball", background="power_expo",
             free_tails=True, relative_width=(0.04, 0.15),
         )  # fmt: skip
         if fit.valid:
             means.append(fit.mean)
             errors.append(fit.mean_error)
     assert len(means) >= 27
-    assert abs(np.mean(means) / 483.0 - 1) < 0.01
-    assert np.std(means, ddof=1) < 1.75 * np.median(errors)
+    assert abs(np.mean(means) / mass - 1) < 0.0075
+    assert np.std(means, ddof=1) < 1.5 * np.median(errors)
+
+
+def test_the_asymmetric_crystal_ball_finds_the_mode_of_a_skewed_peak_at_a_price_in_scatter() -> None:
+    """12 toys of 2000 jets of a skewed peak (mode 480 GeV, core half-widths 36 and 54 GeV) on
+    2000 QCD jets. The asymmetric Crystal Ball measures the mode (their average within 1%;
+    measured over 20 toys: -0.3%); a symmetric core puts the mass at the centre of the top,
+    more than 1.5% higher (measured: +2.5%), but scatters less (measured: 2.8 vs 5.0 GeV): the
+    trade-off behind the shipped choice of the symmetric core for 500-event selections."""
+    rng = np.random.default_rng(31)
+    grid = np.linspace(0.0, 1500.0, 30001)
+    cdf = asymmetric_crystal_ball_cdf(grid, 480.0, 45.0, 0.2, 2.0, 3.0, 2.0, 3.0)
+    kwargs = {"background": "power_expo", "free_tails": True, "relative_width": (0.04, 0.15)}
+    skewed, symmetric = [], []
+    for _ in range(12):
+        peak = np.interp(rng.uniform(cdf[0], cdf[-1], 2000), cdf, grid)
+        counts = np.histogram(np.concatenate([rng.gamma(2.0, 60.0, 2000), peak]), HEAVY_EDGES)[0]
+        fits = [fit_resonance(HEAVY_EDGES, counts, signal=signal, **kwargs) for signal in ("asymmetric_crystal_ball", "double_crystal_ball")]
+        if all(fit.valid for fit in fits):
+            skewed.append(fits[0].mean)
+            symmetric.append(fits[1].mean)
+    assert len(skewed) >= 10
+    assert abs(np.mean(skewed) / 480.0 - 1) < 0.01
+    assert np.mean(symmetric) / 480.0 - 1 > 0.015
+    assert np.std(symmetric) < np.std(skewed)

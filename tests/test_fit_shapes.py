@@ -6,11 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import integrate
+from scipy.stats import gamma as stats_gamma
 
 from lhcad.fit import shapes
 from lhcad.fit.shapes import (
     BACKGROUND_SHAPES,
     PoissonRegression,
+    asymmetric_crystal_ball_cdf,
+    asymmetric_crystal_ball_pdf,
     crystal_ball_cdf,
     crystal_ball_pdf,
     dijet_cdf,
@@ -45,6 +48,11 @@ SHAPES = {
         lambda x: double_crystal_ball_cdf(x, 480.0, 45.0, 1.0, 3.0, 2.0, 6.0),
         (-1e5, 1e5),
     ),
+    "asymmetric_crystal_ball": (
+        lambda x: asymmetric_crystal_ball_pdf(x, 480.0, 45.0, 0.2, 1.0, 3.0, 2.0, 6.0),
+        lambda x: asymmetric_crystal_ball_cdf(x, 480.0, 45.0, 0.2, 1.0, 3.0, 2.0, 6.0),
+        (-1e5, 1e5),
+    ),
     "dijet": (
         lambda x: dijet_pdf(x, 2.0, 14.0, 3.5, lo=MJJ[0], hi=MJJ[1]),
         lambda x: dijet_cdf(x, 2.0, 14.0, 3.5, lo=MJJ[0], hi=MJJ[1]),
@@ -58,6 +66,11 @@ SHAPES = {
     "expo_poly": (
         lambda x: expo_poly_pdf(x, -6.0, 2.0, lo=JET_MASS[0], hi=JET_MASS[1]),
         lambda x: expo_poly_cdf(x, -6.0, 2.0, lo=JET_MASS[0], hi=JET_MASS[1]),
+        JET_MASS,
+    ),
+    "power_expo": (
+        lambda x: BACKGROUND_SHAPES["power_expo"].pdf(x, 1.5, -8.0, 1.0, lo=JET_MASS[0], hi=JET_MASS[1]),
+        lambda x: BACKGROUND_SHAPES["power_expo"].cdf(x, 1.5, -8.0, 1.0, lo=JET_MASS[0], hi=JET_MASS[1]),
         JET_MASS,
     ),
     "template": (
@@ -85,6 +98,30 @@ def test_cdf_differences_are_integrals_of_the_density(name: str) -> None:
         inside = tuple(TEMPLATE_EDGES[(TEMPLATE_EDGES > a) & (TEMPLATE_EDGES < b)]) if name == "template" else ()
         assert difference == pytest.approx(integral(pdf, a, b, inside), rel=1e-6, abs=1e-12)
     assert np.all(np.diff(values) >= 0)
+
+
+def test_the_asymmetric_crystal_ball_peaks_at_its_mean_with_a_width_per_side() -> None:
+    """Without asymmetry it is the double-sided Crystal Ball; with asymmetry a its core falls to
+    half its height at mean - 1.1774 sigma (1 - a) and mean + 1.1774 sigma (1 + a), and its mode
+    stays at mean."""
+    x = np.linspace(300.0, 700.0, 2001)
+    np.testing.assert_allclose(asymmetric_crystal_ball_pdf(x, 480.0, 45.0, 0.0), double_crystal_ball_pdf(x, 480.0, 45.0), rtol=1e-12)
+    density = asymmetric_crystal_ball_pdf(x, 480.0, 45.0, 0.2, 3.0, 3.0, 3.0, 3.0)  # tails beyond the half heights
+    assert x[np.argmax(density)] == pytest.approx(480.0, abs=0.2)
+    half = np.sqrt(2 * np.log(2)) * 45.0
+    peak = asymmetric_crystal_ball_pdf(np.array([480.0]), 480.0, 45.0, 0.2, 3.0, 3.0, 3.0, 3.0)[0]
+    at_half = asymmetric_crystal_ball_pdf(np.array([480.0 - 0.8 * half, 480.0 + 1.2 * half]), 480.0, 45.0, 0.2, 3.0, 3.0, 3.0, 3.0)
+    np.testing.assert_allclose(at_half / peak, 0.5, rtol=1e-9)
+
+
+def test_power_expo_holds_the_gamma_spectrum_of_qcd_jet_masses() -> None:
+    """A gamma density m^(k-1) exp(-m/theta) is (m/hi)^a0 exp(a1 t) with a0 = k - 1,
+    a1 = -(hi - lo)/theta on [0, hi]: the family holds it exactly."""
+    lo, hi, k, theta = 0.0, 1000.0, 2.0, 60.0
+    x = np.linspace(1.0, 999.0, 50)
+    expected = stats_gamma.pdf(x, k, scale=theta) / (stats_gamma.cdf(hi, k, scale=theta) - stats_gamma.cdf(lo, k, scale=theta))
+    fitted = BACKGROUND_SHAPES["power_expo"].pdf(x, k - 1.0, -(hi - lo) / theta, 0.0, lo=lo, hi=hi)
+    np.testing.assert_allclose(fitted, expected, rtol=1e-8)
 
 
 def test_dijet_bin_integrals_are_accurate_to_1e_6_even_for_wide_bins() -> None:

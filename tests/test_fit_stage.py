@@ -24,8 +24,8 @@ fit:
   jet_mass_region: mjj_peak
   models:
     mjj: {{signal: double_crystal_ball, background: exponential, range: [2600.0, 6000.0], relative_width: [0.02, 0.15]}}
-    mj_heavy: {{signal: double_crystal_ball, background: expo_poly, free_tails: true, relative_width: [0.04, 0.15]}}
-    mj_light: {{signal: double_crystal_ball, background: expo_poly, free_tails: true, relative_width: [0.04, 0.15]}}
+    mj_heavy: {{signal: double_crystal_ball, background: power_expo, free_tails: true, relative_width: [0.04, 0.15]}}
+    mj_light: {{signal: double_crystal_ball, background: power_expo, free_tails: true, relative_width: [0.04, 0.15]}}
 """
 
 

@@ -24,9 +24,11 @@ Background model (``fit_resonance(background=...)``):
 - ``template``: the shape of a reference histogram (the full dataset, signal-poor), only its
   yield fitted. The choice for jet masses: QCD jet-mass spectra rise and fall and the event
   selection sculpts them, so no short formula describes them, but the whole dataset does.
-- ``exponential`` / ``expo_poly``: ``exp(a1 t)`` / ``exp(a1 t + a2 t^2)`` on the fit range,
-  for jet-mass spectra when the template does not describe the selected events (a selection
-  sculpts them): ``expo_poly`` follows the rise and fall of QCD jet masses.
+- ``power_expo``: ``(m / hi)^a0 exp(a1 t + a2 t^2)``, for jet-mass spectra when the template
+  does not describe the selected events (a selection sculpts them): the power law is the
+  Sudakov rise of QCD jet masses from zero mass, the exponential their fall.
+- ``exponential`` / ``expo_poly``: ``exp(a1 t)`` / ``exp(a1 t + a2 t^2)`` on the fit range, for
+  spectra that do not start at zero mass (``expo_poly`` may rise, then fall).
 - ``none``: a pure signal sample (calibrating the peak shape).
 
 The dijet function is constrained to fall (a soft penalty on any rise): over a wide range it

@@ -304,8 +304,8 @@ def fit_resonance(
     Args:
         edges: bin edges, increasing.
         counts: counts per bin (``len(edges) - 1``).
-        signal: ``crystal_ball`` or ``double_crystal_ball``.
-        background: ``dijet``, ``exponential``, ``expo_poly``, ``template`` or ``none``.
+        signal: ``crystal_ball``, ``double_crystal_ball`` or ``asymmetric_crystal_ball``.
+        background: ``dijet``, ``exponential``, ``expo_poly``, ``power_expo``, ``template`` or ``none``.
         template: reference counts on the same bins (``template`` background only).
         observable: name recorded in the result.
         fit_range: fit only the bins inside ``(lo, hi)``.
@@ -464,7 +464,7 @@ class _PeakFit:
             "sigma": start["sigma"] / 5,
             "b": max(np.sqrt(start.get("b", 0.0)), 1.0),
             **{name: 1.0 for name in self.model.shape_names},
-            **{name: 0.1 * start[name] for name in self.model.tail_names},
+            **{name: max(0.1 * abs(start[name]), 0.05) for name in self.model.tail_names},
         }
         for name, step in steps.items():
             if name in self.model.names:

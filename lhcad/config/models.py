@@ -431,7 +431,7 @@ class PeakModel(Section):
     """Signal shape: a Crystal Ball with a low-side tail, a double-sided one (one core width), or
     ``asymmetric_crystal_ball`` (a core width per side, its ``asymmetry`` fitted with the tails:
     the mode of a skewed peak, but a few hundred events pin it down about twice as loosely)."""
-    background: Literal["dijet", "exponential", "expo_poly", "power_expo", "template", "none"] = "expo_poly"
+    background: Literal["dijet", "exponential", "expo_poly", "power_expo", "template", "none"] = "power_expo"
     """Background shape: the dijet function (mjj), a falling exponential family, a power-law
     rise times one (``power_expo``, the Sudakov shape of QCD jet masses), or the
     full-dataset histogram shape scaled by a free yield (``template``)."""

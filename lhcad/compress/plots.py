@@ -13,6 +13,7 @@ from lhcad.compress.metrics import relative_residual
 from lhcad.plots.style import (
     ENSEMBLE,
     axis_label,
+    finish_fraction_panel,
     finish_grid,
     finite_range,
     fraction_histograms,
@@ -95,11 +96,7 @@ def distribution_grid(
             for run in runs
         ]
         fraction_histograms(ax, samples, bins)
-        ax.set_xlabel(axis_label(name))
-        ax.set_ylabel(fraction_label(bins, unit_of(name)))
-        ax.set_xlim(bins[0], bins[-1])
-        ax.set_ylim(0, ax.get_ylim()[1] * 1.35)
-        ax.legend(loc="upper right", fontsize=11)
+        finish_fraction_panel(ax, bins, axis_label(name), unit_of(name), legend_size=11)
     finish_grid(fig, analysis)
     return fig
 

@@ -9,14 +9,13 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from lhcad.plots.style import (
-    BACKGROUND,
     ENSEMBLE,
-    SIGNAL,
     axis_label,
+    class_samples,
+    finish_fraction_panel,
     finish_grid,
     finite_range,
     fraction_histograms,
-    fraction_label,
     grid,
     member_color,
     nice_bins,
@@ -34,21 +33,11 @@ def feature_distributions(
     fig, axes = grid(len(features), ncols=min(len(features), 4))
     for ax, (name, values) in zip(axes, features.items()):
         values = np.asarray(values, dtype=np.float64)
-        classes = [values] if labels is None else [values[labels == 0], values[labels == 1]]
-        bins = nice_bins(*finite_range(*classes), N_BINS)
-        if labels is None:
-            samples = [(values, "all events", {"color": ENSEMBLE})]
-        else:
-            samples = [
-                (values[labels == 0], "background", {"color": BACKGROUND}),
-                (values[labels == 1], "signal", {"color": SIGNAL, "linestyle": "--"}),
-            ]
+        samples = class_samples(values, labels)
+        bins = nice_bins(*finite_range(*(sample for sample, _, _ in samples)), N_BINS)
         fraction_histograms(ax, samples, bins)
-        ax.set_xlabel(axis_label(name, transformed=transformed))
-        ax.set_ylabel(fraction_label(bins, "" if transformed else unit_of(name)))
-        ax.set_xlim(bins[0], bins[-1])
-        ax.set_ylim(0, ax.get_ylim()[1] * 1.25)
-        ax.legend(loc="upper right")
+        unit = "" if transformed else unit_of(name)
+        finish_fraction_panel(ax, bins, axis_label(name, transformed=transformed), unit, headroom=1.25)
     finish_grid(fig, analysis)
     return fig
 
@@ -68,10 +57,6 @@ def reconstruction_comparison(
             for k, member in enumerate(reconstructed)
         ]
         fraction_histograms(ax, samples, bins)
-        ax.set_xlabel(axis_label(name))
-        ax.set_ylabel(fraction_label(bins, unit_of(name)))
-        ax.set_xlim(bins[0], bins[-1])
-        ax.set_ylim(0, ax.get_ylim()[1] * 1.35)
-        ax.legend(loc="upper right", fontsize=16)
+        finish_fraction_panel(ax, bins, axis_label(name), unit_of(name), legend_size=16)
     finish_grid(fig, analysis)
     return fig

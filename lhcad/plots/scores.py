@@ -12,9 +12,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from lhcad.plots.style import (
-    BACKGROUND,
     ENSEMBLE,
-    SIGNAL,
+    class_samples,
     finish_grid,
     finite_range,
     fraction_histograms,
@@ -53,15 +52,9 @@ def score_distributions(
         for j, name in enumerate(names):
             ax = axes[i * len(names) + j]
             values = np.asarray(table[member_column(name, member)], dtype=np.float64)
-            classes = [values] if labels is None else [values[labels == 0], values[labels == 1]]
-            bins = nice_bins(*finite_range(*classes, quantiles=(0.001, 0.999)), N_BINS)
-            if labels is None:
-                samples = [(values, "all events", {"color": ENSEMBLE})]
-            else:
-                samples = [
-                    (values[labels == 0], "background", {"color": BACKGROUND}),
-                    (values[labels == 1], "signal", {"color": SIGNAL, "linestyle": "--"}),
-                ]
+            samples = class_samples(values, labels)
+            tails = (0.001, 0.999)
+            bins = nice_bins(*finite_range(*(sample for sample, _, _ in samples), quantiles=tails), N_BINS)
             fraction_histograms(ax, samples, bins)
             ax.set_yscale("log")
             ax.set_xlim(bins[0], bins[-1])

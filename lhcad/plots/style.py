@@ -196,6 +196,28 @@ def fraction_label(bins: np.ndarray, unit: str = "") -> str:
     return f"Fraction of events / {width:g}{' ' + unit if unit else ''}"
 
 
+def class_samples(values: np.ndarray, labels: np.ndarray | None) -> list[tuple[np.ndarray, str, dict[str, Any]]]:
+    """The samples of :func:`fraction_histograms` for one quantity: background and signal when
+    labelled, all events otherwise."""
+    if labels is None:
+        return [(values, "all events", {"color": ENSEMBLE})]
+    return [
+        (values[labels == 0], "background", {"color": BACKGROUND}),
+        (values[labels == 1], "signal", {"color": SIGNAL, "linestyle": "--"}),
+    ]
+
+
+def finish_fraction_panel(
+    ax: Axes, bins: np.ndarray, xlabel: str, unit: str = "", *, headroom: float = 1.35, legend_size: float | None = None
+) -> None:
+    """Axis labels, the x range of ``bins`` and room above the histograms for the legend."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(fraction_label(bins, unit))
+    ax.set_xlim(bins[0], bins[-1])
+    ax.set_ylim(0, ax.get_ylim()[1] * headroom)
+    ax.legend(loc="upper right", fontsize=legend_size)
+
+
 def fraction_histograms(ax: Axes, samples: Sequence[tuple[np.ndarray, str, dict[str, Any]]], bins: np.ndarray) -> None:
     """Overlay histograms of several samples (``(values, label, style)``), each bin holding the
     fraction of the sample's events that fall in it (so shapes of samples of any size compare)."""

@@ -32,6 +32,10 @@ Conventions:
   detector resolution (a fluctuation the core can chase while free tails take the peak) nor
   wider than a fraction of its mass (a bump that absorbs what the smooth background misses in
   a sculpted spectrum). A minimum at a bound is not a measured peak;
+- ``asymmetry_constraint=w`` adds ``(asymmetry / w)^2`` to the minimised chi2 (a Gaussian
+  constraint of width ``w``) for ``asymmetric_crystal_ball``: the mode of a flat-topped peak
+  trades off against its asymmetry, and a few thousand events or fewer pin neither; the
+  constraint lets the core lean only as far as the data insist;
 - ``mean_error_low`` is negative (iminuit's sign convention: ``mean + mean_error_low`` is the
   lower end of the interval), ``mean_error_high`` positive; both are HESSE's ``-+mean_error``
   when MINOS fails (``minos_valid=False``);
@@ -297,6 +301,7 @@ def fit_resonance(
     minos: bool = True,
     free_tails: bool = False,
     relative_width: tuple[float, float] | None = None,
+    asymmetry_constraint: float | None = None,
     seed: int = 0,
 ) -> FitResult:
     """Fit a resonance peak on a background to a histogram; failures are reported, never raised.
@@ -314,6 +319,8 @@ def fit_resonance(
         free_tails: fit the Crystal Ball tail parameters too (they need several hundred signal
             events; otherwise they stay at :data:`lhcad.fit.shapes.CB_TAILS`).
         relative_width: ``(lo, hi)`` bounds of ``sigma / mean`` (None: only ``sigma``'s limits).
+        asymmetry_constraint: width of the Gaussian constraint on the ``asymmetry`` of
+            ``asymmetric_crystal_ball`` (None: unconstrained; other shapes have no asymmetry).
         seed: seeds the random starts used when the data show fewer excesses than ``n_starts``.
 
     Returns:
@@ -352,7 +359,8 @@ def fit_resonance(
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", IMinuitWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
-        return _PeakFit(model, counts, n_starts, np.random.default_rng(seed), relative_width).run(result, minos)
+        fit = _PeakFit(model, counts, n_starts, np.random.default_rng(seed), relative_width, asymmetry_constraint)
+        return fit.run(result, minos)
 
 
 def _restrict(
@@ -403,6 +411,7 @@ class _PeakFit:
         n_starts: int,
         rng: np.random.Generator,
         relative_width: tuple[float, float] | None = None,
+        asymmetry_constraint: float | None = None,
     ):
         self.counts, self.n_starts, self.rng, self.relative_width = counts, n_starts, rng, relative_width
         self.n = float(counts.sum())
@@ -417,6 +426,8 @@ class _PeakFit:
             whitened = (theta0, basis)
             model = PeakModel(model.signal, model.background, self.edges, model.lo, model.hi, None, model.free_tails, whitened)
         self.model = model
+        self._asymmetry = model.names.index("asymmetry") if "asymmetry" in model.names else None
+        self.asymmetry_constraint = asymmetry_constraint
         self.cost = ExtendedBinnedNLL(counts, self.edges, model, name=model.names)
         self._shape_slice = slice(len(model.names) - len(model.shape_names), len(model.names))
         self._grid_features: np.ndarray | None = None
@@ -446,10 +457,17 @@ class _PeakFit:
         ratio = sigma / max(mean, 1e-12)
         return max(ratio - hi, lo - ratio, 0.0)
 
+    def asymmetry_penalty(self, par: Sequence[float]) -> float:
+        """``(asymmetry / w)^2`` of the asymmetry constraint (0 without one)."""
+        if self.asymmetry_constraint is None or self._asymmetry is None:
+            return 0.0
+        return (par[self._asymmetry] / self.asymmetry_constraint) ** 2
+
     def fcn(self, *par: float) -> float:
         """The minimised function: the Baker-Cousins chi2 of the binned likelihood plus
-        :meth:`rise_penalty` and the relative-width wall (errordef 1)."""
-        return float(self.cost(*par)) + self.rise_penalty(par) + WIDTH_PENALTY * self.width_excess(par[1], par[2]) ** 3
+        :meth:`rise_penalty`, the relative-width wall and :meth:`asymmetry_penalty` (errordef 1)."""
+        walls = self.rise_penalty(par) + WIDTH_PENALTY * self.width_excess(par[1], par[2]) ** 3
+        return float(self.cost(*par)) + walls + self.asymmetry_penalty(par)
 
     def minuit(self, start: dict[str, float], fixed: Sequence[str] = ()) -> Minuit:
         """A Minuit on the cost from ``start``, with limits, step sizes and fixed parameters."""
@@ -570,7 +588,12 @@ class _PeakFit:
             if m.fval > best.fval + SAME_MINIMUM:
                 break
             m.hesse()
-            if m.accurate:
+            # HESSE's exact matrix may put the estimated distance to the minimum back above
+            # tolerance (tails near their limits): MIGRAD then goes on from there with it
+            if not m.valid:
+                m.migrad(ncall=MIGRAD_CALLS)
+                m.hesse()
+            if m.accurate and m.valid:
                 best = m
                 break
         if converged and not best.accurate:  # last resort: MINUIT's most careful strategy

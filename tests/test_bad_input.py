@@ -67,6 +67,11 @@ CONFIG_CASES = {
         ["fit.models.mj_light"],
     ),
     "unknown fit model": ("fit:\n  models:\n    mjj: {signal: cb3}\n", ["fit.models.mjj.signal"]),
+    "negative asymmetry constraint": (
+        "fit:\n  models:\n    mj_heavy: {signal: asymmetric_crystal_ball, asymmetry_constraint: -0.1}\n",
+        ["fit.models.mj_heavy.asymmetry_constraint"],
+    ),
+    "unknown extract rule": ("extract:\n  rule: most_precisely\n", ["extract.rule"]),
     "unknown input feature": ("preprocess:\n  features: [mj_heavy, m_higgs]\n", ["preprocess.features[1]"]),
     "missing include": ("train:\n  model: {include: models/nothing.yaml}\n", ["train.model.include", "not found"]),
     "negative top_n": ("select:\n  top_n: [-5]\n", ["select.top_n[0]"]),

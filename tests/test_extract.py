@@ -83,3 +83,30 @@ def test_the_smallest_selection_whose_jet_mass_peak_passes_the_sideband_test_is_
     add_sideband_tests([*fits, qcd], None, events, selections, ExtractConfig())
     mass = extract_masses([*fits, qcd], ["mj_heavy"], "smallest_significant", 3.0, 3.0, jet_mass_evidence=3.0)["mj_heavy"]
     assert mass["selection"] == "top500" and mass["value"] == 490.0
+
+
+def test_most_precise_takes_the_significant_fit_with_the_smallest_total_error():
+    """A looser selection with four times the signal measures the peak twice as precisely: the
+    rule takes it; a still smaller error without significance does not count, and with no
+    significant fit the rule falls back to the most significant one."""
+    fits = [_fit("top500", 500, 98.0, 9.0), _fit("top2000", 2000, 100.5, 15.0), _fit("eff0.1", 6600, 70.0, 2.0)]
+    fits[1].update(mean_error_low=-0.5, mean_error_high=0.5)
+    fits[2].update(mean_error_low=-0.2, mean_error_high=0.2)
+    mass = extract_masses(fits, ["mj_light"], "most_precise", 3.0, 3.0)["mj_light"]
+    assert mass["selection"] == "top2000" and mass["value"] == 100.5 and mass["error"] == 0.5
+    assert mass["error_syst"] == 2.5  # the top500 fit of the same peak
+    weak = [_fit("top500", 500, 98.0, 2.0), _fit("top2000", 2000, 100.5, 2.5)]
+    weak[0].update(mean_error_low=-0.3, mean_error_high=0.3)
+    assert extract_masses(weak, ["mj_light"], "most_precise", 3.0, 3.0)["mj_light"]["selection"] == "top2000"
+
+
+def test_most_precise_weighs_a_precise_fit_that_disagrees_with_the_others_by_its_shift():
+    """The loosest selection's peak is the most precise (0.3 GeV) but 8 GeV away from the two
+    tighter ones, which agree within 0.5 GeV: its total error (8 GeV) loses to the top1000's
+    (0.8 GeV statistical, 7.5 GeV shift), whose mass sits with the tight selections."""
+    fits = [_fit("top500", 500, 100.0, 9.0), _fit("top1000", 1000, 100.5, 12.0), _fit("eff0.1", 6600, 108.0, 20.0)]
+    fits[1].update(mean_error_low=-0.8, mean_error_high=0.8)
+    fits[2].update(mean_error_low=-0.3, mean_error_high=0.3)
+    mass = extract_masses(fits, ["mj_light"], "most_precise", 3.0, 3.0)["mj_light"]
+    assert mass["selection"] == "top1000" and mass["value"] == 100.5
+    assert np.isclose(mass["error_total"], np.hypot(0.8, 7.5))

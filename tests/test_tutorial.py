@@ -43,7 +43,7 @@ def test_tutorial_notebook_runs_the_rnd_study_and_reruns_from_the_cache(
     rerun = "".join(json.dumps(o.get("data", {})) for o in notebook.cells[-3].outputs)
     assert "'train': True" in rerun and "'select': False" in rerun
     results = json.loads((out / "results.json").read_text())
-    assert [s["name"] for s in results["selections"]] == ["top300", "top800"]
+    assert [s["name"] for s in results["selections"]] == ["top300", "top800", "eff0.01", "eff0.1"]
     assert (
         19_900 < results["data"]["n_events"] <= 20_000
     )  # a few events with NaN features are dropped

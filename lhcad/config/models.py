@@ -429,8 +429,9 @@ class PeakModel(Section):
 
     signal: Literal["crystal_ball", "double_crystal_ball", "asymmetric_crystal_ball"] = "crystal_ball"
     """Signal shape: a Crystal Ball with a low-side tail, a double-sided one (one core width), or
-    ``asymmetric_crystal_ball`` (a core width per side, its ``asymmetry`` fitted with the tails:
-    the mode of a skewed peak, but a few hundred events pin it down about twice as loosely)."""
+    ``asymmetric_crystal_ball`` (a core width per side, its ``asymmetry`` fitted with the tails
+    under ``asymmetry_constraint``: the mode of a skewed peak, where a symmetric core finds the
+    centre of its top)."""
     background: Literal["dijet", "exponential", "expo_poly", "power_expo", "template", "none"] = "power_expo"
     """Background shape: the dijet function (mjj), a falling exponential family, a power-law
     rise times one (``power_expo``, the Sudakov shape of QCD jet masses), or the
@@ -443,6 +444,10 @@ class PeakModel(Section):
     relative_width: tuple[Fraction, Fraction] | None = None
     """Bounds ``[lo, hi]`` of the peak's ``sigma / mean`` (its relative resolution); a minimum at
     a bound is not a measured peak (null: no bounds)."""
+    asymmetry_constraint: Annotated[float, Field(gt=0.0)] | None = 0.1
+    """Width of a Gaussian constraint on the core asymmetry of ``asymmetric_crystal_ball`` (null:
+    unconstrained). The mode of a flat-topped peak trades off against its asymmetry; with 0.1
+    the two half-widths differ by more than ~20% only where the data insist."""
 
     @model_validator(mode="after")
     def _ordered_width(self) -> PeakModel:
@@ -454,8 +459,8 @@ class PeakModel(Section):
 def _default_peak_models() -> dict[str, PeakModel]:
     return {
         MJJ: PeakModel(signal="double_crystal_ball", background="dijet", range=(2600.0, 6000.0), relative_width=(0.02, 0.15)),
-        MJ_HEAVY: PeakModel(signal="double_crystal_ball", background="power_expo", free_tails=True, relative_width=(0.04, 0.15)),
-        MJ_LIGHT: PeakModel(signal="double_crystal_ball", background="power_expo", free_tails=True, relative_width=(0.04, 0.15)),
+        MJ_HEAVY: PeakModel(signal="asymmetric_crystal_ball", background="power_expo", free_tails=True, relative_width=(0.04, 0.15)),
+        MJ_LIGHT: PeakModel(signal="asymmetric_crystal_ball", background="power_expo", free_tails=True, relative_width=(0.04, 0.15)),
     }
 
 
@@ -494,12 +499,16 @@ class BumpHuntConfig(Section):
 class ExtractConfig(Section):
     """Choice of the final masses among the fits of the selections (stage ``extract``)."""
 
-    rule: Literal["smallest_significant", "most_significant"] = "smallest_significant"
+    rule: Literal["smallest_significant", "most_precise", "most_significant"] = "smallest_significant"
     """``smallest_significant``: the fit of the smallest selection that is valid and reaches
-    ``min_significance``; else the most significant valid fit. ``most_significant``: the valid
-    fit with the largest local significance."""
+    ``min_significance``; else the most significant valid fit. ``most_precise``: among the same
+    fits, the one with the smallest total error on the mass, statistical and selection
+    systematic in quadrature (the selection that measures the peak best and agrees with the
+    others: in a strong signal a looser one, whose signal is less sculpted by the score); else
+    the most significant valid fit. ``most_significant``: the valid fit with the largest local
+    significance."""
     min_significance: Annotated[float, Field(ge=0.0)] = 3.0
-    """Local significance a fit needs to be preferred by ``smallest_significant``."""
+    """Local significance a fit needs to be chosen by ``smallest_significant`` or ``most_precise``."""
     claim_significance: Annotated[float, Field(ge=0.0)] = 3.0
     """A resonance is claimed only when the bump hunt of the mass's selection reaches this
     global significance (without a ``bumphunt`` stage: the fit's local significance)."""

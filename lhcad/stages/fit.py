@@ -31,7 +31,7 @@ def mjj_peak_region(fit: dict[str, Any] | None, sigmas: float) -> tuple[float, f
 
 @stage(
     "fit",
-    version=5,
+    version=6,
     summary="Crystal Ball + background fits with iminuit for every selection and observable",
     needs=("histogram",),
     optional=("data", "select"),
@@ -72,6 +72,7 @@ def run_fit(ctx: StageContext) -> None:
                 minos=cfg.minos,
                 free_tails=model.free_tails,
                 relative_width=model.relative_width,
+                asymmetry_constraint=model.asymmetry_constraint,
                 seed=ctx.seed,
             )
             if not result.valid:

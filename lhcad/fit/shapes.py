@@ -142,7 +142,8 @@ def asymmetric_crystal_ball_pdf(
     ``sigma`` is the average of the two half-widths, ``mean`` still the mode. Jet-mass peaks are
     skewed (radiation out of the jet and lost neutrinos pull masses down, smearing spreads both
     ways): a symmetric core puts its mode at the centre of the peak's top, this one at its
-    maximum, which a few hundred events locate less precisely.
+    maximum, which a few thousand events or fewer locate less precisely unless the asymmetry is
+    constrained (``fit_resonance(asymmetry_constraint=...)``).
     """
     return _two_sided("pdf", x, mean, sigma * (1.0 - asymmetry), sigma * (1.0 + asymmetry), beta_l, m_l, beta_r, m_r)
 

@@ -104,3 +104,20 @@ def test_a_stage_reading_part_of_a_section_is_not_rerun_when_another_part_change
     more_jets = AnalysisConfig.model_validate({"jet_images": {"data": {"background": {"n": 10}}}})
     assert stage_key(spec, base, {}, {}) == stage_key(spec, retrained, {}, {})
     assert stage_key(spec, base, {}, {}) != stage_key(spec, more_jets, {}, {})
+
+
+def test_the_scorer_decides_whether_the_vae_is_trained(tmp_path: Path, toy_parquet: Path) -> None:
+    """A weak scorer drops the train stage, the VAE scorer adds it where the pipeline lacks it
+    (so ``--set score.method=...`` works on every LHCO analysis); the run says so."""
+    weak = load_analysis(analysis(tmp_path, toy_parquet), {"pipeline": ["data", "preprocess", "train", "score"], "score.method": "cwola"})
+    assert runner.stages_to_run(weak) == (["data", "preprocess", "score"], "score.method cwola: the train stage (VAE training) is skipped")
+    plain = load_analysis(analysis(tmp_path, toy_parquet), {"pipeline": ["data", "preprocess", "train"]})
+    assert runner.stages_to_run(plain) == (["data", "preprocess", "train"], None)  # no scorer, nothing to decide
+    vae = load_analysis(
+        analysis(tmp_path, toy_parquet), {"pipeline": ["data", "preprocess", "score"], "train.epochs": 1, "train.members": 1}
+    )
+    lines: list[str] = []
+    record = run_pipeline(vae, out=tmp_path / "out", echo=lines.append)
+    assert [s.name for s in record.stages] == ["data", "preprocess", "train", "score"]
+    assert lines[0] == "score.method vae: the train stage (VAE training) is added before score"
+    assert "added before score" in (tmp_path / "out" / "lhcad.log").read_text()

@@ -232,12 +232,6 @@ def test_cathode_stage_with_a_template_reports_the_idealised_detector(tmp_path: 
     assert {"figures/window_scan.png", "figures/synthetic_features.png", "figures/sic.png"} <= set(page.images)
 
 
-def test_the_vae_scorer_without_a_train_stage_is_a_clear_error(tmp_path: Path, toy_parquet: Path) -> None:
-    path = write_analysis(tmp_path, f"name: v\npipeline: [data, preprocess, score]\ndata:\n  path: {toy_parquet}\n")
-    with pytest.raises(StageError, match="needs the train stage"):
-        run_pipeline(load_analysis(path), out=tmp_path / "out")
-
-
 def test_mjj_is_never_a_weak_input() -> None:
     with pytest.raises(ValueError, match="mjj"):
         ScoreConfig(method="cwola", weak_features=["mjj", "mj_light"])

@@ -212,6 +212,34 @@ def _publish(spec: StageSpec, artifact: Artifact, out: Path) -> None:
             copy_file_atomic(source, destination)
 
 
+def stages_to_run(config: AnalysisConfig) -> tuple[list[str], str | None]:
+    """The stages a run executes, and a note when they differ from ``config.pipeline``.
+
+    Only the VAE scorer reads the trained ensemble: with ``score.method`` a weak scorer
+    (``cwola``, ``cathode``) the ``train`` stage is dropped, with ``vae`` it is added just before
+    ``score`` when the pipeline lacks it. So one analysis file serves every scorer
+    (``--set score.method=cathode`` on a VAE analysis, ``--set score.method=vae`` on a weak one).
+
+    Examples:
+        >>> from lhcad.config import AnalysisConfig
+        >>> stages_to_run(AnalysisConfig(pipeline=["data", "preprocess", "train", "score"], score={"method": "cwola"}))
+        (['data', 'preprocess', 'score'], 'score.method cwola: the train stage (VAE training) is skipped')
+        >>> stages_to_run(AnalysisConfig(pipeline=["data", "preprocess", "score"]))[0]
+        ['data', 'preprocess', 'train', 'score']
+    """
+    stages = list(config.pipeline)
+    if "score" not in stages:
+        return stages, None
+    method = config.score.method
+    if method != "vae" and "train" in stages:
+        stages.remove("train")
+        return stages, f"score.method {method}: the train stage (VAE training) is skipped"
+    if method == "vae" and "train" not in stages:
+        stages.insert(stages.index("score"), "train")
+        return stages, "score.method vae: the train stage (VAE training) is added before score"
+    return stages, None
+
+
 def run_pipeline(
     config: AnalysisConfig,
     *,
@@ -221,7 +249,8 @@ def run_pipeline(
     echo: Callable[[str], None] = lambda line: None,
     stop_after: str | None = None,
 ) -> RunRecord:
-    """Run the stages of ``config.pipeline`` in order, reusing cached artifacts.
+    """Run the stages of ``config.pipeline`` in order, reusing cached artifacts (the stages
+    the scorer needs: :func:`stages_to_run`).
 
     Args:
         config: the validated analysis.
@@ -244,12 +273,16 @@ def run_pipeline(
             return opened[0]
 
         log.info("run %s (%s) into %s", config.name, source, out)
+        pipeline, note = stages_to_run(config)
+        if note:
+            log.info("%s", note)
+            echo(note)
         _remove_leftovers_of_killed_runs(out / "cache")
         hashes = FileHashCache(out / "cache" / "file-hashes.json")
         keys: dict[str, str] = {}
         status = "ok"
         try:
-            for kind in config.pipeline:
+            for kind in pipeline:
                 spec = stages[kind]
                 files = {str(p): hashes.sha256(p) for p in (spec.input_files(config) if spec.input_files else [])}
                 upstream = {k: keys[k] for k in (*spec.needs, *spec.optional) if k in keys}

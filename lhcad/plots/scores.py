@@ -126,7 +126,8 @@ def _decorate(ax: Axes, kind: CurveKind) -> None:
 
 
 def roc_figure(rocs: Mapping[str, Mapping[int | None, Roc]], kind: CurveKind, analysis: str, *, chosen: str | None = None) -> Figure:
-    """One panel per score, one curve per member and for the ensemble, the AUC in the legend:
+    """One panel per score, one curve per member and for the ensemble, the AUC in the legend
+    (``inverted`` below 0.5: the score's low side is the signal-like one):
     ``roc`` (TPR vs FPR), ``rejection`` (1/FPR vs TPR, log scale) or ``sic`` (TPR/sqrt(FPR) vs TPR).
     1/FPR and SIC stop where fewer than MIN_BACKGROUND background events pass."""
     fig, axes = grid(len(rocs), ncols=min(len(rocs), 3))
@@ -134,7 +135,8 @@ def roc_figure(rocs: Mapping[str, Mapping[int | None, Roc]], kind: CurveKind, an
         for member, r in by_member.items():
             x, y = _curve(r, kind)
             style = {"color": ENSEMBLE, "linewidth": 3} if member is None else {"color": member_color(member), "linewidth": 1.8}
-            ax.plot(x, y, label=f"{curve_label(member)} (AUC = {r.auc:.3f})", **style)  # type: ignore[arg-type]
+            inverted = ", inverted" if r.auc is not None and r.auc < 0.5 else ""
+            ax.plot(x, y, label=f"{curve_label(member)} (AUC = {r.auc:.3f}{inverted})", **style)  # type: ignore[arg-type]
         _decorate(ax, kind)
         low, high = ax.get_ylim()
         if kind == "sic":

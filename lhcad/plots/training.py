@@ -76,7 +76,8 @@ def auc_vs_epoch(
     chosen: str | None = None,
 ) -> Figure:
     """One panel per score: the validation AUC of every member (thin) and of the ensemble
-    (thick black) after each epoch. ``chosen`` (the score used downstream) is marked."""
+    (thick black) after each epoch. ``chosen`` (the score used downstream) is marked; below the
+    dotted 0.5 line a score is inverted (its low side is the signal-like one)."""
     fig, axes = grid(len(per_member), ncols=min(len(per_member), 3), sharey=True)
     for ax, (name, history) in zip(axes, per_member.items()):
         table = np.array([[np.nan if v is None else v for v in epoch] for epoch in history], dtype=np.float64).T
@@ -87,6 +88,7 @@ def auc_vs_epoch(
             values = np.array([np.nan if v is None else v for v in ensemble[name]], dtype=np.float64)
             ax.plot(epochs, values, color=ENSEMBLE, linewidth=3, label="ensemble")
         ax.axhline(0.5, color="grey", linestyle=":", linewidth=1.5)
+        ax.text(0.98, 0.5, "below: inverted", transform=ax.get_yaxis_transform(), ha="right", va="top", fontsize=12, color="grey")
         ax.set_title(score_label(name) + ("  (used)" if name == chosen else ""), fontsize=22)
         ax.set_xlabel("Epoch")
         ax.set_ylabel("Validation AUC")

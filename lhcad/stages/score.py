@@ -42,14 +42,15 @@ def load_ensemble(train: Artifact, checkpoint: str, score_name: str) -> tuple[En
 
 
 def score_metrics(labels: np.ndarray, per_member: np.ndarray, combined: np.ndarray) -> dict[str, Any]:
-    """AUC and max SIC of the ensemble score, with the members' for comparison."""
+    """AUC and max SIC of the ensemble score, with the members' for comparison; ``inverted``
+    where the AUC is below 0.5 (the label-free orientation put the signal on the low side)."""
     from lhcad.metrics import max_sic, roc_auc
 
-    return {
-        "auc": roc_auc(labels, combined),
-        "max_sic": max_sic(labels, combined),
-        "members": [{"auc": roc_auc(labels, s), "max_sic": max_sic(labels, s)} for s in per_member],
-    }
+    def measured(score: np.ndarray) -> dict[str, Any]:
+        auc = roc_auc(labels, score)
+        return {"auc": auc, "max_sic": max_sic(labels, score), "inverted": auc is not None and auc < 0.5}
+
+    return {**measured(combined), "members": [measured(s) for s in per_member]}
 
 
 def _score_chunk(x: np.ndarray, *, spec: dict[str, Any], states: list[dict[str, Any]], batch_size: int) -> dict[str, np.ndarray]:
@@ -78,6 +79,7 @@ def _latent_scores_in_chunks(ctx: StageContext, model: EnsembleVAE, x: np.ndarra
 
 @stage(
     "score",
+    version=2,
     summary="per-event anomaly scores: the VAE ensemble's latent scores, or a weak scorer (CWoLa, CATHODE) per mjj window",
     needs=("data", "preprocess"),
     optional=("train",),
@@ -90,7 +92,7 @@ def run_score(ctx: StageContext) -> None:
         return
     if "train" not in ctx.inputs:
         raise StageError("score.method vae needs the train stage in the pipeline", where="pipeline")
-    from lhcad.models.scoring import event_scores, latent_scores
+    from lhcad.models.scoring import ORIENTATION, event_scores, latent_scores
     from lhcad.models.training import resolve_device
 
     arrays = ctx.inputs["preprocess"].read_arrays("inputs.npz")
@@ -109,7 +111,7 @@ def run_score(ctx: StageContext) -> None:
         for k, member in enumerate(per_member):
             table[f"{name}_m{k}"] = member
     ctx.out.write_table("scores.parquet", pd.DataFrame(table))
-    ctx.out.write_json("score.json", {"use": cfg.use, "checkpoint": used})
+    ctx.out.write_json("score.json", {"use": cfg.use, "checkpoint": used, "orientation": ORIENTATION})
     if LABEL in events.columns:
         test = split == TEST
         labels = events[LABEL].to_numpy()[test]

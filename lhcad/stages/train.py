@@ -145,7 +145,7 @@ def _merge_epochs(groups: list[dict[str, Any]]) -> list[Any]:
     return merged
 
 
-@stage("train", summary="train the vectorized VAE ensemble (per-epoch validation AUC with labels)", needs=("data", "preprocess"))
+@stage("train", version=2, summary="train the vectorized VAE ensemble (per-epoch validation AUC with labels)", needs=("data", "preprocess"))
 def run_train(ctx: StageContext) -> None:
     from lhcad.executors import split_evenly
 

@@ -110,3 +110,23 @@ def test_most_precise_weighs_a_precise_fit_that_disagrees_with_the_others_by_its
     mass = extract_masses(fits, ["mj_light"], "most_precise", 3.0, 3.0)["mj_light"]
     assert mass["selection"] == "top1000" and mass["value"] == 100.5
     assert np.isclose(mass["error_total"], np.hypot(0.8, 7.5))
+
+
+def test_the_selection_systematic_counts_valid_fits_only():
+    """An invalid fit (a broken covariance, a background under the peak) of the same peak moves
+    nothing: only the valid top1000's shift enters."""
+    fits = [_fit("top500", 500, 98.0, 9.0), _fit("top1000", 1000, 99.0, 12.0), _fit("top2000", 2000, 105.0, 15.0, valid=False)]
+    mass = extract_masses(fits, ["mj_light"], "smallest_significant", 3.0, 3.0)["mj_light"]
+    assert mass["selection"] == "top500" and mass["error_syst"] == 1.0
+
+
+def test_a_claim_pays_for_the_selections_it_could_have_come_from():
+    # the bump hunt's global p-value of the chosen selection, times the selections hunted
+    fits = [{**_fit("top500", 500, 98.0, 9.0), "observable": "mjj"}]
+    one = {"top500": {"global_p": 1e-3, "global_significance": 3.09}}
+    five = {**one, **{f"top{n}": {"global_p": 0.5, "global_significance": 0.0} for n in (1, 2, 3, 4)}}
+    alone = extract_masses(fits, ["mjj"], "smallest_significant", 3.0, 3.0, one)["mjj"]
+    among_five = extract_masses(fits, ["mjj"], "smallest_significant", 3.0, 3.0, five)["mjj"]
+    assert np.isclose(alone["global_significance"], 3.090, atol=1e-3) and alone["claimed"]
+    assert np.isclose(among_five["global_significance"], 2.576, atol=1e-3)  # p = 0.005
+    assert not among_five["claimed"] and among_five["selection_trials"] == 5

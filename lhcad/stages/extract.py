@@ -82,12 +82,22 @@ def choose_fit(
 def selection_systematic(
     chosen: dict[str, Any], fits: list[dict[str, Any]], min_significance: float, jet_mass_evidence: float = 0.0
 ) -> float:
-    """Largest shift of the peak between ``chosen`` and the other selections' fits that find it."""
+    """Largest shift of the peak between ``chosen`` and the other selections' fits that find it.
+
+    Only valid fits count (module :mod:`lhcad.fit.binned`: converged, accurate positive-definite
+    covariance, no parameter at a limit, a background that does not peak under the signal, a
+    yield error above its Poisson floor), significant (``min_significance``), with sideband
+    evidence (``jet_mass_evidence``) and a mean within one fitted width of ``chosen``'s; 0 for
+    an invalid ``chosen`` or when no other fit qualifies.
+    """
+    if not chosen.get("valid") or chosen.get("mean") is None:
+        return 0.0
     shifts = [
         abs(f["mean"] - chosen["mean"])
         for f in fits
         if f is not chosen
         and f.get("valid")
+        and f.get("mean") is not None
         and (f.get("significance") or 0.0) >= min_significance
         and has_evidence(f, jet_mass_evidence)
         and abs(f["mean"] - chosen["mean"]) < chosen["sigma"]

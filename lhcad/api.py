@@ -88,6 +88,10 @@ class MassResult(TypedDict, total=False):
     """``error`` and ``error_syst`` in quadrature."""
     claim_veto: str
     """Why a mass the bump hunt supports is not claimed (jet masses failing the sideband test)."""
+    selection: str | None
+    """The selection whose fit gives the mass (``top1000``, ``eff0.01``, ...)."""
+    global_significance: float | None
+    """The bump hunt's look-elsewhere-corrected significance of that selection."""
     sideband: dict[str, Any] | None
     """Jet masses: the sideband test (:class:`lhcad.fit.sideband.SidebandTest` fields)."""
 
@@ -105,6 +109,9 @@ class Results(TypedDict, total=False):
     lhcad_version: str
     created: str
     data: DataSummary
+    summary: list[str]
+    """One line per mass: value ± total error (stat, sel), selection, significances, claim; the
+    lines ``lhcad run`` prints and the report's banner shows (:func:`lhcad.report.summary.mass_line`)."""
     masses: dict[str, MassResult]
     """One entry per observable: ``mjj`` gives m_Z, ``mj_heavy`` m_X, ``mj_light`` m_Y."""
     fits: list[dict[str, Any]]

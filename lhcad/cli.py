@@ -68,25 +68,30 @@ set_option = click.option(
 @click.option("--force", is_flag=True, help="Recompute every stage.")
 @handle_errors
 def run(analysis: Path, out: Path | None, overrides: tuple[str, ...], force: bool) -> None:
-    """Run an analysis (stages are cached: a rerun only recomputes what changed)."""
+    """Run an analysis (stages are cached: a rerun only recomputes what changed).
+
+    Ends with the masses (the lines of the report's banner and of results.json's ``summary``),
+    then where the results and the report are.
+    """
     from lhcad.api import load_analysis
     from lhcad.api import run as run_api
+    from lhcad.pipeline.registry import available_stages
+    from lhcad.report.summary import summary_lines
 
     config = load_analysis(analysis, list(overrides))
     result = run_api(config, out=out, source=str(analysis), force=force, echo=click.echo)
+    results = result.results or {}
+    if results.get("masses"):
+        click.echo("masses:")
+        for line in results.get("summary") or summary_lines(results["masses"], config.extract.claim_significance):
+            click.echo(f"  {line}")
     click.echo(f"outputs in {result.out}")
-    masses = (result.results or {}).get("masses", {})
-    for name, mass in masses.items():
-        if mass.get("value") is None:
-            click.echo(f"  {name:<9} no valid fit")
-            continue
-        global_z = mass.get("global_significance")
-        claim = "claimed" if mass.get("claimed") else "not claimed"
-        significance = f"local {mass['significance']:.1f} sigma" + (f", global {global_z:.1f} sigma" if global_z is not None else "")
-        syst = f" ± {mass['error_syst']:.1f} (sel)" if mass.get("error_syst") else ""
-        click.echo(f"  {name:<9} {mass['value']:8.1f} ± {mass['error']:.1f}{syst} GeV  ({significance}; {claim})")
-        if mass.get("claim_veto"):
-            click.echo(f"  {'':<9} not claimed: {mass['claim_veto']}")
+    if results:
+        click.echo(f"results: {result.out / 'results.json'}")
+    report = result.out / "report" / "index.html"
+    specs = available_stages()
+    if report.exists() and any("report" in specs[kind].publish.values() for kind in result.record.artifacts):
+        click.echo(f"report:  {report}")
 
 
 @main.command()
@@ -170,12 +175,14 @@ def _register_late_commands() -> None:
     from lhcad.compress.cli import compress_command, decompress_command
     from lhcad.data.raw_cli import features_command
     from lhcad.gen.cli import generate_command
+    from lhcad.nullstudy import null_command
     from lhcad.report import report_command
 
     main.add_command(features_command, "features")
     main.add_command(compress_command, "compress")
     main.add_command(decompress_command, "decompress")
     main.add_command(generate_command, "generate")
+    main.add_command(null_command, "null")
     main.add_command(report_command, "report")
     main.add_command(simulate_showers_command, "simulate-showers")
 

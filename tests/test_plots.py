@@ -187,6 +187,18 @@ def test_masses_vs_truth_plots_the_ratio_and_its_error() -> None:
     assert any(t.get_text() == "no valid fit" for t in ax.texts)
 
 
+def test_masses_vs_truth_rounds_like_the_banner_and_marks_the_generated_mass() -> None:
+    found = {"mjj": {"value": 3443.2, "error": 9.7, "error_syst": 12.4, "error_total": 15.8, "width": 174.0,
+                     "significance": 25.8, "claimed": True}}  # fmt: skip
+    fig = masses.masses_vs_truth(found, {"mjj": 3421.0}, "t", generated={"mjj": 3500.0})
+    ax = fig.axes[0]
+    (note,) = [t.get_text() for t in ax.texts if "signal peak" in t.get_text()]
+    assert note.startswith("3443 ± 16 GeV\n(stat 10, sel 12)\nsignal peak 3421 GeV\ngenerated 3500 GeV")
+    crosses = [line for line in ax.get_lines() if line.get_marker() == "x" and len(line.get_ydata())]
+    assert crosses[0].get_ydata()[0] == pytest.approx(3500.0 / 3421.0)
+    assert "Extracted mass / reconstructed signal peak" == ax.get_ylabel()
+
+
 def test_reconstruction_comparison_labels_every_member() -> None:
     rng = np.random.default_rng(0)
     original = {"mj_heavy": rng.exponential(100.0, 3000)}

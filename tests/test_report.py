@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -20,9 +21,19 @@ from lhcad.histograms import counts_and_edges, histogram_from_uhi
 from lhcad.pipeline.runner import run_pipeline
 from lhcad.plots.style import plot_style
 from lhcad.report import rebuild_report, report_command, run_artifacts
-from lhcad.report.build import FigureWriter, RunData, mass_fit_figure, scores_section, signal_peak
+from lhcad.report.build import (
+    FigureWriter,
+    RunData,
+    auc_text,
+    fit_problems,
+    fits_section,
+    generated_masses,
+    mass_fit_figure,
+    scores_section,
+    signal_peak,
+)
 from lhcad.report.curves import fit_components
-from lhcad.report.html import Code, FigureRef, Paragraph, Section, Table, render_page
+from lhcad.report.html import Code, FigureRef, Flagged, Paragraph, Section, Table, render_page
 from tests.conftest import write_analysis
 
 ANALYSIS = """\
@@ -167,10 +178,22 @@ def test_the_masses_table_shows_results_json(out: Path) -> None:
     assert set(rows) == set(masses)
     for obs, m in masses.items():
         shown = rows[obs]
-        for column, key in (("mass [GeV]", "value"), ("error [GeV]", "error"), ("width σ [GeV]", "width")):
+        columns = (("mass [GeV]", "value"), ("total error [GeV]", "error_total"), ("stat. error [GeV]", "error"),
+                   ("selection syst. [GeV]", "error_syst"), ("width σ [GeV]", "width"))  # fmt: skip
+        for column, key in columns:
             expected = "–" if m[key] is None else f"{m[key]:.1f}"
             assert shown[column] == expected
+        assert shown["selection"] == (m["selection"] or "–")
         assert shown["claimed"] == ("yes" if m.get("claimed") else "no")
+
+
+def test_the_banner_shows_the_summary_lines_of_results_json(out: Path) -> None:
+    results = json.loads((out / "results.json").read_text())
+    text = (out / "report" / "index.html").read_text(encoding="utf-8")
+    assert results["summary"] and len(results["summary"]) == len(results["masses"])
+    for line in results["summary"]:
+        assert f'<p class="summary">{escape(line)}</p>' in text
+    assert "selection syst" in text and "find the same peak" in text  # the systematic's definition
 
 
 def test_the_fit_table_lists_every_fit(out: Path) -> None:
@@ -189,7 +212,19 @@ def test_the_selection_and_score_tables_show_the_artifacts(out: Path, run_data: 
     assert [r["signal events"] for r in rows] == [f"{s['n_signal']:,}" for s in selections]
     metrics = run_data.json("score", "metrics.json")
     shown = {r["score"]: r for r in records(p.tables["score-metrics"])}
-    assert {name: shown[name]["ensemble AUC"] for name in metrics} == {name: f"{m['auc']:.3f}" for name, m in metrics.items()}
+    assert {name: shown[name]["ensemble AUC"] for name in metrics} == {name: auc_text(m["auc"]) for name, m in metrics.items()}
+    assert {name: shown[name]["member 0 AUC"] for name in metrics} == {name: auc_text(m["members"][0]["auc"]) for name, m in metrics.items()}
+    # no AUC below 0.5 without saying so
+    for row in records(p.tables["score-metrics"]):
+        for column, cell in row.items():
+            if "AUC" in column and cell != "–":
+                assert float(cell.split()[0]) >= 0.5 or "inverted" in cell
+
+
+def test_an_auc_below_one_half_says_it_is_inverted() -> None:
+    assert auc_text(0.71) == "0.710"
+    assert auc_text(0.29) == "0.290 (inverted: 1 − AUC = 0.710)"
+    assert auc_text(None) == "–"
 
 
 def test_the_configuration_on_the_page_is_the_runs(out: Path, run_data: RunData) -> None:
@@ -216,7 +251,7 @@ def test_the_plotted_mass_histogram_is_the_selections(run_data: RunData) -> None
     selected = run_data.events["mj_heavy"].to_numpy()[run_data.selections[fit["selection"]]]
     expected, _ = np.histogram(selected[selected < binning.hi], bins=edges)
     np.testing.assert_array_equal(data.lines[0].get_ydata(), expected)
-    signal = [p for p in ax.patches if p.get_label() == "true signal (labels)"][0].get_data().values
+    signal = [p for p in ax.patches if p.get_label() == "labelled signal"][0].get_data().values
     labels = run_data.labels[run_data.selections[fit["selection"]]]
     in_range = (selected >= binning.lo) & (selected < binning.hi)
     assert signal.sum() == (labels[in_range] == 1).sum()
@@ -298,3 +333,50 @@ def test_page_text_is_escaped() -> None:
                        Table(["<th>"], [["<td>"]]), Code("a < b")])])  # fmt: skip
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "<b>x</b>" not in html and "&lt;td&gt;" in html and "a &lt; b" in html
+
+
+def test_invalid_fits_and_parameters_at_their_limits_are_red_with_the_reason(run_data: RunData, tmp_path: Path) -> None:
+    fits = run_data.json("fit", "fits.json")
+    good = {"valid": True, "reason": None, "at_limit": [], "fmin": None}
+    broken = [
+        {**fits[0], **good, "valid": False, "reason": "MIGRAD did not converge"},
+        {**fits[1], **good, "at_limit": ["sigma"], "fmin": {"has_parameters_at_limit": True, "is_above_max_edm": False}},
+        *({**f, **good} for f in fits[2:]),
+    ]
+    assert fit_problems(broken[0]) == ["not valid: MIGRAD did not converge"]
+    assert fit_problems(broken[1]) == ["at limit: sigma"]
+    assert fit_problems({**broken[2], "fmin": {"has_accurate_covar": False}}) == ["covariance not accurate"]
+    said = {**broken[0], "reason": "parameters at their limits: b", "at_limit": ["b"]}
+    assert fit_problems(said) == ["not valid: parameters at their limits: b"]  # said once
+
+    class Broken(RunData):
+        def json(self, stage: str, name: str):  # type: ignore[no-untyped-def]
+            return broken if name == "fits.json" else super().json(stage, name)
+
+    with plot_style("CMS"):
+        section = fits_section(Broken(run_data.artifacts, run_data.analysis), FigureWriter(tmp_path, ("png",), "t"))
+    text = render_page("t", "", [section])
+    table = Page(text).tables["fits"]
+    header, first, second = table[0], table[1], table[2]
+    assert first[header.index("problems")] == "not valid: MIGRAD did not converge"
+    assert second[header.index("problems")] == "at limit: sigma"
+    assert text.count('<tr class="flagged">') == 1  # the invalid fit's row
+    assert 'class="flagged" title="sigma at its limit"' in text
+    # fit figures: as many per row as fit at 600 px each
+    assert '<div class="figures fill" style="--min-width: 600px">' in text
+    assert all(b.min_width == 600 for b in section.blocks if isinstance(b, FigureRef))
+
+
+def test_flagged_cells_are_red_and_keep_their_alignment() -> None:
+    html = render_page("t", "", [Section("s", "S", [Table(["a", "b"], [[Flagged("12.5", "why"), Flagged("bad fit")]])])])
+    assert '<td class="flagged" title="why">12.5</td>' in html
+    assert '<td class="text flagged">bad fit</td>' in html
+
+
+def test_generated_masses_come_from_the_generator_or_the_sample_s_provenance() -> None:
+    assert generated_masses(AnalysisConfig.model_validate({"data": {"path": "events.parquet"}})) == {}
+    rnd = AnalysisConfig.model_validate({"data": {"path": "embedded:rnd_default"}})
+    assert generated_masses(rnd) == {"mjj": 3500.0, "mj_heavy": 500.0, "mj_light": 100.0}
+    assert generated_masses(rnd.model_copy(update={"data": rnd.data.model_copy(update={"blind": True})})) == {}
+    official = AnalysisConfig.model_validate({"data": {"path": "/data/events_anomalydetection_v2.features.h5"}})
+    assert generated_masses(official)["mjj"] == 3500.0

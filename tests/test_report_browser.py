@@ -29,13 +29,19 @@ FLAGS = [
 WINDOW = (1366, 900)
 
 #: Appended to a copy of the page: after every image has loaded (or failed), record each
-#: image's naturalWidth in the DOM, which --dump-dom then prints.
+#: image's naturalWidth and the width it is shown at in the DOM, which --dump-dom then prints.
 PROBE = """<script>
 window.addEventListener("load", () => {
-  for (const img of document.images) img.setAttribute("data-natural-width", String(img.naturalWidth));
+  for (const img of document.images) {
+    img.setAttribute("data-natural-width", String(img.naturalWidth));
+    img.setAttribute("data-shown-width", String(Math.round(img.getBoundingClientRect().width)));
+  }
   document.body.setAttribute("data-probed", "yes");
 });
 </script>"""
+
+#: Fewest pixels a fit figure is shown at (lhcad.report.build.FIT_FIGURE_WIDTH).
+FIT_WIDTH = 600
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +93,10 @@ def test_every_image_loads_and_the_masses_table_is_there(chromium: str, tmp_path
     html = (page / "index.html").read_text(encoding="utf-8")
     assert "<script" not in html and "http://" not in html and "https://" not in html
     (page / "probe.html").write_text(html.replace("</body>", PROBE + "</body>"), encoding="utf-8")
-    result = run_chromium(chromium, tmp_path / "profile", "--virtual-time-budget=20000", "--dump-dom", (page / "probe.html").as_uri())
+    result = run_chromium(
+        chromium, tmp_path / "profile", f"--window-size={WINDOW[0]},{WINDOW[1]}", "--virtual-time-budget=20000",
+        "--dump-dom", (page / "probe.html").as_uri(),
+    )  # fmt: skip
     dom = Images()
     dom.feed(result.stdout)
     assert dom.probed, "the page's load event never fired"
@@ -95,6 +104,11 @@ def test_every_image_loads_and_the_masses_table_is_there(chromium: str, tmp_path
     broken = [img["src"] for img in dom.images if int(img.get("data-natural-width") or 0) <= 0]
     assert broken == []
     assert "masses" in dom.table_ids and "fits" in dom.table_ids
+    # every fit panel readable: at least FIT_WIDTH pixels wide on a laptop screen
+    fits = [img for img in dom.images if str(img["src"]).startswith("figures/fit_")]
+    assert fits and all(int(img.get("data-shown-width") or 0) >= FIT_WIDTH for img in fits), [
+        (img["src"], img.get("data-shown-width")) for img in fits
+    ]
 
 
 def test_a_screenshot_of_the_page_is_written(chromium: str, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:

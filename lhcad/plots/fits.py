@@ -77,9 +77,14 @@ def mass_fit(
     observable: str,
     signal_counts: np.ndarray | None = None,
     truth: float | None = None,
+    generated: float | None = None,
 ) -> Figure:
     """Data (Poisson errors), the fitted signal+background and background expectations per bin,
-    the true signal when labels exist, a pull panel; the fitted mean ± error in the legend."""
+    the labelled signal when labels exist, a pull panel; the fitted mean ± error in the legend.
+
+    ``truth`` is the reconstructed peak of the labelled signal (dotted line), ``generated`` the
+    mass the signal was generated with (dash-dotted line): detector response and clustering put
+    the first a few percent below the second."""
     edges = np.asarray(edges, dtype=np.float64)
     counts = np.asarray(counts, dtype=np.float64)
     fig, (ax, pull_ax) = plt.subplots(
@@ -87,13 +92,15 @@ def mass_fit(
     )
     if signal_counts is not None:
         signal = np.asarray(signal_counts, dtype=np.float64)
-        mplhep.histplot(signal, edges, ax=ax, histtype="fill", color=SIGNAL, alpha=0.3, label="true signal (labels)", flow="none")
+        mplhep.histplot(signal, edges, ax=ax, histtype="fill", color=SIGNAL, alpha=0.3, label="labelled signal", flow="none")
     data_label = f"data, {selection} ({int(counts.sum()):,} events)"
     mplhep.histplot(counts, edges, ax=ax, histtype="errorbar", yerr=True, color="black", label=data_label, flow="none")
     if curves is not None:
         _draw_fit(ax, pull_ax, edges, counts, curves, valid=bool(fit.get("valid")))
     if truth is not None:
-        ax.axvline(truth, color=SIGNAL, linestyle=":", linewidth=2, label=f"true peak {truth:.0f} GeV")
+        ax.axvline(truth, color=SIGNAL, linestyle=":", linewidth=2, label=f"labelled signal's reconstructed peak {truth:.0f} GeV")
+    if generated is not None:
+        ax.axvline(generated, color="grey", linestyle="-.", linewidth=1.5, label=f"generated mass {generated:.0f} GeV")
     width = float(np.diff(edges).mean())
     ax.set_ylabel(f"Events / {width:g} GeV")
     top = float((counts + np.sqrt(counts)).max(initial=0.0))

@@ -1,8 +1,15 @@
 """Builds the report of a run from its stage artifacts: every figure, then the HTML page.
 
 Sections follow the pipeline: data, preprocessing, training, scores, selection, fits, bump hunt,
-masses, then the configuration and the provenance. Figures are written to ``<report>/figures/`` in
-the configured formats; the page shows the PNGs.
+masses, then the configuration and the provenance; a section shows only when its stage ran (a
+weak scorer has no training section). Figures are written to ``<report>/figures/`` in the
+configured formats; the page shows the PNGs.
+
+Two different "true" masses appear with labelled data, always named apart: the *reconstructed
+peak of the labelled signal* (:func:`signal_peak` of the signal events' measured masses, what a
+perfect fit would find) and the *generated mass* (the resonance mass the events were generated
+with, where the data say it: :func:`generated_masses`). Detector response and jet clustering put
+the first a few percent below the second.
 """
 
 from __future__ import annotations
@@ -18,9 +25,10 @@ import pandas as pd
 import yaml
 
 from lhcad.config import AnalysisConfig, config_sha256
-from lhcad.data.columns import LABEL, MASS_OBSERVABLES, MJJ
+from lhcad.data.columns import LABEL, MASS_OBSERVABLES, MJ_HEAVY, MJ_LIGHT, MJJ, RND_TRUTH_GEV
 from lhcad.histograms import counts_and_edges, fill_histogram, histogram_from_uhi
 from lhcad.pipeline.artifacts import Artifact
+from lhcad.pipeline.runner import stages_to_run
 from lhcad.plots import fits as fit_plots
 from lhcad.plots import inputs as input_plots
 from lhcad.plots import masses as mass_plots
@@ -30,11 +38,28 @@ from lhcad.plots import weak as weak_plots
 from lhcad.plots.style import RESONANCES, plot_style, save_figure
 from lhcad.preprocessing import TEST, quantile_from_arrays
 from lhcad.report.curves import fit_components
-from lhcad.report.html import Code, FigureRef, Paragraph, Section, Table, render_page
+from lhcad.report.html import Code, FigureRef, Flagged, Paragraph, Section, Table, render_page
+from lhcad.report.summary import summary_lines
 from lhcad.stages.histogram import ALL_EVENTS
 
 MAX_RECONSTRUCTED = 50_000
 """Events passed through the VAE for the reconstruction figure."""
+
+FIT_FIGURE_WIDTH = 600
+"""Fewest pixels of width a fit figure gets on the page (as many per row as fit)."""
+
+SELECTION_SYSTEMATIC = (
+    "the largest shift of the fitted mean between the chosen selection and the other selections whose fits are "
+    "valid, significant and find the same peak (within one fitted width)"
+)
+"""The definition of ``error_syst`` (:func:`lhcad.stages.extract.selection_systematic`)."""
+
+RECONSTRUCTED_PEAK = "reconstructed peak of the labelled signal"
+GENERATED_MASS = "generated mass"
+
+LHCO_RND_FILES = "events_anomalydetection"
+"""Name prefix of the official LHCO R&D files, whose signal was generated at
+:data:`lhcad.data.columns.RND_TRUTH_GEV`."""
 
 SPLIT_NAMES = ("train", "validation", "test")
 
@@ -65,6 +90,38 @@ def signal_peak(values: np.ndarray, iterations: int = 10) -> float:
     return centre
 
 
+def generated_masses(analysis: AnalysisConfig) -> dict[str, float]:
+    """The masses the labelled signal was generated with, where the data say: lhcad's generator
+    (``data.generate``, or an embedded sample's provenance), or the official LHCO R&D files.
+    Empty for a blind analysis and for files that do not say."""
+    import json
+    import shlex
+
+    from lhcad.data.sources import EMBEDDED_DIR, EMBEDDED_PREFIX
+
+    cfg = analysis.data
+    if cfg.blind:
+        return {}
+    if cfg.generate is not None:
+        gen = cfg.generate
+        return {MJJ: gen.mZ, MJ_HEAVY: gen.mX, MJ_LIGHT: gen.mY} if gen.process != "qcd" else {}
+    sources = [p for p in (cfg.signal_path, cfg.path) if p]
+    for source in sources:
+        if Path(source).name.startswith(LHCO_RND_FILES):
+            return dict(RND_TRUTH_GEV)
+        if source.startswith(EMBEDDED_PREFIX):
+            provenance = EMBEDDED_DIR / f"{source[len(EMBEDDED_PREFIX):]}.provenance.json"
+            try:
+                words = shlex.split(json.loads(provenance.read_text(encoding="utf-8"))["command"])
+            except (OSError, ValueError, KeyError):
+                continue
+            options = dict(zip(words, words[1:]))
+            found = {obs: options.get(flag) for obs, flag in ((MJJ, "--mZ"), (MJ_HEAVY, "--mX"), (MJ_LIGHT, "--mY"))}
+            if all(found.values()):
+                return {obs: float(v) for obs, v in found.items()}  # type: ignore[arg-type]
+    return {}
+
+
 @dataclass
 class FigureWriter:
     """Saves figures into the report and hands back their page references."""
@@ -80,10 +137,14 @@ class FigureWriter:
         formats = tuple(dict.fromkeys(["png", *analysis.report.formats]))
         return cls(directory / "figures", formats, analysis.name)
 
-    def add(self, fig: Any, name: str, caption: str, *, wide: bool = True, columns: int = 2) -> FigureRef:
+    def add(
+        self, fig: Any, name: str, caption: str, *, wide: bool = True, columns: int = 2, min_width: int | None = None
+    ) -> FigureRef:
         save_figure(fig, self.directory, name, self.formats)
         self.written.append(name)
-        return FigureRef(name=name, caption=caption, formats=tuple(self.formats), wide=wide, columns=columns)
+        return FigureRef(
+            name=name, caption=caption, formats=tuple(self.formats), wide=wide, columns=columns, min_width=min_width
+        )
 
 
 class RunData:
@@ -136,11 +197,17 @@ class RunData:
 
     @cached_property
     def truth(self) -> dict[str, float]:
-        """True peak positions of the mass observables, from the labelled signal events."""
+        """The reconstructed peaks of the labelled signal: :func:`signal_peak` of the signal
+        events' measured masses (empty without labels)."""
         if self.labels is None or not (self.labels == 1).any():
             return {}
         signal = self.events[self.labels == 1]
         return {obs: signal_peak(signal[obs].to_numpy()) for obs in MASS_OBSERVABLES if obs in signal.columns}
+
+    @cached_property
+    def generated(self) -> dict[str, float]:
+        """The generated masses (:func:`generated_masses`), shown only beside labelled signal."""
+        return generated_masses(self.analysis) if self.truth else {}
 
 
 def data_section(run: RunData, figures: FigureWriter) -> Section:
@@ -265,9 +332,11 @@ def training_section(run: RunData, figures: FigureWriter) -> Section:
         fig = training_plots.auc_vs_epoch(run.json("train", "auc_history.json"), ensemble, name, chosen=use)
         caption = "Validation AUC of every score after each epoch, per member and for the ensemble."
         section.blocks.append(figures.add(fig, "auc_vs_epoch", caption))
+    checkpoint = run.json("score", "score.json").get("checkpoint") if run.has("score", "score.json") else None
+    if checkpoint is None:  # the VAE's weights were not what scored the events
+        return section
     original, members = _reconstruction(run)
     fig = input_plots.reconstruction_comparison(original, members, name)
-    checkpoint = run.json("score", "score.json")["checkpoint"]
     caption = (
         "Test events through encoder → decoder (z sampled from the encoder) → inverse quantile transform, "
         f"against the originals; weights of the score stage ({checkpoint})."
@@ -284,22 +353,39 @@ def score_names(run: RunData) -> tuple[list[str], int]:
     return names, n_members
 
 
+def auc_text(auc: float | None) -> str:
+    """An AUC for a table; below 0.5 it says so: the score's low side is the signal-like one."""
+    if auc is None or not np.isfinite(auc):
+        return "–"
+    return f"{auc:.3f}" if auc >= 0.5 else f"{auc:.3f} (inverted: 1 − AUC = {1 - auc:.3f})"
+
+
 def scores_section(run: RunData, figures: FigureWriter) -> Section:
     info = run.json("score", "score.json")
-    if "method" in info:
+    if info.get("method", "vae") != "vae":
         return weak_scores_section(run, figures, info)
     names, n_members = score_names(run)
-    used = Paragraph(f"Score used downstream: {info['use']} (checkpoint: {info['checkpoint']}).")
+    checkpoint = info.get("checkpoint") or "–"
+    used = Paragraph(
+        f"Score used downstream: {info['use']} (checkpoint: {checkpoint}). Every score is oriented without labels so "
+        "that higher means more anomalous; an AUC below 0.5 means the orientation put the signal on the low side, "
+        "and the table says so."
+    )
     section = Section("scores", "Scores", [used])
     if run.has("score", "metrics.json"):
         metrics = run.json("score", "metrics.json")
-        rows = [
-            [name, fmt(m["auc"], 3), fmt(m["max_sic"], 2), *[fmt(mm["auc"], 3) for mm in m["members"]]]
-            for name, m in metrics.items()
-        ]
+        orientation = info.get("orientation") or {}
         n = max((len(m["members"]) for m in metrics.values()), default=0)
+        rows = [
+            [name, auc_text(m["auc"]), fmt(m["max_sic"], 2),
+             *[auc_text(mm["auc"]) for mm in m["members"]], *(["–"] * (n - len(m["members"]))),
+             *([orientation.get(name, "–")] if orientation else [])]
+            for name, m in metrics.items()
+        ]  # fmt: skip
         columns = ["score", "ensemble AUC", "ensemble max SIC", *[f"member {k} AUC" for k in range(n)]]
-        section.blocks.append(Table(columns, rows, id="score-metrics", caption="On the test events (metrics.json)."))
+        columns += ["orientation (higher = more anomalous)"] if orientation else []
+        caption = "On the test events (metrics.json); members are oriented before they are combined."
+        section.blocks.append(Table(columns, rows, id="score-metrics", caption=caption))
     labels = run.labels
     rows = run.test if labels is not None else np.arange(len(run.scores))
     table = {c: run.scores[c].to_numpy()[rows] for c in run.scores.columns}
@@ -311,7 +397,7 @@ def scores_section(run: RunData, figures: FigureWriter) -> Section:
     if test_labels is not None and len(np.unique(test_labels)) == 2:
         rocs = score_plots.roc_set(table, test_labels, names, n_members)
         captions = {
-            "roc": "ROC curves on the test events, AUC in the legend.",
+            "roc": "ROC curves on the test events, AUC in the legend (marked inverted below 0.5).",
             "rejection": "Background rejection 1/ε_B against signal efficiency (log scale), down to "
             f"{score_plots.MIN_BACKGROUND} selected background events.",
             "sic": "Significance improvement ε_S/√ε_B against signal efficiency, down to "
@@ -338,7 +424,7 @@ def _window_rows(info: Mapping[str, Any], metrics: Mapping[str, Any] | None) -> 
         row += [fmt(w.get("closure_auc"), 3)] if closure else []
         if truth:
             t = truth.get(w["index"], {})
-            row += [fmt(t.get("n_signal")), fmt(t.get("auc"), 3), fmt(t.get("max_sic"), 2)]
+            row += [fmt(t.get("n_signal")), auc_text(t.get("auc")), fmt(t.get("max_sic"), 2)]
         rows.append(row)
     return columns, rows
 
@@ -355,7 +441,7 @@ def weak_scores_section(run: RunData, figures: FigureWriter, info: Mapping[str, 
     columns, rows = _window_rows(info, metrics)
     section.blocks.append(Table(columns, rows, id="windows", caption="Every mjj window of the scan (score.json)."))
     if metrics is not None:
-        summary = [[name, fmt(m.get("auc"), 3), fmt(m.get("max_sic"), 2)] for name, m in metrics.items()]
+        summary = [[name, auc_text(m.get("auc")), fmt(m.get("max_sic"), 2)] for name, m in metrics.items()]
         caption = "In the best window's signal region; idealised = the same classifier against a pure background template."
         section.blocks.append(Table(["scorer", "AUC", "max SIC"], summary, id="score-metrics", caption=caption))
     fig = weak_plots.window_scan(info["windows"], best["index"], run.analysis.name)
@@ -414,29 +500,90 @@ def mass_fit_figure(run: RunData, fit: Mapping[str, Any]) -> Any:
         signal_counts = counts_and_edges(fill_histogram(signal, binning[obs], obs))[0]
     return fit_plots.mass_fit(
         edges, counts, fit, fit_components(fit, edges, template), analysis=run.analysis.name, selection=sel,
-        observable=obs, signal_counts=signal_counts, truth=run.truth.get(obs),
+        observable=obs, signal_counts=signal_counts, truth=run.truth.get(obs), generated=run.generated.get(obs),
     )  # fmt: skip
+
+
+#: Minuit's flags of a troubled minimum, as the fit stage may record them (in fits.json's
+#: ``fmin`` or on the fit itself): flag -> (the troubled value, the words for it).
+FMIN_PROBLEMS: dict[str, tuple[bool, str]] = {
+    "has_parameters_at_limit": (True, "parameters at their limits"),
+    "is_above_max_edm": (True, "EDM above the tolerance"),
+    "has_reached_call_limit": (True, "call limit reached"),
+    "hesse_failed": (True, "HESSE failed"),
+    "has_accurate_covar": (False, "covariance not accurate"),
+    "has_posdef_covar": (False, "covariance not positive definite"),
+    "has_made_posdef_covar": (True, "covariance forced positive definite"),
+}
+
+
+def parameters_at_limit(fit: Mapping[str, Any]) -> list[str]:
+    """Names of the fit's parameters at (or on) their limits, as fits.json records them
+    (``at_limit`` / ``params_at_limit``: a list, or a name -> flag mapping)."""
+    for key in ("at_limit", "params_at_limit", "parameters_at_limit"):
+        value = fit.get(key)
+        if isinstance(value, Mapping):
+            return [str(name) for name, flag in value.items() if flag]
+        if isinstance(value, (list, tuple)):
+            return [str(name) for name in value]
+    return []
+
+
+def fit_problems(fit: Mapping[str, Any]) -> list[str]:
+    """What is wrong with a fit, in words: not valid (and why), parameters at their limits, and
+    the troubled-minimum flags (read defensively: older fits.json lack these fields)."""
+    problems = []
+    if not fit.get("valid"):
+        problems.append(f"not valid: {fit['reason']}" if fit.get("reason") else "not valid")
+    elif fit.get("reason"):
+        problems.append(str(fit["reason"]))
+    at_limit = parameters_at_limit(fit)
+    if at_limit and not all(name in str(fit.get("reason") or "") for name in at_limit):
+        problems.append("at limit: " + ", ".join(at_limit))
+    fmin = fit.get("fmin") if isinstance(fit.get("fmin"), Mapping) else {}
+    for flag, (troubled, text) in FMIN_PROBLEMS.items():
+        value = fmin.get(flag, fit.get(flag))
+        if value is troubled and not (flag == "has_parameters_at_limit" and at_limit):
+            problems.append(text)
+    return list(dict.fromkeys(problems))
+
+
+def _fit_row(fit: Mapping[str, Any]) -> list[object]:
+    problems = fit_problems(fit)
+    at_limit = set(parameters_at_limit(fit))
+
+    def cell(text: str, parameter: str) -> object:
+        return Flagged(text, f"{parameter} at its limit") if parameter in at_limit else text
+
+    valid = fmt(bool(fit["valid"]))
+    return [
+        fit["selection"] + (" (mjj peak)" if fit.get("region") else ""), fit["observable"],
+        f"{fit['model']} + {fit.get('background', '?')}",
+        Flagged(valid, "; ".join(problems)) if problems else valid,
+        cell(fmt(fit.get("mean")), "mean"), _asymmetric(fit.get("mean_error_low"), fit.get("mean_error_high")),
+        cell(fmt(fit.get("sigma")), "sigma"),
+        cell(f"{fmt(fit.get('signal_yield'))} ± {fmt(fit.get('signal_yield_error'))}", "s"),
+        fmt(fit.get("chi2_ndf"), 2), fmt(fit.get("p_value"), 3), fmt(fit.get("significance"), 2),
+        Flagged("; ".join(problems)) if problems else "–",
+    ]  # fmt: skip
 
 
 def fits_section(run: RunData, figures: FigureWriter) -> Section:
     fits = run.json("fit", "fits.json")
-    rows = [
-        [f["selection"] + (" (mjj peak)" if f.get("region") else ""), f["observable"], f"{f['model']} + {f.get('background', '?')}", fmt(bool(f["valid"])),
-         fmt(f["mean"]), _asymmetric(f.get("mean_error_low"), f.get("mean_error_high")), fmt(f["sigma"]),
-         f"{fmt(f['signal_yield'])} ± {fmt(f['signal_yield_error'])}", fmt(f["chi2_ndf"], 2), fmt(f["p_value"], 3),
-         fmt(f["significance"], 2)]
-        for f in fits
-    ]
+    rows = [_fit_row(f) for f in fits]
     columns = ["selection", "observable", "model", "valid", "mean [GeV]", "error [GeV]", "σ [GeV]", "signal yield",
-               "χ²/ndf", "p-value", "local significance"]  # fmt: skip
-    section = Section("fits", "Fits", [Table(columns, rows, id="fits")])
-    per_row = min(max(len({f["observable"] for f in fits}), 1), 3)  # one row of figures per selection
+               "χ²/ndf", "p-value", "local significance", "problems"]  # fmt: skip
+    flagged = frozenset(i for i, f in enumerate(fits) if not f.get("valid"))
+    caption = "Every fit (fits.json); in red: fits that are not valid, with the reason, and parameters at their limits."
+    section = Section("fits", "Fits", [Table(columns, rows, id="fits", caption=caption, flagged_rows=flagged)])
     for f in fits:
         obs, sel = f["observable"], f["selection"]
         where = f" (events with mjj in {f['region'][0]:.0f}–{f['region'][1]:.0f} GeV)" if f.get("region") else ""
-        caption = f"{obs} of selection {sel}{where}: data, fit and its background; pulls (data − fit)/√fit below."
+        problems = fit_problems(f)
+        warning = f" NOT VALID ({'; '.join(problems)})." if not f.get("valid") else ""
+        caption = f"{obs} of selection {sel}{where}: data, fit and its background; pulls (data − fit)/√fit below.{warning}"
         fig = mass_fit_figure(run, f)
-        section.blocks.append(figures.add(fig, f"fit_{sel}_{obs}", caption, wide=False, columns=per_row))
+        section.blocks.append(figures.add(fig, f"fit_{sel}_{obs}", caption, wide=False, min_width=FIT_FIGURE_WIDTH))
     return section
 
 
@@ -473,57 +620,75 @@ def bumphunt_section(run: RunData, figures: FigureWriter) -> Section:
 
 def masses_section(run: RunData, figures: FigureWriter) -> Section:
     masses = run.json("extract", "masses.json")
-    truth = run.truth
-    columns = ["observable", "resonance", "mass [GeV]", "error [GeV]", "MINOS errors [GeV]", "selection syst. [GeV]", "width σ [GeV]",
-               "local significance", "selection", "events", "claimed"]  # fmt: skip
+    truth, generated = run.truth, run.generated
     hunted = any(m.get("global_significance") is not None for m in masses.values())
-    columns[8:8] = ["global significance"] if hunted else []
     tested = any("sideband" in m for m in masses.values())
-    columns[-1:-1] = ["sideband test"] if tested else []
-    columns += ["true peak [GeV]"] if truth else []
+    columns = ["observable", "resonance", "mass [GeV]", "total error [GeV]", "stat. error [GeV]", "MINOS errors [GeV]",
+               "selection syst. [GeV]", "width σ [GeV]", "selection", "events", "local significance"]  # fmt: skip
+    columns += ["global significance"] if hunted else []
+    columns += ["sideband test"] if tested else []
+    columns += ["claimed", "why not claimed"]
+    columns += [f"{RECONSTRUCTED_PEAK} [GeV]"] if truth else []
+    columns += [f"{GENERATED_MASS} [GeV]"] if generated else []
     rows = []
     for obs, m in masses.items():
-        minos = _asymmetric(m.get("error_low"), m.get("error_high"))
-        row = [obs, RESONANCES.get(obs, "–"), fmt(m["value"]), fmt(m["error"]), minos, fmt(m.get("error_syst")), fmt(m["width"]),
-               fmt(m["significance"], 2), m.get("selection") or "–", fmt(m.get("n")), fmt(bool(m.get("claimed")))]  # fmt: skip
-        row[8:8] = [fmt(m.get("global_significance"), 2)] if hunted else []
-        row[-1:-1] = [fmt((m.get("sideband") or {}).get("significance"), 2)] if tested else []
-        rows.append(row + ([fmt(truth.get(obs))] if truth else []))
+        total = m.get("error_total")
+        if total is None and m.get("error") is not None:
+            total = float(np.hypot(m["error"], m.get("error_syst") or 0.0))
+        row = [obs, RESONANCES.get(obs, "–"), fmt(m.get("value")), fmt(total), fmt(m.get("error")),
+               _asymmetric(m.get("error_low"), m.get("error_high")), fmt(m.get("error_syst")), fmt(m.get("width")),
+               m.get("selection") or "–", fmt(m.get("n")), fmt(m.get("significance"), 2)]  # fmt: skip
+        row += [fmt(m.get("global_significance"), 2)] if hunted else []
+        row += [fmt((m.get("sideband") or {}).get("significance"), 2)] if tested else []
+        row += [fmt(bool(m.get("claimed"))), _why_not_claimed(m, run.analysis.extract.claim_significance)]
+        row += [fmt(truth.get(obs))] if truth else []
+        row += [fmt(generated.get(obs))] if generated else []
+        rows.append(row)
     rule = run.analysis.extract
-    section = Section("masses", "Masses", [
-        Paragraph(f"One mass per observable, chosen by the rule {rule.rule} (a fit qualifies at {rule.min_significance:g} σ "
-                  f"local); claimed when the {'global (bump hunt)' if hunted else 'local'} significance reaches "
-                  f"{getattr(rule, 'claim_significance', rule.min_significance):g} σ"
-                  + (f"; a jet mass also needs its peak's events to concentrate in the mjj signal region (sideband test, "
-                     f"{rule.jet_mass_evidence:g} σ)" if tested else "")
-                  + ". Error: statistical error of the fitted "
-                  "mean (the mean of the MINOS errors); selection syst.: the largest shift of the peak among the selections "
-                  "that find it; width: the fitted peak width."
-                  + (" True peak: the core of the labelled signal events' distribution." if truth else "")),
-        Table(columns, rows, id="masses"),
-    ])  # fmt: skip
+    trials = max((m.get("selection_trials") or 0 for m in masses.values()), default=0)
+    text = (
+        f"One mass per observable, chosen by the rule {rule.rule} (a fit qualifies at {rule.min_significance:g} σ "
+        f"local); claimed when the {'global (bump hunt)' if hunted else 'local'} significance reaches "
+        f"{rule.claim_significance:g} σ"
+        + (f"; a jet mass also needs its peak's events to concentrate in the mjj signal region (sideband test, "
+           f"{rule.jet_mass_evidence:g} σ)" if tested else "")
+        + (f". The global significance is look-elsewhere corrected over the mjj windows (bump-hunt pseudo-experiments) "
+           f"and over the {trials} selections hunted" if trials else "")
+        + ". Total error: the statistical and selection errors in quadrature. Statistical error: of the fitted "
+        "mean (the mean of the MINOS errors). Selection systematic: " + SELECTION_SYSTEMATIC + ", 0 when no other "
+        "selection finds it. Width: the fitted peak width."
+    )  # fmt: skip
+    if truth:
+        text += (
+            f" The {RECONSTRUCTED_PEAK}: the core (iterated mean within ±1.5σ) of the labelled signal events' "
+            "measured masses, what a perfect fit of the signal alone would find."
+        )
+    if generated:
+        text += f" The {GENERATED_MASS}: the resonance mass the signal events were generated with."
+    section = Section("masses", "Masses", [Paragraph(text), Table(columns, rows, id="masses")])
     if truth and any(m.get("value") is not None for m in masses.values()):
-        fig = mass_plots.masses_vs_truth(masses, truth, run.analysis.name)
-        caption = "Extracted masses over the true peak positions (core of the labelled signal's distribution)."
+        fig = mass_plots.masses_vs_truth(masses, truth, run.analysis.name, generated=generated)
+        caption = f"Extracted masses over the {RECONSTRUCTED_PEAK}" + (f" (the {GENERATED_MASS} marked)." if generated else ".")
         section.blocks.append(figures.add(fig, "masses_vs_truth", caption, wide=False))
     return section
 
 
-def result_summary(run: RunData) -> str:
-    """The masses in one line, for the top of the page."""
+def _why_not_claimed(mass: Mapping[str, Any], claim_significance: float) -> str:
+    if mass.get("claimed"):
+        return "–"
+    if mass.get("claim_veto") or mass.get("reason"):
+        return str(mass.get("claim_veto") or mass.get("reason"))
+    if mass.get("value") is None:
+        return "no valid fit"
+    return f"below the {claim_significance:g} σ claim threshold"
+
+
+def result_summary(run: RunData) -> list[str]:
+    """The masses, one line each, for the top of the page: the lines ``lhcad run`` prints and
+    results.json's ``summary`` holds (:func:`lhcad.report.summary.mass_line`)."""
     if "extract" not in run.artifacts:
-        return ""
-    parts = []
-    for obs, m in run.json("extract", "masses.json").items():
-        name = f"m_{RESONANCES[obs]}" if obs in RESONANCES else obs
-        if m.get("value") is None:
-            parts.append(f"{name}: no valid fit")
-        else:
-            found = f"{name} = {m['value']:.0f} ± {m['error']:.0f} GeV ({m['significance']:.1f}σ local"
-            if m.get("global_significance") is not None:
-                found += f", {m['global_significance']:.1f}σ global"
-            parts.append(found + ("" if m.get("claimed") else ", not claimed") + ")")
-    return "Masses: " + "; ".join(parts)
+        return []
+    return summary_lines(run.json("extract", "masses.json"), run.analysis.extract.claim_significance)
 
 
 def config_section(run: RunData) -> Section:
@@ -536,7 +701,8 @@ def provenance_section(run: RunData, versions: Mapping[str, str]) -> Section:
     rows = [["config sha256", config_sha256(run.analysis)]]
     rows += [[f"data sha256 ({Path(p).name})", h] for p, h in data_files.items()]
     rows += [[f"version of {name}", v] for name, v in versions.items()]
-    rows += [[f"stage {kind} key", run.artifacts[kind].key] for kind in run.analysis.pipeline if kind in run.artifacts]
+    ran = stages_to_run(run.analysis)[0]  # the stages of the run, in order (train only for the VAE)
+    rows += [[f"stage {kind} key", run.artifacts[kind].key] for kind in ran if kind in run.artifacts]
     return Section("provenance", "Provenance", [Table([], rows, id="provenance")])
 
 

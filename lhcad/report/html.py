@@ -31,11 +31,25 @@ class Code:
 
 
 @dataclass(frozen=True)
+class Flagged:
+    """A table cell shown in red (a fit that is not valid, a parameter at its limit); ``note``
+    is the tooltip."""
+
+    text: str
+    note: str = ""
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
 class Table:
     columns: Sequence[str]
     rows: Sequence[Sequence[object]]
     id: str = ""
     caption: str = ""
+    flagged_rows: frozenset[int] = frozenset()
+    """Rows (0-based, without the header) shown in red."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +62,9 @@ class FigureRef:
     wide: bool = True
     """Wide figures (grids) take the full width; others sit ``columns`` per row."""
     columns: int = 2
+    min_width: int | None = None
+    """Instead of ``columns``: as many per row as fit at least this many pixels of image each
+    (one per row on a narrower page)."""
 
 
 Block = Paragraph | Code | Table | FigureRef
@@ -70,7 +87,7 @@ header p { margin: 0; color: #c9d6ea; }
 header p.summary { color: #fff; font-weight: 600; margin-top: 4px; }
 nav { position: sticky; top: 0; z-index: 1; background: #fff; border-bottom: 1px solid var(--line); padding: 6px 24px; }
 nav a { color: var(--accent); text-decoration: none; margin-right: 16px; font-weight: 600; }
-main { max-width: 1280px; margin: 0 auto; padding: 8px 24px 48px; }
+main { max-width: 1320px; margin: 0 auto; padding: 8px 24px 48px; }
 section { border-bottom: 1px solid var(--line); padding: 12px 0 20px; }
 h2 { font-size: 21px; margin: 12px 0 8px; }
 .table-wrap { overflow-x: auto; margin: 8px 0 12px; }
@@ -88,6 +105,10 @@ figure.wide { grid-column: 1 / -1; }
 figure img { width: 100%; height: auto; display: block; }
 figure.wide img { max-width: 1200px; margin: 0 auto; }
 figcaption { color: var(--muted); font-size: 13px; margin-top: 4px; }
+.figures.fill { grid-template-columns: repeat(auto-fill, minmax(min(100%, calc(var(--min-width) + 18px)), 1fr)); }
+.figures.fill img { max-width: 900px; margin: 0 auto; }
+tr.flagged td, td.flagged { color: #b00020; }
+td.flagged { font-weight: 600; }
 @media (max-width: 900px) { .figures { grid-template-columns: 1fr; } }
 """
 
@@ -97,16 +118,26 @@ NUMBER = re.compile(r"^[\d\s.,+\-−±/e]*\d[\d\s.,+\-−±/e]*$|^–$")
 
 
 def _cell(value: object) -> str:
-    """A table cell: numbers right-aligned (the column's default), text left-aligned."""
+    """A table cell: numbers right-aligned (the column's default), text left-aligned; flagged
+    cells red, with their note as the tooltip."""
     text = str(value)
-    return f"<td>{escape(text)}</td>" if NUMBER.match(text) else f'<td class="text">{escape(text)}</td>'
+    classes = [] if NUMBER.match(text) else ["text"]
+    title = ""
+    if isinstance(value, Flagged):
+        classes.append("flagged")
+        title = f' title="{escape(value.note)}"' if value.note else ""
+    css = f' class="{" ".join(classes)}"' if classes else ""
+    return f"<td{css}{title}>{escape(text)}</td>"
 
 
 def _table(table: Table) -> str:
     ident = f' id="{escape(table.id)}"' if table.id else ""
     ident += "" if table.columns else ' class="kv"'
     head = "<thead><tr>" + "".join(f"<th>{escape(c)}</th>" for c in table.columns) + "</tr></thead>" if table.columns else ""
-    body = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in table.rows)
+    body = "".join(
+        ('<tr class="flagged">' if i in table.flagged_rows else "<tr>") + "".join(_cell(v) for v in row) + "</tr>"
+        for i, row in enumerate(table.rows)
+    )
     caption = f"<caption>{escape(table.caption)}</caption>" if table.caption else ""
     return f'<div class="table-wrap"><table{ident}>{caption}{head}<tbody>{body}</tbody></table></div>'
 
@@ -125,18 +156,24 @@ def _figure(fig: FigureRef) -> str:
 def _blocks(blocks: Sequence[Block]) -> str:
     parts: list[str] = []
     figures: list[str] = []
-    columns = 2
+    layout: tuple[int, int | None] = (2, None)
 
     def flush() -> None:
         if figures:
-            parts.append(f'<div class="figures" style="--columns: {columns}">' + "".join(figures) + "</div>")
+            columns, min_width = layout
+            grid = (
+                f'<div class="figures fill" style="--min-width: {min_width}px">'
+                if min_width
+                else f'<div class="figures" style="--columns: {columns}">'
+            )
+            parts.append(grid + "".join(figures) + "</div>")
             figures.clear()
 
     for block in blocks:
         if isinstance(block, FigureRef):
-            if block.columns != columns:
+            if (block.columns, block.min_width) != layout:
                 flush()
-                columns = block.columns
+                layout = (block.columns, block.min_width)
             figures.append(_figure(block))
             continue
         flush()
@@ -151,8 +188,9 @@ def _blocks(blocks: Sequence[Block]) -> str:
     return "\n".join(parts)
 
 
-def render_page(title: str, subtitle: str, sections: Sequence[Section], summary: str = "") -> str:
-    """The whole page; ``summary`` (the result in one line) goes under the title."""
+def render_page(title: str, subtitle: str, sections: Sequence[Section], summary: str | Sequence[str] = "") -> str:
+    """The whole page; ``summary`` (the result, a line or a list of lines) goes under the title."""
+    lines = [summary] if isinstance(summary, str) else list(summary)
     nav = "".join(f'<a href="#{escape(s.id)}">{escape(s.title)}</a>' for s in sections)
     body = "\n".join(
         f'<section id="{escape(s.id)}"><h2>{escape(s.title)}</h2>\n{_blocks(s.blocks)}</section>' for s in sections
@@ -163,7 +201,7 @@ def render_page(title: str, subtitle: str, sections: Sequence[Section], summary:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{CSS}</style></head>\n"
         f"<body><header><h1>{escape(title)}</h1><p>{escape(subtitle)}</p>"
-        + (f'<p class="summary">{escape(summary)}</p>' if summary else "")
+        + "".join(f'<p class="summary">{escape(line)}</p>' for line in lines if line)
         + "</header>\n"
         f"<nav>{nav}</nav>\n<main>\n{body}\n</main></body></html>\n"
     )

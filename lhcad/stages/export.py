@@ -28,6 +28,7 @@ def _data_block(ctx: StageContext) -> dict[str, Any]:
 
 @stage(
     "export",
+    version=2,
     summary="write results.json (schema-validated) and anomalous_events.parquet",
     reads=("export", "analysis"),
     needs=("data", "score", "select", "fit", "extract"),
@@ -35,13 +36,17 @@ def _data_block(ctx: StageContext) -> dict[str, Any]:
     publish={"results.json": "results.json", "anomalous_events.parquet": "anomalous_events.parquet"},
 )
 def run_export(ctx: StageContext) -> None:
+    from lhcad.report.summary import summary_lines
+
     cfg: ExportConfig = ctx.config()
     analysis: AnalysisConfig = ctx.config("analysis")
+    masses = ctx.inputs["extract"].read_json("masses.json")
     results: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         **results_header(analysis),
         "data": _data_block(ctx),
-        "masses": ctx.inputs["extract"].read_json("masses.json"),
+        "summary": summary_lines(masses, analysis.extract.claim_significance),
+        "masses": masses,
         "fits": ctx.inputs["fit"].read_json("fits.json"),
         "selections": ctx.inputs["select"].read_json("selections.json"),
     }

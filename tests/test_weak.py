@@ -18,7 +18,7 @@ from lhcad.errors import LhcadError, StageError
 from lhcad.metrics import roc_auc
 from lhcad.pipeline.runner import run_pipeline
 from lhcad.weak.classifier import ClassifierSpec, cross_val_scores, fold_ids
-from lhcad.weak.scan import ScanResult, run_scan
+from lhcad.weak.scan import Calibration, ScanResult, run_scan
 from lhcad.weak.transform import Gaussianizer
 from lhcad.weak.windows import make_windows
 from tests.conftest import write_analysis
@@ -40,15 +40,15 @@ def drifting_toy(n_background: int = 60_000, n_signal: int = 200, seed: int = 0)
     return np.r_[m_b, m_s], np.r_[x_b, x_s], labels
 
 
-def toy_scan(method: str) -> ScanResult:
-    mjj, x, labels = drifting_toy()
+def toy_scan(method: str, n_signal: int = 200) -> ScanResult:
+    mjj, x, labels = drifting_toy(n_signal=n_signal)
     cfg = ScoreConfig.model_validate(
         {
             "method": method,
             "folds": 3,
             "ensemble": 1,
             "windows": {
-                "start": 3240, "stop": 3780, "width": 0.08, "step": 1.0, "min_events": 200, "outside": "floor",
+                "start": 3240, "stop": 3780, "width": 0.08, "step": 1.0, "min_events": 200,
                 "efficiencies": [0.05, 0.01, 0.002],  # a few thousand events per signal region
             },
             "flow": {"transforms": 3, "hidden": [32, 32], "epochs": 15, "max_events": 30_000, "sideband": 3.0},
@@ -137,6 +137,23 @@ def test_every_event_is_scored_once_by_classifiers_that_never_saw_it(kind: str) 
     assert roc_auc(y, scores) > 0.9
 
 
+# --- the background reference --------------------------------------------------------------
+
+
+def test_reference_p_values_are_uniform_for_background_between_the_sidebands() -> None:
+    # a score whose background drifts across the window: the lower sideband scores low, the
+    # upper high, the signal region in between; the sides weigh equally whatever their sizes
+    rng = np.random.default_rng(5)
+    below, above = rng.normal(-0.3, 1.0, 30_000), rng.normal(0.3, 1.0, 10_000)
+    calibration = Calibration.from_sidebands(np.r_[below, above], np.r_[np.ones(30_000, bool), np.zeros(10_000, bool)])
+    data = np.where(rng.random(20_000) < 0.5, rng.normal(-0.3, 1.0, 20_000), rng.normal(0.3, 1.0, 20_000))
+    p = calibration.p_values(data)
+    for e in (0.5, 0.1, 0.01):
+        assert abs((p <= e).mean() - e) < 4 * np.sqrt(e * (1 - e) / 20_000) + 3 * e / np.sqrt(calibration.n_effective * e)
+    assert p.min() > 0 and p.max() <= 1
+    assert 0.74 * 40_000 < calibration.n_effective < 0.76 * 40_000  # Kish: (sum w)^2 / sum w^2 = 3/4 N
+
+
 # --- the scan on the drifting toy ----------------------------------------------------------------
 
 
@@ -151,20 +168,59 @@ def test_cathode_closes_on_the_sidebands_and_finds_the_signal_window(cathode_sca
 
 
 def test_plain_cwola_sculpts_where_the_background_drifts_with_mjj(cwola_scan: ScanResult, cathode_scan: ScanResult) -> None:
-    # the SR-vs-sideband classifier learns the drift: excesses where there is no signal
-    assert all(w["significance"] > 3 for w in other_windows(cwola_scan))
-    assert min(w["significance"] for w in other_windows(cwola_scan)) > max(
+    # the SR-vs-sideband classifier learns the drift: excesses where there is no signal (the
+    # sideband calibration, both sides weighing equally, cancels only its linear part)
+    assert max(w["significance"] for w in other_windows(cwola_scan)) > 3
+    assert max(w["significance"] for w in other_windows(cwola_scan)) > max(
         w["significance"] for w in other_windows(cathode_scan)
     )
     # and, in the signal window, it selects the signal less well than CATHODE
     assert signal_window(cwola_scan)["truth"]["max_sic"] < signal_window(cathode_scan)["truth"]["max_sic"]
 
 
-def test_scores_outside_the_best_signal_region_sit_below_every_window_event(cwola_scan: ScanResult) -> None:
-    inside = cwola_scan.in_signal_region
-    assert inside.any() and (~inside).any()
-    assert cwola_scan.scores[~inside].max() < cwola_scan.scores[inside].min()
+def test_every_window_scores_its_own_events_and_nothing_else_is_scored(cwola_scan: ScanResult) -> None:
+    mjj = drifting_toy()[0]
+    lo, hi = cwola_scan.mjj_range
+    inside = (mjj >= lo) & (mjj < hi)
+    assert (cwola_scan.window_of[inside] >= 0).all() and (cwola_scan.window_of[~inside] == -1).all()
+    assert (cwola_scan.scores[inside] >= 0).all() and (cwola_scan.scores[~inside] < 0).all()
+    for w in cwola_scan.windows:  # each event scored by the window whose centre is nearest
+        mine = cwola_scan.window_of == w["index"]
+        assert (mjj[mine] >= w["lo"]).all() and (mjj[mine] < w["hi"]).all()
     json.dumps(cwola_scan.windows, allow_nan=False)  # diagnostics are strict JSON
+
+
+def selected_per_window(result: ScanResult, efficiency: float) -> tuple[np.ndarray, np.ndarray]:
+    """(selected, scored) events per window for a cut keeping ``efficiency`` of the reference."""
+    cut = -np.log10(efficiency)
+    windows = [w["index"] for w in result.windows]
+    scored = np.array([(result.window_of == k).sum() for k in windows])
+    selected = np.array([((result.window_of == k) & (result.scores > cut)).sum() for k in windows])
+    return selected, scored
+
+
+@pytest.fixture(scope="module")
+def cathode_null_scan() -> ScanResult:
+    return toy_scan("cathode", n_signal=0)
+
+
+def test_on_background_alone_a_score_cut_keeps_the_same_fraction_in_every_window(cathode_null_scan: ScanResult) -> None:
+    # the selection makes no bump of its own: each window passes about its reference
+    # efficiency (chi2 of the selected counts against e N_window, three windows, below 3 sigma;
+    # the variance counts the reference's finite size, 4 synthetic events per data event)
+    for efficiency in (0.05, 0.02):
+        selected, scored = selected_per_window(cathode_null_scan, efficiency)
+        expected = efficiency * scored
+        chi2 = float((((selected - expected) ** 2) / (expected * (1 + 1 / 4))).sum())
+        assert chi2 < 14.2, (efficiency, selected, expected)  # p = 0.003 for 3 degrees of freedom
+
+
+def test_with_a_signal_the_cut_keeps_more_where_the_signal_is(cathode_scan: ScanResult) -> None:
+    selected, scored = selected_per_window(cathode_scan, 0.01)
+    fractions = selected / scored
+    k_signal = next(k for k, w in enumerate(cathode_scan.windows) if w["lo"] <= SIGNAL_MJJ < w["hi"])
+    assert fractions[k_signal] > 3 * 0.01
+    assert all(f < 2 * 0.01 for k, f in enumerate(fractions) if k != k_signal)
 
 
 # --- the score stage ---------------------------------------------------------------------------
@@ -176,7 +232,7 @@ score:
   weak_features: [mj_light, delta_m, tau21_heavy, tau21_light]
   folds: 2
   ensemble: 1
-  windows: {{start: 3500, stop: 3500, width: 0.12, min_events: 50, sideband: 1.5, outside: {outside}}}
+  windows: {{start: 3500, stop: 3500, width: 0.12, min_events: 50, sideband: 1.5}}
   flow: {{transforms: 2, hidden: [16], epochs: 3, sideband: 3.0}}
   oversample: 2
 {extra}select:
@@ -184,12 +240,10 @@ score:
 """
 
 
-def weak_analysis(
-    tmp_path: Path, data: Path, method: str, extra: str = "", outside: str = "floor", stages: str = "score, select"
-) -> Path:
+def weak_analysis(tmp_path: Path, data: Path, method: str, extra: str = "", stages: str = "score, select") -> Path:
     text = (
         f"name: weak\npipeline: [data, preprocess, {stages}]\ndata:\n  path: {data}\n"
-        + WEAK_SCORE.format(method=method, extra=extra, outside=outside)
+        + WEAK_SCORE.format(method=method, extra=extra)
     )
     return write_analysis(tmp_path, text)
 
@@ -204,8 +258,10 @@ def test_cwola_stage_writes_the_score_contract_and_select_keeps_window_events(tm
     assert {"auc", "max_sic"} <= set(score.read_json("metrics.json")["cwola"])
     events = record.artifacts["data"].read_table("events.parquet")
     top = record.artifacts["select"].read_arrays("selections.npz")["top50"]
-    lo, hi = info["best_window"]["lo"], info["best_window"]["hi"]
+    lo, hi = info["mjj_range"]  # one window: the selection holds its signal region's events
+    assert lo == info["best_window"]["lo"] and hi == info["best_window"]["hi"]
     assert ((events["mjj"].to_numpy()[top] >= lo) & (events["mjj"].to_numpy()[top] < hi)).all()
+    assert all(r["mjj_range"] == [lo, hi] for r in record.artifacts["select"].read_json("selections.json"))
 
 
 def test_cathode_stage_with_a_template_reports_the_idealised_detector(tmp_path: Path, toy_parquet: Path) -> None:
@@ -213,10 +269,10 @@ def test_cathode_stage_with_a_template_reports_the_idealised_detector(tmp_path: 
     write_events_parquet(make_toy_events(6000, 0, seed=11), template)
     extra = f"  template_path: {template}\nfit: {{n_starts: 1}}\nbumphunt: {{n_toys: 100}}\nreport: {{formats: [png]}}\n"
     stages = "score, select, histogram, fit, bumphunt, extract, export, report"
-    path = weak_analysis(tmp_path, toy_parquet, "cathode", extra=extra, outside="classifier", stages=stages)
+    path = weak_analysis(tmp_path, toy_parquet, "cathode", extra=extra, stages=stages)
     record = run_pipeline(load_analysis(path), out=tmp_path / "out")
     scores = record.artifacts["score"].read_table("scores.parquet")
-    assert np.isfinite(scores["score"]).all() and scores["in_signal_region"].any()  # every event scored
+    assert np.isfinite(scores["score"]).all() and scores["in_signal_region"].any()
     metrics = record.artifacts["score"].read_json("metrics.json")
     assert {"auc", "max_sic"} <= set(metrics["cathode"]) and {"auc", "max_sic"} <= set(metrics["idealised"])
     window = record.artifacts["score"].read_json("score.json")["windows"][0]

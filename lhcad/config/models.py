@@ -255,13 +255,6 @@ class WindowConfig(Section):
     events for CATHODE). The best window has the largest excess significance. Tight
     efficiencies are where a signal stands out most against an imperfect background model
     (looser ones show the model's percent-level mismodelling as excesses)."""
-    outside: Literal["classifier", "floor"] = "classifier"
-    """Score of the events outside the best window's signal region: ``classifier`` (the
-    window's classifiers, out-of-fold where they trained on the event: the selections span the
-    mjj spectrum, so the bump hunt and the mjj fit see the excess over a smooth background) or
-    ``floor`` (below every signal-region event: top-N selections hold signal-region events
-    only)."""
-
     @model_validator(mode="after")
     def _ordered(self) -> WindowConfig:
         if self.start is not None and self.stop is not None and self.stop < self.start:

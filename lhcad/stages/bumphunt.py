@@ -1,5 +1,9 @@
 """Stage ``bumphunt``: a BumpHunter scan of every selection's mjj spectrum with a global
-significance from background-only pseudo-experiments (look-elsewhere corrected)."""
+significance from background-only pseudo-experiments (look-elsewhere corrected).
+
+The scan stays inside ``bumphunt.range`` and inside the selection's ``mjj_range`` (the range a
+weak scorer scores alike, :mod:`lhcad.stages.select`), whole bins only.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +15,25 @@ from lhcad.histograms import counts_and_edges, histogram_from_uhi
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
 from lhcad.stages.histogram import ALL_EVENTS
+from lhcad.stages.select import clip_range, scored_ranges
 
 SCAN_DETAILS = ("scan_windows", "scan_local_p", "toy_statistics")
 
 
-@stage("bumphunt", summary="BumpHunter scan of each selection's mjj with a global (look-elsewhere) significance", needs=("histogram",))
+
+@stage(
+    "bumphunt",
+    version=2,
+    summary="BumpHunter scan of each selection's mjj with a global (look-elsewhere) significance",
+    needs=("histogram",),
+    optional=("select",),
+)
 def run_bumphunt(ctx: StageContext) -> None:
     from lhcad.fit.bumphunt import bump_hunt
 
     cfg: BumpHuntConfig = ctx.config()
     hists = ctx.inputs["histogram"].read_json("histograms.json")
+    scored = scored_ranges(ctx)
     summary: dict[str, Any] = {}
     details: dict[str, Any] = {}
     for selection, by_observable in hists.items():
@@ -28,7 +41,7 @@ def run_bumphunt(ctx: StageContext) -> None:
             continue
         counts, edges = counts_and_edges(histogram_from_uhi(by_observable[MJJ]))
         result = bump_hunt(
-            edges, counts, fit_range=cfg.range, widths_in_bins=tuple(cfg.widths_in_bins), n_toys=cfg.n_toys, seed=cfg.seed
+            edges, counts, fit_range=clip_range(cfg.range, scored.get(selection)), widths_in_bins=tuple(cfg.widths_in_bins), n_toys=cfg.n_toys, seed=cfg.seed
         ).to_dict()
         details[selection] = {k: result[k] for k in SCAN_DETAILS}
         summary[selection] = {k: v for k, v in result.items() if k not in SCAN_DETAILS}

@@ -1,7 +1,14 @@
-"""Stage ``select``: the most anomalous events, as top-N and fixed-efficiency selections."""
+"""Stage ``select``: the most anomalous events, as top-N and fixed-efficiency selections.
+
+Each record of ``selections.json`` carries ``mjj_range``: the mjj range in which the score
+selects the same background fraction everywhere (a weak scorer scores only its windows' signal
+regions, ``score.json``'s ``mjj_range``), or None when every event is scored alike (the VAE).
+The mjj fit and the bump hunt stay inside it: beyond it the selected spectrum drops to nothing.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -11,6 +18,22 @@ from lhcad.data.columns import LABEL
 from lhcad.errors import StageError
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
+
+
+def clip_range(mass_range: Sequence[float] | None, scored: Sequence[float] | None) -> tuple[float, float] | None:
+    """``mass_range`` narrowed to the ``scored`` range of a selection (either may be None)."""
+    if scored is None:
+        return None if mass_range is None else (float(mass_range[0]), float(mass_range[1]))
+    if mass_range is None:
+        return float(scored[0]), float(scored[1])
+    return max(float(mass_range[0]), float(scored[0])), min(float(mass_range[1]), float(scored[1]))
+
+
+def scored_ranges(ctx: StageContext) -> dict[str, Sequence[float] | None]:
+    """Each selection's ``mjj_range`` (empty without a select stage among the inputs)."""
+    if "select" not in ctx.inputs:
+        return {}
+    return {r["name"]: r.get("mjj_range") for r in ctx.inputs["select"].read_json("selections.json")}
 
 
 def selection_metrics(selected: np.ndarray, labels: np.ndarray) -> dict[str, float | int | None]:
@@ -37,11 +60,13 @@ def top_n_mask(score: np.ndarray, n: int) -> np.ndarray:
     return mask
 
 
-@stage("select", summary="top-N and fixed-efficiency selections of the most anomalous events", needs=("data", "score"))
+@stage("select", version=2, summary="top-N and fixed-efficiency selections of the most anomalous events", needs=("data", "score"))
 def run_select(ctx: StageContext) -> None:
     cfg: SelectConfig = ctx.config()
     scores = ctx.inputs["score"].read_table("scores.parquet", columns=["score"])
     score = scores["score"].to_numpy(np.float64)
+    info = ctx.inputs["score"].read_json("score.json")
+    mjj_range = info.get("mjj_range")
     events = ctx.inputs["data"].read_table("events.parquet")
     labels = events[LABEL].to_numpy() if LABEL in events.columns else None
     masks: dict[str, np.ndarray] = {}
@@ -58,6 +83,8 @@ def run_select(ctx: StageContext) -> None:
             raise StageError(f"efficiency {eff:g} selects no event", where="select.efficiencies")
         masks[f"eff{eff:g}"] = mask
         records.append({"name": f"eff{eff:g}", "kind": "efficiency", "n": int(mask.sum()), "threshold": threshold})
+    for record in records:
+        record["mjj_range"] = mjj_range
     if labels is not None:
         for record in records:
             record.update(selection_metrics(masks[record["name"]], labels))

@@ -2,11 +2,13 @@
 
 Writes the same artifact contract as the VAE scorer:
 
-- ``scores.parquet``: ``event_id``, ``score`` (the best window's out-of-fold classifier score
-  for its signal-region events; outside, a floor below them or the window's classifier, see
-  ``score.windows.outside``) and ``in_signal_region``;
-- ``score.json``: ``{use, method, features, best_window, windows: [per-window diagnostics],
-  seconds}``;
+- ``scores.parquet``: ``event_id``, ``score`` (``-log10`` of the event's reference p-value in
+  the window that scores it, :mod:`lhcad.weak.scan`: the same background efficiency at every
+  mjj), ``window`` (that window's index, -1 for none) and ``in_signal_region`` (of the best
+  window);
+- ``score.json``: ``{use, method, features, mjj_range, best_window, windows: [per-window
+  diagnostics], seconds}``; ``mjj_range`` is the range whose events are all scored, the only one
+  in which the selected mjj spectrum is smooth;
 - ``metrics.json`` (labelled data only): ``{method: {auc, max_sic, ...}}`` on the best window's
   signal-region events, plus ``idealised`` with a template sample.
 """
@@ -97,7 +99,12 @@ def run_weak_score(ctx: StageContext) -> None:
         best["significance"],
     )
     table = pd.DataFrame(
-        {EVENT_ID: events[EVENT_ID].to_numpy(), "score": result.scores, "in_signal_region": result.in_signal_region}
+        {
+            EVENT_ID: events[EVENT_ID].to_numpy(),
+            "score": result.scores,
+            "window": result.window_of,
+            "in_signal_region": result.in_signal_region,
+        }
     )
     ctx.out.write_table("scores.parquet", table)
     ctx.out.write_json(
@@ -106,6 +113,7 @@ def run_weak_score(ctx: StageContext) -> None:
             "use": "score",
             "method": cfg.method,
             "features": names,
+            "mjj_range": list(result.mjj_range),
             "best_window": {k: best[k] for k in ("index", "centre", "lo", "hi", "significance", "efficiency")},
             "windows": result.windows,
             "seconds": result.seconds,

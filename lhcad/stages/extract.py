@@ -18,9 +18,11 @@ chosen fit and the other selections' fits of the same peak (valid, at least
 quadrature. With one such fit only, it is 0.
 
 Claims. All three masses of a resonance share the evidence of its selection's mjj bump hunt
-(global significance, look-elsewhere corrected). A jet-mass peak needs more: a selection sculpts
-the QCD jet-mass spectrum into peaks of its own, so a jet mass is claimed only when its peak's
-events also concentrate in the mjj signal region (:func:`lhcad.fit.sideband.sideband_test`,
+(global significance, look-elsewhere corrected over the mjj windows by the bump hunt's
+pseudo-experiments and over the selections here: the chosen selection's global p-value times
+the number of selections hunted, Bonferroni, since the answer may come from any of them). A
+jet-mass peak needs more: a selection sculpts the QCD jet-mass spectrum into peaks of its own,
+so a jet mass is claimed only when its peak's events also concentrate in the mjj signal region (:func:`lhcad.fit.sideband.sideband_test`,
 at least ``extract.jet_mass_evidence``); jet-mass fits that fail it are chosen only when no
 fit passes. The signal region is the one the jet masses were fitted in (``fit.jet_mass_region:
 mjj_peak``), else the selection's mjj peak (mean +- ``extract.peak_sigmas`` widths), else its
@@ -38,6 +40,7 @@ import pandas as pd
 
 from lhcad.config.models import ExtractConfig
 from lhcad.data.columns import MJJ
+from lhcad.fit.significance import p_to_significance, significance_to_p
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
 from lhcad.stages.fit import mjj_peak_region
@@ -112,6 +115,16 @@ def total_error(
     return math.hypot(_symmetric_error(fit), selection_systematic(fit, fits, min_significance, jet_mass_evidence))
 
 
+def selections_global_significance(bumphunt: dict[str, Any], selection: str) -> float:
+    """The global significance of ``selection``'s bump hunt, look-elsewhere corrected over the
+    selections hunted too: its global p-value times their number (at most 1)."""
+    hunt = bumphunt[selection]
+    p = hunt.get("global_p")
+    if p is None:
+        p = significance_to_p(hunt.get("global_significance") or 0.0)
+    return float(p_to_significance(min(1.0, float(p) * len(bumphunt))))
+
+
 def extract_masses(
     fits: list[dict[str, Any]],
     observables: list[str],
@@ -139,9 +152,8 @@ def extract_masses(
             continue
         significance = float(chosen.get("significance") or 0.0)
         if bumphunt is not None and chosen["selection"] in bumphunt:
-            hunt = bumphunt[chosen["selection"]]
-            claimed = (hunt.get("global_significance") or 0.0) >= claim_significance
-            global_significance = hunt.get("global_significance")
+            global_significance = selections_global_significance(bumphunt, chosen["selection"])
+            claimed = global_significance >= claim_significance
         else:
             claimed, global_significance = significance >= claim_significance, None
         error = _symmetric_error(chosen)
@@ -159,6 +171,7 @@ def extract_masses(
             "n": chosen["n"],
             "selection": chosen["selection"],
             "global_significance": global_significance,
+            "selection_trials": len(bumphunt) if bumphunt is not None else None,
             "claimed": bool(claimed),
         }
         if "sideband" in chosen:
@@ -223,7 +236,7 @@ def add_sideband_tests(
 
 @stage(
     "extract",
-    version=3,
+    version=4,
     summary="final masses m_Z (mjj), m_X (heavy jet), m_Y (light jet), claimed only at a global significance",
     needs=("fit",),
     optional=("bumphunt", "data", "select"),

@@ -50,7 +50,8 @@ FIT_FIGURE_WIDTH = 600
 
 SELECTION_SYSTEMATIC = (
     "the largest shift of the fitted mean between the chosen selection and the other selections whose fits are "
-    "valid, significant and find the same peak (within one fitted width)"
+    "valid, significant (a jet mass: passing its sideband test too) and find the same peak (a mean within one "
+    "fitted width)"
 )
 """The definition of ``error_syst`` (:func:`lhcad.stages.extract.selection_systematic`)."""
 

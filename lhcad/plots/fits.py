@@ -98,9 +98,9 @@ def mass_fit(
     if curves is not None:
         _draw_fit(ax, pull_ax, edges, counts, curves, valid=bool(fit.get("valid")))
     if truth is not None:
-        ax.axvline(truth, color=SIGNAL, linestyle=":", linewidth=2, label=f"labelled signal's reconstructed peak {truth:.0f} GeV")
+        ax.axvline(truth, color=SIGNAL, linestyle=":", linewidth=2, label=f"reconstructed peak of the labelled signal: {truth:.0f} GeV")
     if generated is not None:
-        ax.axvline(generated, color="grey", linestyle="-.", linewidth=1.5, label=f"generated mass {generated:.0f} GeV")
+        ax.axvline(generated, color="grey", linestyle="-.", linewidth=1.5, label=f"generated mass: {generated:.0f} GeV")
     width = float(np.diff(edges).mean())
     ax.set_ylabel(f"Events / {width:g} GeV")
     top = float((counts + np.sqrt(counts)).max(initial=0.0))

@@ -103,9 +103,13 @@ def validate(analysis: Path, overrides: tuple[str, ...]) -> None:
     import yaml
 
     from lhcad.api import load_analysis
+    from lhcad.pipeline.runner import stages_to_run
 
     config = load_analysis(analysis, list(overrides))
     click.echo(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), nl=False)
+    _, note = stages_to_run(config)
+    if note:
+        click.echo(f"# {note}")
 
 
 @main.command()

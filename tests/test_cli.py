@@ -58,3 +58,11 @@ def test_run_on_missing_data_file_exits_2_naming_it(tmp_path: Path) -> None:
     result = invoke("run", str(path), "--out", str(tmp_path / "out"))
     assert result.exit_code == 2
     assert "gone.parquet: file not found" in result.stderr
+
+
+def test_validate_says_which_stages_the_scorer_adds_or_drops() -> None:
+    root = Path(__file__).resolve().parents[1] / "analyses"
+    result = invoke("validate", str(root / "lhco_blackbox.yaml"), "--set", "score.method=cathode")
+    assert result.exit_code == 0
+    assert result.output.splitlines()[-1] == "# score.method cathode: the train stage (VAE training) is skipped"
+    assert not invoke("validate", str(root / "lhco_rnd.yaml")).output.splitlines()[-1].startswith("#")  # nothing to say

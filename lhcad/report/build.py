@@ -624,26 +624,27 @@ def masses_section(run: RunData, figures: FigureWriter) -> Section:
     truth, generated = run.truth, run.generated
     hunted = any(m.get("global_significance") is not None for m in masses.values())
     tested = any("sideband" in m for m in masses.values())
-    columns = ["observable", "resonance", "mass [GeV]", "total error [GeV]", "stat. error [GeV]", "MINOS errors [GeV]",
-               "selection syst. [GeV]", "width σ [GeV]", "selection", "events", "local significance"]  # fmt: skip
+    columns = ["observable", "resonance", "mass [GeV]", "total error [GeV]"]
+    columns += [f"{RECONSTRUCTED_PEAK} [GeV]"] if truth else []
+    columns += [f"{GENERATED_MASS} [GeV]"] if generated else []
+    columns += ["stat. error [GeV]", "MINOS errors [GeV]", "selection syst. [GeV]", "width σ [GeV]", "selection", "events",
+                "local significance"]  # fmt: skip
     columns += ["global significance"] if hunted else []
     columns += ["sideband test"] if tested else []
     columns += ["claimed", "why not claimed"]
-    columns += [f"{RECONSTRUCTED_PEAK} [GeV]"] if truth else []
-    columns += [f"{GENERATED_MASS} [GeV]"] if generated else []
     rows = []
     for obs, m in masses.items():
         total = m.get("error_total")
         if total is None and m.get("error") is not None:
             total = float(np.hypot(m["error"], m.get("error_syst") or 0.0))
-        row = [obs, RESONANCES.get(obs, "–"), fmt(m.get("value")), fmt(total), fmt(m.get("error")),
-               _asymmetric(m.get("error_low"), m.get("error_high")), fmt(m.get("error_syst")), fmt(m.get("width")),
-               m.get("selection") or "–", fmt(m.get("n")), fmt(m.get("significance"), 2)]  # fmt: skip
+        row = [obs, RESONANCES.get(obs, "–"), fmt(m.get("value")), fmt(total)]
+        row += [fmt(truth.get(obs))] if truth else []
+        row += [fmt(generated.get(obs))] if generated else []
+        row += [fmt(m.get("error")), _asymmetric(m.get("error_low"), m.get("error_high")), fmt(m.get("error_syst")),
+                fmt(m.get("width")), m.get("selection") or "–", fmt(m.get("n")), fmt(m.get("significance"), 2)]  # fmt: skip
         row += [fmt(m.get("global_significance"), 2)] if hunted else []
         row += [fmt((m.get("sideband") or {}).get("significance"), 2)] if tested else []
         row += [fmt(bool(m.get("claimed"))), _why_not_claimed(m, run.analysis.extract.claim_significance)]
-        row += [fmt(truth.get(obs))] if truth else []
-        row += [fmt(generated.get(obs))] if generated else []
         rows.append(row)
     rule = run.analysis.extract
     trials = max((m.get("selection_trials") or 0 for m in masses.values()), default=0)

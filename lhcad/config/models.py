@@ -250,11 +250,10 @@ class WindowConfig(Section):
     efficiencies: list[Annotated[float, Field(gt=0.0, lt=1.0)]] = Field(
         default_factory=lambda: [0.005, 0.002]
     )
-    """Background efficiencies at which each window's excess is measured: the threshold keeps
-    this fraction of the background-like reference events (sidebands for CWoLa, synthetic
-    events for CATHODE). The best window has the largest excess significance. Tight
-    efficiencies are where a signal stands out most against an imperfect background model
-    (looser ones show the model's percent-level mismodelling as excesses)."""
+    """Background efficiencies at which each window's excess is measured (a diagnostic; claims
+    come from the bump hunt): the cut keeps this fraction of the window's sideband events,
+    scored by its classifiers, and the excess counts the signal-region events above it. The
+    best window has the largest excess significance."""
     @model_validator(mode="after")
     def _ordered(self) -> WindowConfig:
         if self.start is not None and self.stop is not None and self.stop < self.start:

@@ -20,7 +20,7 @@ from lhcad.pipeline.runner import run_pipeline
 from lhcad.weak.classifier import ClassifierSpec, cross_val_scores, fold_ids
 from lhcad.weak.scan import Calibration, ScanResult, run_scan
 from lhcad.weak.transform import Gaussianizer
-from lhcad.weak.windows import make_windows
+from lhcad.weak.windows import efficiency_jitter, make_windows
 from tests.conftest import write_analysis
 from tests.test_report import Page
 
@@ -154,6 +154,21 @@ def test_reference_p_values_are_uniform_for_background_between_the_sidebands() -
     assert 0.74 * 40_000 < calibration.n_effective < 0.76 * 40_000  # Kish: (sum w)^2 / sum w^2 = 3/4 N
 
 
+def test_the_efficiency_scatter_between_tiles_is_measured_beyond_poisson_and_the_reference() -> None:
+    # 300 tiles of 400 expected events, references of 5% relative error, an extra 20% scatter
+    # and one tile with a signal (ignored): the estimate recovers sqrt(0.05^2 + 0.2^2)
+    rng = np.random.default_rng(6)
+    expected = np.full(300, 400.0)
+    reference = np.full(300, 0.05)
+    for extra in (0.0, 0.2):
+        efficiency = 1.0 + rng.normal(0.0, 1.0, 300) * np.hypot(0.05, extra)
+        selected = rng.poisson(expected * efficiency).astype(float)
+        selected[17] += 400  # a signal doubling one tile
+        jitter = efficiency_jitter(selected, expected, reference)
+        assert np.allclose(jitter, np.hypot(0.05, extra), atol=0.02)
+    assert np.array_equal(efficiency_jitter(np.array([5.0, 6.0]), np.array([5.0, 5.0]), np.array([0.1, 0.1])), [0.1, 0.1])
+
+
 # --- the scan on the drifting toy ----------------------------------------------------------------
 
 
@@ -261,7 +276,11 @@ def test_cwola_stage_writes_the_score_contract_and_select_keeps_window_events(tm
     lo, hi = info["mjj_range"]  # one window: the selection holds its signal region's events
     assert lo == info["best_window"]["lo"] and hi == info["best_window"]["hi"]
     assert ((events["mjj"].to_numpy()[top] >= lo) & (events["mjj"].to_numpy()[top] < hi)).all()
-    assert all(r["mjj_range"] == [lo, hi] for r in record.artifacts["select"].read_json("selections.json"))
+    records = record.artifacts["select"].read_json("selections.json")
+    assert all(r["mjj_range"] == [lo, hi] and r["tiles"] == [[lo, hi]] for r in records)
+    top50 = next(r for r in records if r["name"] == "top50")
+    assert top50["tile_selected"] == [50] and 0 < top50["tile_jitter"][0] < 1  # the reference's own error
+
 
 
 def test_cathode_stage_with_a_template_reports_the_idealised_detector(tmp_path: Path, toy_parquet: Path) -> None:

@@ -42,6 +42,7 @@ that both give the same window p-values and compatible global p-values.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -86,6 +87,8 @@ class BumpHuntResult:
         upcrossings: ``<N(u0)>`` at ``reference_level``, from the pseudo-experiments.
         scan_windows, scan_local_p: every window scanned and its local p-value (for plots).
         toy_statistics: ``t`` of every pseudo-experiment.
+        tile_jitter: the relative efficiency uncertainty of each tile the pseudo-experiments
+            drew (empty: none).
         reason: why no scan was made (then p-values are 1 and significances 0).
     """
 
@@ -110,6 +113,7 @@ class BumpHuntResult:
     scan_windows: list[list[float]] = field(default_factory=list)
     scan_local_p: list[float] = field(default_factory=list)
     toy_statistics: list[float] = field(default_factory=list)
+    tile_jitter: list[float] = field(default_factory=list)
     reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -298,6 +302,13 @@ def default_widths(edges: np.ndarray, counts: np.ndarray, relative_resolution: f
     return tuple(sorted(w for w in widths if w <= max(1, len(counts) // 2)))
 
 
+def tile_shares(edges: np.ndarray, tiles: Sequence[Sequence[float]]) -> np.ndarray:
+    """``(tiles, bins)``: the fraction of each bin's width inside each tile."""
+    lo, hi = edges[:-1], edges[1:]
+    shares = np.array([np.clip(np.minimum(hi, b) - np.maximum(lo, a), 0.0, None) for a, b in tiles]) / (hi - lo)
+    return shares.reshape(len(tiles), len(lo))
+
+
 def bump_hunt(
     edges: ArrayLike,
     counts: ArrayLike,
@@ -311,6 +322,8 @@ def bump_hunt(
     mask_window_in_fit: bool = True,
     sideband: float | None = None,
     reference_level: float = GV_REFERENCE_LEVEL,
+    tiles: Sequence[Sequence[float]] | None = None,
+    tile_jitter: Sequence[float] | float = 0.0,
 ) -> BumpHuntResult:
     """Find the most significant excess of a spectrum and its global significance.
 
@@ -326,6 +339,12 @@ def bump_hunt(
         sideband: spectrum kept on each side of a window, in window widths (default
             :data:`SIDEBAND` with masking, 0 without).
         reference_level: Gross-Vitells ``u0``.
+        tiles: mjj intervals ``[lo, hi]`` whose selection efficiency may be off together (a weak
+            scorer's windows, each calibrated on its own sidebands).
+        tile_jitter: the relative uncertainty of each tile's efficiency (one number for all):
+            each pseudo-experiment multiplies tile w's expectation by ``1 + N(0,
+            tile_jitter[w])`` (bins straddling tiles by their overlap), so the global p-value
+            counts bumps that the selection itself can make.
 
     Returns:
         The result; with too few events, p-values of 1 and a ``reason``.
@@ -372,7 +391,13 @@ def bump_hunt(
     result.scan_local_p = p_observed.tolist()
 
     rng = np.random.default_rng(seed)
-    toys = rng.poisson(model.fit(counts[None, :])[0], size=(n_toys, len(counts))).astype(np.float64)
+    expected = np.broadcast_to(model.fit(counts[None, :])[0], (n_toys, len(counts)))
+    jitter = np.broadcast_to(np.asarray(tile_jitter, dtype=np.float64), (len(tiles or ()),))
+    if tiles and n_toys and jitter.max(initial=0.0) > 0:
+        draws = rng.normal(0.0, 1.0, (n_toys, len(tiles))) * jitter
+        expected = expected * np.clip(1.0 + draws @ tile_shares(edges, tiles), 0.0, None)
+        result.tile_jitter = jitter.tolist()
+    toys = rng.poisson(expected).astype(np.float64)
     toy_scan = scan(toys, windows, model) if n_toys else None
     # Gross-Vitells on the likelihood-ratio significance; without pseudo-experiments the
     # excursions are counted on the data, as Gross and Vitells do

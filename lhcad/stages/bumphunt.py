@@ -2,7 +2,9 @@
 significance from background-only pseudo-experiments (look-elsewhere corrected).
 
 The scan stays inside ``bumphunt.range`` and inside the selection's ``mjj_range`` (the range a
-weak scorer scores alike, :mod:`lhcad.stages.select`), whole bins only.
+weak scorer scores alike, :mod:`lhcad.stages.select`), whole bins only. A weak scorer's
+pseudo-experiments also draw its selection's ``tile_jitter`` (the efficiency's scatter between
+its windows' tiles), so the global significance counts bumps the selection can make itself.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from lhcad.histograms import counts_and_edges, histogram_from_uhi
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
 from lhcad.stages.histogram import ALL_EVENTS
-from lhcad.stages.select import clip_range, scored_ranges
+from lhcad.stages.select import clip_range
 
 SCAN_DETAILS = ("scan_windows", "scan_local_p", "toy_statistics")
 
@@ -23,7 +25,7 @@ SCAN_DETAILS = ("scan_windows", "scan_local_p", "toy_statistics")
 
 @stage(
     "bumphunt",
-    version=2,
+    version=3,
     summary="BumpHunter scan of each selection's mjj with a global (look-elsewhere) significance",
     needs=("histogram",),
     optional=("select",),
@@ -33,16 +35,19 @@ def run_bumphunt(ctx: StageContext) -> None:
 
     cfg: BumpHuntConfig = ctx.config()
     hists = ctx.inputs["histogram"].read_json("histograms.json")
-    scored = scored_ranges(ctx)
+    records = {r["name"]: r for r in ctx.inputs["select"].read_json("selections.json")} if "select" in ctx.inputs else {}
     summary: dict[str, Any] = {}
     details: dict[str, Any] = {}
     for selection, by_observable in hists.items():
         if selection == ALL_EVENTS or MJJ not in by_observable:
             continue
         counts, edges = counts_and_edges(histogram_from_uhi(by_observable[MJJ]))
+        record = records.get(selection, {})
         result = bump_hunt(
-            edges, counts, fit_range=clip_range(cfg.range, scored.get(selection)), widths_in_bins=tuple(cfg.widths_in_bins), n_toys=cfg.n_toys, seed=cfg.seed
-        ).to_dict()
+            edges, counts, fit_range=clip_range(cfg.range, record.get("mjj_range")),
+            widths_in_bins=tuple(cfg.widths_in_bins), n_toys=cfg.n_toys, seed=cfg.seed,
+            tiles=record.get("tiles"), tile_jitter=record.get("tile_jitter") or 0.0,
+        ).to_dict()  # fmt: skip
         details[selection] = {k: result[k] for k in SCAN_DETAILS}
         summary[selection] = {k: v for k, v in result.items() if k not in SCAN_DETAILS}
         ctx.log.info(

@@ -4,6 +4,13 @@ Each record of ``selections.json`` carries ``mjj_range``: the mjj range in which
 selects the same background fraction everywhere (a weak scorer scores only its windows' signal
 regions, ``score.json``'s ``mjj_range``), or None when every event is scored alike (the VAE).
 The mjj fit and the bump hunt stay inside it: beyond it the selected spectrum drops to nothing.
+
+A weak scorer's windows each calibrate their cut on their own sidebands, so the efficiency can
+differ a little from tile to tile (a window's classifier learns its flow's or its sidebands'
+quirks): each record also has ``tiles``, the events each tile passes (``tile_selected``) and
+would pass at the cut's reference efficiency (``tile_expected``), and ``tile_jitter``, the
+relative uncertainty of each tile's efficiency (its reference's finite size and any scatter
+beyond it), which the bump hunt's pseudo-experiments draw.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from lhcad.data.columns import LABEL
 from lhcad.errors import StageError
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
+from lhcad.weak.windows import Window, efficiency_jitter, tiles
 
 
 def clip_range(mass_range: Sequence[float] | None, scored: Sequence[float] | None) -> tuple[float, float] | None:
@@ -34,6 +42,29 @@ def scored_ranges(ctx: StageContext) -> dict[str, Sequence[float] | None]:
     if "select" not in ctx.inputs:
         return {}
     return {r["name"]: r.get("mjj_range") for r in ctx.inputs["select"].read_json("selections.json")}
+
+
+def tile_efficiencies(
+    windows: list[dict[str, Any]], window_of: np.ndarray, mask: np.ndarray, threshold: float
+) -> dict[str, Any]:
+    """A weak scorer's selection tile by tile: the tiles, the events each passes and would
+    pass at the reference efficiency e of the cut (``10^-threshold`` of its scored events), and
+    each tile's relative efficiency uncertainty (:func:`lhcad.weak.windows.efficiency_jitter`:
+    its reference's ``sqrt((1 - e) / (e N_eff))`` and the scatter beyond it), which the bump
+    hunt's pseudo-experiments then draw."""
+    scanned = [Window(int(w["index"]), float(w["centre"]), float(w["lo"]), float(w["hi"])) for w in windows]
+    efficiency = min(10.0 ** -max(threshold, 0.0), 1.0)
+    selected = np.array([int((mask & (window_of == w.index)).sum()) for w in scanned])
+    expected = np.array([efficiency * int((window_of == w.index).sum()) for w in scanned])
+    n_reference = np.array([float(w.get("n_calibration_effective") or w.get("n_calibration") or 0.0) for w in windows])
+    reference = np.sqrt((1.0 - efficiency) / (efficiency * np.clip(n_reference, 1.0, None)))
+    jitter = efficiency_jitter(selected, expected, reference)
+    return {
+        "tiles": [list(t) for t in tiles(scanned)],
+        "tile_selected": selected.tolist(),
+        "tile_expected": expected.tolist(),
+        "tile_jitter": jitter.tolist(),
+    }
 
 
 def selection_metrics(selected: np.ndarray, labels: np.ndarray) -> dict[str, float | int | None]:
@@ -60,7 +91,7 @@ def top_n_mask(score: np.ndarray, n: int) -> np.ndarray:
     return mask
 
 
-@stage("select", version=2, summary="top-N and fixed-efficiency selections of the most anomalous events", needs=("data", "score"))
+@stage("select", version=3, summary="top-N and fixed-efficiency selections of the most anomalous events", needs=("data", "score"))
 def run_select(ctx: StageContext) -> None:
     cfg: SelectConfig = ctx.config()
     scores = ctx.inputs["score"].read_table("scores.parquet", columns=["score"])
@@ -85,6 +116,10 @@ def run_select(ctx: StageContext) -> None:
         records.append({"name": f"eff{eff:g}", "kind": "efficiency", "n": int(mask.sum()), "threshold": threshold})
     for record in records:
         record["mjj_range"] = mjj_range
+    if "windows" in info:
+        window_of = ctx.inputs["score"].read_table("scores.parquet", columns=["window"])["window"].to_numpy()
+        for record in records:
+            record.update(tile_efficiencies(info["windows"], window_of, masks[record["name"]], record["threshold"]))
     if labels is not None:
         for record in records:
             record.update(selection_metrics(masks[record["name"]], labels))

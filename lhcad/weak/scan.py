@@ -48,7 +48,6 @@ evaluated on the best window.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,7 +67,7 @@ from lhcad.weak.classifier import (
     thread_limit,
 )
 from lhcad.weak.transform import Gaussianizer
-from lhcad.weak.windows import Window, make_windows
+from lhcad.weak.windows import Window, make_windows, tiles
 
 log = logging.getLogger("lhcad.weak")
 
@@ -412,6 +411,7 @@ def _window_diagnostics(outcome: WindowOutcome, cfg: ScoreConfig, labels: np.nda
         "n_signal_region": int((problem.y == 1).sum()),
         "n_reference": int((problem.y == 0).sum()),
         "n_calibration": len(outcome.calibration.scores),
+        "n_calibration_effective": outcome.calibration.n_effective,
         "excess": excesses,
         "significance": float(strongest["significance"]),
         "efficiency": strongest["efficiency"],
@@ -433,25 +433,19 @@ def calibrated_scores(
     n_events = len(mjj)
     scores = np.full(n_events, UNSCORED)
     window_of = np.full(n_events, -1, dtype=np.int64)
-    log_centres = np.log([o.window.centre for o in outcomes])
-    tiles: list[tuple[float, float]] = []
-    for k, outcome in enumerate(outcomes):
-        # the tile: the part of the signal region nearer this centre than the neighbours'
-        lo = math.exp(0.5 * (log_centres[k - 1] + log_centres[k])) if k > 0 else outcome.window.lo
-        hi = math.exp(0.5 * (log_centres[k] + log_centres[k + 1])) if k + 1 < len(outcomes) else outcome.window.hi
-        lo, hi = max(lo, outcome.window.lo), min(hi, outcome.window.hi)
-        tiles.append((lo, hi))
+    edges = tiles([o.window for o in outcomes])
+    for outcome, (lo, hi) in zip(outcomes, edges):
         events = outcome.data_events
         mine = (mjj[events] >= lo) & (mjj[events] < hi)
         scores[events[mine]] = -np.log10(outcome.data_p_values[mine])
         window_of[events[mine]] = outcome.window.index
     k_best = next(k for k, o in enumerate(outcomes) if o.window.index == best)
     first = last = k_best
-    while first > 0 and tiles[first - 1][1] >= tiles[first][0]:
+    while first > 0 and edges[first - 1][1] >= edges[first][0]:
         first -= 1
-    while last + 1 < len(tiles) and tiles[last + 1][0] <= tiles[last][1]:
+    while last + 1 < len(edges) and edges[last + 1][0] <= edges[last][1]:
         last += 1
-    return scores, window_of, (float(tiles[first][0]), float(tiles[last][1]))
+    return scores, window_of, (float(edges[first][0]), float(edges[last][1]))
 
 
 def _metrics(method: str, outcomes: list[WindowOutcome], best: WindowOutcome, labels: np.ndarray) -> dict[str, Any]:

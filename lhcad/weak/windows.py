@@ -9,6 +9,7 @@ window's ``floor`` (by default the peak of the mjj spectrum: the trigger turn-on
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -48,6 +49,47 @@ class Window:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def tiles(windows: list[Window]) -> list[tuple[float, float]]:
+    """Each window's tile: the part of its signal region nearer its centre (in log mjj) than the
+    neighbouring windows' centres. With steps of at most one width the tiles of consecutive
+    windows meet; a window left out of the scan leaves a gap."""
+    log_centres = np.log([w.centre for w in windows])
+    result: list[tuple[float, float]] = []
+    for k, w in enumerate(windows):
+        lo = math.exp(0.5 * (log_centres[k - 1] + log_centres[k])) if k > 0 else w.lo
+        hi = math.exp(0.5 * (log_centres[k] + log_centres[k + 1])) if k + 1 < len(windows) else w.hi
+        result.append((max(lo, w.lo), min(hi, w.hi)))
+    return result
+
+
+def efficiency_jitter(selected: np.ndarray, expected: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Each tile's relative efficiency uncertainty: its reference's and a common extra scatter.
+
+    ``selected[w]`` events pass the cut in tile w where ``expected[w]`` would pass at the
+    reference's efficiency e; ``reference[w]`` is the relative statistical error of that
+    efficiency, ``sqrt((1 - e) / (e N_eff))`` of the window's reference. Up to a common scale
+    (the mjj fit absorbs it), with ``var(n) = mu + mu^2 (reference^2 + s^2)``, the extra
+    scatter is the method-of-moments ``s^2 = sum((n - mu)^2 - mu - mu^2 reference^2) /
+    sum(mu^2)`` without the most deviant tile (a signal's own excess is no scatter of the
+    background's efficiency), 0 with fewer than three tiles left or when negative.
+
+    Returns:
+        ``sqrt(reference^2 + s^2)`` per tile.
+    """
+    selected, expected = np.asarray(selected, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    reference = np.asarray(reference, dtype=np.float64)
+    keep = expected > 0
+    extra = 0.0
+    if keep.sum() >= 4:
+        scale = selected[keep].sum() / expected[keep].sum()
+        pulls = (selected - scale * expected) / np.sqrt(np.where(keep, scale * expected, 1.0))
+        keep[int(np.argmax(np.where(keep, pulls, -np.inf)))] = False
+        mu = expected[keep] * selected[keep].sum() / expected[keep].sum()
+        excess = ((selected[keep] - mu) ** 2 - mu - mu**2 * reference[keep] ** 2).sum()
+        extra = max(float(excess / (mu**2).sum()), 0.0)
+    return np.sqrt(reference**2 + extra)
 
 
 def window_at(index: int, centre: float, width: float, floor: float = 0.0) -> Window:

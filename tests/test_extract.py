@@ -130,3 +130,15 @@ def test_a_claim_pays_for_the_selections_it_could_have_come_from():
     assert np.isclose(alone["global_significance"], 3.090, atol=1e-3) and alone["claimed"]
     assert np.isclose(among_five["global_significance"], 2.576, atol=1e-3)  # p = 0.005
     assert not among_five["claimed"] and among_five["selection_trials"] == 5
+
+
+def test_a_weak_scan_adds_its_evidence_only_where_the_mass_is_found():
+    # the stronger of the bump hunt and the window scan, its p-value doubled for the two tests
+    fits = [{**_fit("top500", 500, 3450.0, 9.0), "observable": "mjj", "sigma": 150.0}]
+    hunt = {"top500": {"global_p": 0.5, "global_significance": 0.0}}
+    scan = {"window": [3300.0, 3600.0], "global_p": 1e-5, "global_significance": 4.265}
+    inside = extract_masses(fits, ["mjj"], "smallest_significant", 3.0, 3.0, hunt, scan=scan)["mjj"]
+    assert set(inside["evidence"]) == {"bump_hunt", "window_scan"}
+    assert np.isclose(inside["global_significance"], 4.107, atol=2e-3) and inside["claimed"]  # p = 2e-5
+    elsewhere = extract_masses(fits, ["mjj"], "smallest_significant", 3.0, 3.0, hunt, scan={**scan, "window": [4000.0, 4400.0]})["mjj"]
+    assert set(elsewhere["evidence"]) == {"bump_hunt"} and not elsewhere["claimed"]

@@ -20,7 +20,7 @@ from lhcad.pipeline.runner import run_pipeline
 from lhcad.weak.classifier import ClassifierSpec, cross_val_scores, fold_ids
 from lhcad.weak.scan import Calibration, ScanResult, run_scan
 from lhcad.weak.transform import Gaussianizer
-from lhcad.weak.windows import efficiency_jitter, make_windows
+from lhcad.weak.windows import efficiency_jitter, make_windows, scan_evidence
 from tests.conftest import write_analysis
 from tests.test_report import Page
 
@@ -167,6 +167,35 @@ def test_the_efficiency_scatter_between_tiles_is_measured_beyond_poisson_and_the
         jitter = efficiency_jitter(selected, expected, reference)
         assert np.allclose(jitter, np.hypot(0.05, extra), atol=0.02)
     assert np.array_equal(efficiency_jitter(np.array([5.0, 6.0]), np.array([5.0, 5.0]), np.array([0.1, 0.1])), [0.1, 0.1])
+
+
+def scan_diagnostics(rng: np.random.Generator, ratios: np.ndarray, n_sr: int = 20_000) -> list[dict]:
+    """Per-window diagnostics of a scan whose windows pass ``ratio`` times the reference rate."""
+    windows = []
+    for k, ratio in enumerate(ratios):
+        excess = []
+        for e in (0.01, 0.002):
+            expected = e * n_sr
+            observed = rng.poisson(ratio * expected * (1 + rng.normal(0, np.sqrt((1 - e) / (e * 2 * n_sr)))))
+            excess.append({"efficiency": e, "observed": int(observed), "expected": expected})
+        centre = 3000.0 * 1.05**k
+        windows.append({"index": k, "centre": centre, "lo": 0.95 * centre, "hi": 1.05 * centre, "n_signal_region": n_sr,
+                        "n_calibration": 2 * n_sr, "n_calibration_effective": 2 * n_sr, "excess": excess})  # fmt: skip
+    return windows
+
+
+def test_the_window_scan_claims_an_excess_only_after_paying_for_every_window_tried() -> None:
+    rng = np.random.default_rng(8)
+    nulls = [scan_evidence(scan_diagnostics(rng, np.ones(12)))["global_significance"] for _ in range(200)]
+    # global p-values no smaller than uniform ones: P(Z >= 1) <= 16%, P(Z >= 2) <= 2.3% (+ 2 sd)
+    assert np.mean(np.array(nulls) >= 1.0) < 0.21 and np.mean(np.array(nulls) >= 2.0) < 0.045
+    assert sum(z >= 3.0 for z in nulls) <= 1
+    # a reference off by 10% everywhere makes no resonance: the common scale absorbs it
+    assert scan_evidence(scan_diagnostics(rng, np.full(12, 1.1)))["global_significance"] < 3.0
+    ratios = np.ones(12)
+    ratios[5] = 2.0  # a signal doubling one window's pass rate at both efficiencies
+    found = scan_evidence(scan_diagnostics(rng, ratios))
+    assert found["global_significance"] > 5 and found["centre"] == 3000.0 * 1.05**5 and found["trials"] == 24
 
 
 # --- the scan on the drifting toy ----------------------------------------------------------------

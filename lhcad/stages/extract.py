@@ -21,7 +21,10 @@ Claims. All three masses of a resonance share the evidence of its selection's mj
 (global significance, look-elsewhere corrected over the mjj windows by the bump hunt's
 pseudo-experiments and over the selections here: the chosen selection's global p-value times
 the number of selections hunted, Bonferroni, since the answer may come from any of them). A
-jet-mass peak needs more: a selection sculpts the QCD jet-mass spectrum into peaks of its own,
+weak scorer's window scan is a second test (:func:`lhcad.weak.windows.scan_evidence`: the
+signal-region excess over the sideband-calibrated expectation, paying for every window and
+efficiency tried); when the extracted mjj lies in its best window, the evidence is the
+stronger of the two with its p-value doubled. A jet-mass peak needs more: a selection sculpts the QCD jet-mass spectrum into peaks of its own,
 so a jet mass is claimed only when its peak's events also concentrate in the mjj signal region (:func:`lhcad.fit.sideband.sideband_test`,
 at least ``extract.jet_mass_evidence``); jet-mass fits that fail it are chosen only when no
 fit passes. The signal region is the one the jet masses were fitted in (``fit.jet_mass_region:
@@ -44,6 +47,7 @@ from lhcad.fit.significance import p_to_significance, significance_to_p
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
 from lhcad.stages.fit import mjj_peak_region
+from lhcad.weak.windows import scan_evidence
 
 
 def _symmetric_error(fit: dict[str, Any]) -> float:
@@ -133,14 +137,25 @@ def extract_masses(
     claim_significance: float,
     bumphunt: dict[str, Any] | None = None,
     jet_mass_evidence: float = 0.0,
+    scan: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One mass entry per observable from the fits of the selections.
 
     A mass is claimed when the bump hunt of its selection reaches ``claim_significance``
     globally (all three masses of a resonance share that test); without a bump hunt, when the
     fit's local significance does. A fit with a sideband test (jet masses, see
-    :func:`add_sideband_tests`) must also reach ``jet_mass_evidence`` there.
+    :func:`add_sideband_tests`) must also reach ``jet_mass_evidence`` there. A weak scorer's
+    window scan (``scan``, :func:`lhcad.weak.windows.scan_evidence`) is a second test of the
+    same resonance when the extracted mjj lies in its window: the evidence is then the smaller
+    of the two global p-values, doubled (Bonferroni over the two tests).
     """
+    mjj_chosen = choose_fit([f for f in fits if f["observable"] == MJJ], rule, min_significance, jet_mass_evidence)
+    scan_applies = (
+        scan is not None
+        and scan.get("window") is not None
+        and mjj_chosen is not None
+        and scan["window"][0] <= mjj_chosen["mean"] < scan["window"][1]
+    )
     masses: dict[str, Any] = {}
     for obs in observables:
         candidates = [f for f in fits if f["observable"] == obs]
@@ -151,8 +166,14 @@ def extract_masses(
                            "global_significance": None, "claimed": False}  # fmt: skip
             continue
         significance = float(chosen.get("significance") or 0.0)
+        evidence: dict[str, float] = {}
         if bumphunt is not None and chosen["selection"] in bumphunt:
-            global_significance = selections_global_significance(bumphunt, chosen["selection"])
+            evidence["bump_hunt"] = selections_global_significance(bumphunt, chosen["selection"])
+        if scan_applies and scan is not None:
+            evidence["window_scan"] = float(scan["global_significance"])
+        if evidence:
+            p = min(1.0, len(evidence) * float(significance_to_p(max(evidence.values()))))
+            global_significance: float | None = float(p_to_significance(p))
             claimed = global_significance >= claim_significance
         else:
             claimed, global_significance = significance >= claim_significance, None
@@ -172,6 +193,7 @@ def extract_masses(
             "selection": chosen["selection"],
             "global_significance": global_significance,
             "selection_trials": len(bumphunt) if bumphunt is not None else None,
+            "evidence": evidence,
             "claimed": bool(claimed),
         }
         if "sideband" in chosen:
@@ -236,21 +258,25 @@ def add_sideband_tests(
 
 @stage(
     "extract",
-    version=4,
+    version=5,
     summary="final masses m_Z (mjj), m_X (heavy jet), m_Y (light jet), claimed only at a global significance",
     needs=("fit",),
-    optional=("bumphunt", "data", "select"),
+    optional=("bumphunt", "data", "select", "score"),
 )
 def run_extract(ctx: StageContext) -> None:
     cfg: ExtractConfig = ctx.config()
     fits = ctx.inputs["fit"].read_json("fits.json")
     observables = list(dict.fromkeys(f["observable"] for f in fits))
     bumphunt = ctx.inputs["bumphunt"].read_json("bumphunt.json") if "bumphunt" in ctx.inputs else None
+    windows = ctx.inputs["score"].read_json("score.json").get("windows") if "score" in ctx.inputs else None
+    scan = scan_evidence(windows) if windows else None
+    if scan is not None:
+        ctx.out.write_json("scan_evidence.json", scan)
     if MJJ in observables and "data" in ctx.inputs and "select" in ctx.inputs:
         events = ctx.inputs["data"].read_table("events.parquet", columns=observables)
         add_sideband_tests(fits, bumphunt, events, ctx.inputs["select"].read_arrays("selections.npz"), cfg)
         ctx.out.write_json("sideband_tests.json", [f for f in fits if "sideband" in f])
     masses = extract_masses(
-        fits, observables, cfg.rule, cfg.min_significance, cfg.claim_significance, bumphunt, cfg.jet_mass_evidence
+        fits, observables, cfg.rule, cfg.min_significance, cfg.claim_significance, bumphunt, cfg.jet_mass_evidence, scan
     )
     ctx.out.write_json("masses.json", masses)

@@ -92,6 +92,55 @@ def efficiency_jitter(selected: np.ndarray, expected: np.ndarray, reference: np.
     return np.sqrt(reference**2 + extra)
 
 
+def scan_evidence(windows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The weak scan's own evidence for a resonance, look-elsewhere corrected.
+
+    Per window and background efficiency e (the ``excess`` entries of the scan's diagnostics):
+    n signal-region events pass the sideband-calibrated cut where ``mu = e N_SR`` are expected,
+    up to a common scale (the median ratio over the windows: a reference that is off by the
+    same factor everywhere makes no resonance). The variance counts Poisson, the reference's
+    finite size ``N_SR^2 e (1 - e) / N_eff`` and the scatter between the windows beyond both
+    (:func:`efficiency_jitter`); Z is one-sided. The global p-value is the smallest local one
+    times the number of windows and efficiencies tried (Bonferroni: neighbouring windows
+    overlap, so this overcounts the trials and errs on the safe side).
+
+    Returns:
+        ``{window: [lo, hi], centre, efficiency, local_significance, trials, global_p,
+        global_significance, scale}`` (no ``window`` and significances of 0 without a usable
+        window).
+    """
+    from scipy import stats
+
+    best: dict[str, Any] = {"window": None, "local_significance": 0.0, "global_p": 1.0, "global_significance": 0.0}
+    efficiencies = sorted({float(e["efficiency"]) for w in windows for e in w.get("excess", [])})
+    trials = 0
+    for efficiency in efficiencies:
+        rows = [(w, next(e for e in w["excess"] if float(e["efficiency"]) == efficiency)) for w in windows]
+        observed = np.array([float(e["observed"]) for _, e in rows])
+        expected = np.array([float(e["expected"]) for _, e in rows])
+        n_sr = np.array([float(w["n_signal_region"]) for w, _ in rows])
+        n_ref = np.array([float(w.get("n_calibration_effective") or w.get("n_calibration") or w["n_reference"]) for w, _ in rows])
+        usable = expected > 0
+        if usable.sum() == 0:
+            continue
+        trials += int(usable.sum())
+        scale = float(np.median(observed[usable] / expected[usable]))
+        mu = scale * expected
+        reference = np.sqrt((1.0 - efficiency) / (efficiency * np.clip(n_ref, 1.0, None)))
+        jitter = efficiency_jitter(observed, mu, reference) if usable.sum() >= 4 else reference
+        z = np.where(usable, (observed - mu) / np.sqrt(np.clip(mu + (mu * jitter) ** 2, 1e-300, None)), 0.0)
+        k = int(np.argmax(z))
+        if z[k] > best["local_significance"]:
+            w = rows[k][0]
+            best = {"window": [float(w["lo"]), float(w["hi"])], "centre": float(w["centre"]), "efficiency": efficiency,
+                    "local_significance": float(z[k]), "scale": scale}  # fmt: skip
+    if best["window"] is None:
+        return {**best, "trials": trials}
+    p_local = float(stats.norm.sf(best["local_significance"]))
+    global_p = min(1.0, p_local * max(trials, 1))
+    return {**best, "trials": trials, "global_p": global_p, "global_significance": float(max(stats.norm.isf(global_p), 0.0))}
+
+
 def window_at(index: int, centre: float, width: float, floor: float = 0.0) -> Window:
     """The window of relative full width ``width`` around ``centre``."""
     lo, hi = float(centre * (1 - width / 2)), float(centre * (1 + width / 2))

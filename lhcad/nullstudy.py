@@ -4,10 +4,10 @@ A global significance is only as honest as the procedure behind it. ``lhcad null
 "what would this analysis (scorer, window scan, selections, fits, bump hunt, claim rules) give on
 background alone?" by running it, unchanged, on samples of a background-only file: disjoint
 blocks while the file holds enough events, seeded random draws (without replacement) after
-that. Each run's significance is the largest global significance among its masses (every
-mass's is look-elsewhere corrected over mjj windows and selections); under the background
-hypothesis it should be distributed no worse than ``P(Z >= z) = 1 - Phi(z)``, and nothing is
-claimed.
+that. Each run's significance is the procedure's global significance, whether or not a fit
+found a mass (:func:`run_significance`: look-elsewhere corrected over mjj windows, selections and
+tests); under the background hypothesis it should be distributed no worse than ``P(Z >= z) = 1
+- Phi(z)``, and nothing is claimed.
 
 Writes ``null.json`` (per sample: its events, significance, claimed masses; the summary) and
 ``null.png`` (the significances against the background-only expectation) into ``--out``; every
@@ -53,10 +53,24 @@ def sample_rows(n_events: int, size: int, samples: int, seed: int) -> list[np.nd
 
 
 def run_significance(results: dict[str, Any]) -> tuple[float, list[str]]:
-    """The largest global significance among a run's masses (0 without any) and the claimed masses."""
+    """A run's global significance and its claimed masses.
+
+    The significance is what the procedure would claim with, whether or not a fit found a
+    mass: the most significant selection's bump hunt times the selections hunted, combined
+    with a weak scorer's window scan as :func:`lhcad.stages.extract.extract_masses` combines
+    them (the smaller p-value doubled), or a mass's own if larger (0 without any).
+    """
     masses = results.get("masses") or {}
     values = [m.get("global_significance") for m in masses.values()]
     significance = max((float(v) for v in values if v is not None and math.isfinite(v)), default=0.0)
+    hunts = [h.get("global_p") for h in (results.get("bumphunt") or {}).values()]
+    p_values = [min(1.0, min(float(p) for p in hunts if p is not None) * len(hunts))] if any(p is not None for p in hunts) else []
+    scan = results.get("window_scan") or {}
+    if scan.get("global_p") is not None:
+        p_values.append(float(scan["global_p"]))
+    if p_values:
+        p = min(1.0, len(p_values) * min(p_values))
+        significance = max(significance, float(max(stats.norm.isf(p), 0.0)))
     return significance, [name for name, m in masses.items() if m.get("claimed")]
 
 

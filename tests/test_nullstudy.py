@@ -32,6 +32,11 @@ def test_a_sample_counts_its_most_significant_mass_and_its_claims() -> None:
               "mj_light": {"global_significance": None, "claimed": False}}  # fmt: skip
     assert run_significance({"masses": masses}) == (3.4, ["mj_heavy"])
     assert run_significance({}) == (0.0, [])
+    # without a valid fit, the procedure's evidence still counts: the best of 5 selections' bump
+    # hunts (p 0.002, times 5) and a window scan (p 0.02), the smaller doubled: p = 0.02
+    hunts = {f"s{k}": {"global_p": p} for k, p in enumerate([0.002, 0.3, 0.5, 0.9, 1.0])}
+    z, _ = run_significance({"masses": {}, "bumphunt": hunts, "window_scan": {"global_p": 0.02}})
+    assert np.isclose(z, 2.054, atol=1e-3)
     summary = summarise([0.0, 0.5, 1.5, 2.5], [[], [], [], ["mjj"]])
     assert summary["samples_with_a_claim"] == 1
     assert summary["fraction_at_or_above"]["1"]["observed"] == 0.5

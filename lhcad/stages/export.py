@@ -28,7 +28,7 @@ def _data_block(ctx: StageContext) -> dict[str, Any]:
 
 @stage(
     "export",
-    version=2,
+    version=3,
     summary="write results.json (schema-validated) and anomalous_events.parquet",
     reads=("export", "analysis"),
     needs=("data", "score", "select", "fit", "extract"),
@@ -57,6 +57,8 @@ def run_export(ctx: StageContext) -> None:
         results["auc_history"] = ctx.inputs["train"].read_json("auc_history.json")
     if "bumphunt" in ctx.inputs:
         results["bumphunt"] = ctx.inputs["bumphunt"].read_json("bumphunt.json")
+    if ctx.inputs["extract"].exists("scan_evidence.json"):
+        results["window_scan"] = ctx.inputs["extract"].read_json("scan_evidence.json")
     validate_results({**results, "timing": {}})
     ctx.out.write_json("results.json", results)
     if cfg.anomalous_events:

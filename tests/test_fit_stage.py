@@ -19,6 +19,7 @@ pipeline: [data, preprocess, train, score, select, histogram, fit]
 data:
   path: {data}
 train: {{members: 2, epochs: 6, batch_size: 512}}
+score: {{use: z_mean}}
 select: {{top_n: [300, 600]}}
 fit:
   jet_mass_region: mjj_peak

@@ -9,9 +9,11 @@ found a mass (:func:`run_significance`: look-elsewhere corrected over mjj window
 tests); under the background hypothesis it should be distributed no worse than ``P(Z >= z) = 1
 - Phi(z)``, and nothing is claimed.
 
-Writes ``null.json`` (per sample: its events, significance, claimed masses; the summary) and
-``null.png`` (the significances against the background-only expectation) into ``--out``; every
-sample's run stays under ``runs/<k>/`` (cached: a rerun recomputes only what changed).
+Several analyses (e.g. one per scorer) run on the same samples. Writes ``null.json`` (per
+analysis and sample: its significance and claimed masses; a summary per analysis) and
+``null.png`` (the significances against the background-only expectation) into ``--out``; the
+samples stay under ``samples/``, every run under ``<analysis name>/runs/<k>/`` (cached: a rerun
+recomputes only what changed).
 """
 
 from __future__ import annotations
@@ -90,30 +92,36 @@ def summarise(significances: Sequence[float], claims: Sequence[Sequence[str]]) -
     }
 
 
-def plot_null(significances: Sequence[float], directory: Path, title: str) -> None:
-    """``null.png``: the fraction of samples at or above each significance against ``1 - Phi(z)``."""
+def plot_null(series: dict[str, Sequence[float]], directory: Path, title: str) -> None:
+    """``null.png``: for each labelled series of significances, the fraction of samples at or
+    above each significance, against ``1 - Phi(z)``."""
     from lhcad.plots.style import label_figure, save_figure, single
 
-    z = np.sort(np.asarray(significances, dtype=np.float64))
     fig, ax = single()
-    grid = np.linspace(0.0, max(4.0, float(z.max()) + 0.5 if len(z) else 4.0), 200)
+    largest = max((max(z, default=0.0) for z in series.values()), default=0.0)
+    grid = np.linspace(0.0, max(4.0, largest + 0.5), 200)
     ax.plot(grid, stats.norm.sf(grid), color="black", label=r"background only: $1 - \Phi(z)$")
-    if len(z):
+    most = 1
+    for k, (label, values) in enumerate(series.items()):
+        z = np.sort(np.asarray(values, dtype=np.float64))
+        if not len(z):
+            continue
+        most = max(most, len(z))
         fraction = 1.0 - np.arange(len(z)) / len(z)
-        ax.step(z, fraction, where="post", color="C0", label=f"observed ({len(z)} samples)")
-        ax.plot(z, fraction, "o", color="C0", ms=5)
+        ax.step(z, fraction, where="post", color=f"C{k}", label=f"{label} ({len(z)} samples)")
+        ax.plot(z, fraction, "o", color=f"C{k}", ms=5)
     ax.axvline(3.0, color="C3", ls="--", lw=1.5, label="claim threshold")
     ax.set_yscale("log")
-    ax.set_ylim(0.3 / max(len(z), 10), 1.5)
+    ax.set_ylim(0.3 / max(most, 10), 1.5)
     ax.set_xlabel("global significance of a sample [σ]")
     ax.set_ylabel("fraction of samples at or above")
     ax.legend(fontsize="small", title=title, title_fontsize="x-small")
-    label_figure(fig, "background-only pseudo-experiments", ax=ax)
+    label_figure(fig, "null tests", ax=ax)
     save_figure(fig, directory, "null", formats=("png",))
 
 
 def null_study(
-    analysis: Path,
+    analyses: Sequence[Path],
     background: Path,
     *,
     samples: int,
@@ -123,71 +131,75 @@ def null_study(
     seed: int = 0,
     echo: Callable[[str], None] = lambda line: None,
 ) -> dict[str, Any]:
-    """Run ``analysis`` on ``samples`` background-only samples of ``size`` events of
-    ``background`` and write ``null.json`` and ``null.png`` into ``out``.
+    """Run each of ``analyses`` on the same ``samples`` background-only samples of ``size``
+    events of ``background``; write ``null.json`` and ``null.png`` into ``out`` (the samples
+    under ``out/samples/``, each analysis's runs under ``out/<name>/runs/<k>/``).
 
     Raises:
         lhcad.errors.DataError: the file holds signal-labelled events or fewer than ``size``.
-        lhcad.errors.LhcadError: from the analysis itself (bad configuration, a failing stage).
+        lhcad.errors.LhcadError: from an analysis itself (bad configuration, a failing stage).
     """
     events = read_events(resolve_path(str(background)))
     if LABEL in events.columns and (events[LABEL] != 0).any():
         raise DataError(f"{background}: holds {(events[LABEL] != 0).sum()} signal-labelled events; a null study needs background only")
     if size > len(events):
         raise DataError(f"{background}: --size {size} is larger than the file ({len(events)} events)")
-    config = load_analysis(analysis, list(overrides))  # fails early on a bad analysis
-    records: list[dict[str, Any]] = []
+    configs = [load_analysis(analysis, list(overrides)) for analysis in analyses]  # fail early on a bad analysis
+    paths: list[Path] = []
     for k, rows in enumerate(sample_rows(len(events), size, samples, seed)):
         path = out / "samples" / f"{k}.parquet"
         if not path.exists():
             write_events_parquet(events.iloc[rows].reset_index(drop=True), path)
-        config = load_analysis(analysis, [*overrides, f"data.path={path.resolve()}"])
-        result = run_analysis(config, out=out / "runs" / str(k), source=str(analysis))
-        significance, claimed = run_significance(dict(result.results or {}))
-        kind = "block" if k < len(events) // size else "random draw"
-        records.append({"sample": k, "kind": kind, "events": size, "global_significance": significance, "claimed": claimed})
-        echo(f"sample {k} ({kind}): global {significance:.2f} sigma" + (f", CLAIMED {', '.join(claimed)}" if claimed else ", nothing claimed"))
-    significances = [r["global_significance"] for r in records]
-    summary = summarise(significances, [r["claimed"] for r in records])
-    document = {
-        "analysis": str(analysis),
-        "name": config.name,
-        "score_method": config.score.method,
-        "background": str(background),
-        "overrides": list(overrides),
-        "samples": records,
-        "summary": summary,
-    }
+        paths.append(path.resolve())
+    studies: list[dict[str, Any]] = []
+    for analysis, config in zip(analyses, configs):
+        label = f"{config.name} ({config.score.method})"
+        records: list[dict[str, Any]] = []
+        for k, path in enumerate(paths):
+            sample_config = load_analysis(analysis, [*overrides, f"data.path={path}"])
+            result = run_analysis(sample_config, out=out / config.name / "runs" / str(k), source=str(analysis))
+            significance, claimed = run_significance(dict(result.results or {}))
+            kind = "block" if k < len(events) // size else "random draw"
+            records.append({"sample": k, "kind": kind, "events": size, "global_significance": significance, "claimed": claimed})
+            verdict = f"CLAIMED {', '.join(claimed)}" if claimed else "nothing claimed"
+            echo(f"{label} sample {k} ({kind}): global {significance:.2f} sigma, {verdict}")
+        studies.append({
+            "analysis": str(analysis), "name": config.name, "score_method": config.score.method, "label": label,
+            "samples": records, "summary": summarise([r["global_significance"] for r in records], [r["claimed"] for r in records]),
+        })  # fmt: skip
+    document = {"background": str(background), "size": size, "seed": seed, "overrides": list(overrides), "studies": studies}
     write_json_atomic(out / "null.json", document)
-    plot_null(significances, out, f"{config.name}, score.method {config.score.method}, {size} events each")
+    series = {study["label"]: [r["global_significance"] for r in study["samples"]] for study in studies}
+    plot_null(series, out, f"{samples} background-only samples of {size} events")
     return document
 
 
 @click.command("null")
-@click.argument("analysis", type=click.Path(path_type=Path))
+@click.argument("analyses", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--background", type=click.Path(path_type=Path), required=True, help="Background-only events file.")
 @click.option("--samples", type=click.IntRange(min=1), default=10, show_default=True, help="Pseudo-experiments.")
 @click.option("--size", type=click.IntRange(min=100), default=120_000, show_default=True, help="Events per pseudo-experiment.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random draws beyond the disjoint blocks.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Output directory.")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config field of the analysis.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config field of every analysis.")
 def null_command(
-    analysis: Path, background: Path, samples: int, size: int, seed: int, out: Path, overrides: tuple[str, ...]
+    analyses: tuple[Path, ...], background: Path, samples: int, size: int, seed: int, out: Path, overrides: tuple[str, ...]
 ) -> None:
-    """Run an analysis on background-only pseudo-experiments: its false-claim rate and the
-    distribution of its global significances (null.json, null.png)."""
+    """Run analyses unchanged on the same background-only pseudo-experiments: their false-claim
+    rates and the distributions of their global significances (null.json, null.png)."""
     from lhcad.cli import handle_errors
 
-    handle_errors(_null)(analysis, background, samples=samples, size=size, seed=seed, out=out, overrides=overrides)
+    handle_errors(_null)(list(analyses), background, samples=samples, size=size, seed=seed, out=out, overrides=overrides)
 
 
 def _null(
-    analysis: Path, background: Path, *, samples: int, size: int, seed: int, out: Path, overrides: tuple[str, ...]
+    analyses: list[Path], background: Path, *, samples: int, size: int, seed: int, out: Path, overrides: tuple[str, ...]
 ) -> None:
-    document = null_study(analysis, background, samples=samples, size=size, out=out, overrides=overrides, seed=seed, echo=click.echo)
-    summary = document["summary"]
-    click.echo(
-        f"{summary['samples_with_a_claim']} of {summary['samples']} samples claim a mass; "
-        f"largest global significance {summary['max_significance']:.2f} sigma"
-    )
+    document = null_study(analyses, background, samples=samples, size=size, out=out, overrides=overrides, seed=seed, echo=click.echo)
+    for study in document["studies"]:
+        summary = study["summary"]
+        click.echo(
+            f"{study['label']}: {summary['samples_with_a_claim']} of {summary['samples']} samples claim a mass; "
+            f"largest global significance {summary['max_significance']:.2f} sigma"
+        )
     click.echo(f"null study: {out / 'null.json'}, {out / 'null.png'}")

@@ -54,11 +54,11 @@ def test_the_shipped_analysis_on_background_alone_claims_nothing(tmp_path: Path)
             "--size", "4000", "--out", str(out), *[a for s in fast for a in ("--set", s)]]  # fmt: skip
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    document = json.loads((out / "null.json").read_text())
-    assert [s["kind"] for s in document["samples"]] == ["block", "block", "random draw"]
-    assert document["summary"]["samples_with_a_claim"] == 0
-    assert all(0.0 <= s["global_significance"] < 3.0 for s in document["samples"])
-    assert (out / "null.png").stat().st_size > 0 and (out / "runs" / "2" / "results.json").exists()
+    (study,) = json.loads((out / "null.json").read_text())["studies"]
+    assert [s["kind"] for s in study["samples"]] == ["block", "block", "random draw"]
+    assert study["summary"]["samples_with_a_claim"] == 0
+    assert all(0.0 <= s["global_significance"] < 3.0 for s in study["samples"])
+    assert (out / "null.png").stat().st_size > 0 and (out / "lhco_rnd" / "runs" / "2" / "results.json").exists()
 
 
 def test_a_background_file_with_signal_is_refused(tmp_path: Path) -> None:

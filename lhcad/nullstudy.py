@@ -34,6 +34,7 @@ from lhcad.data.columns import LABEL
 from lhcad.data.parquet import write_events_parquet
 from lhcad.data.sources import read_events, resolve_path
 from lhcad.errors import DataError
+from lhcad.fit.significance import bonferroni_p, p_to_significance
 from lhcad.pipeline.atomic import write_json_atomic
 
 #: Significance levels at which the observed and expected fractions of samples are compared.
@@ -65,14 +66,13 @@ def run_significance(results: dict[str, Any]) -> tuple[float, list[str]]:
     masses = results.get("masses") or {}
     values = [m.get("global_significance") for m in masses.values()]
     significance = max((float(v) for v in values if v is not None and math.isfinite(v)), default=0.0)
-    hunts = [h.get("global_p") for h in (results.get("bumphunt") or {}).values()]
-    p_values = [min(1.0, min(float(p) for p in hunts if p is not None) * len(hunts))] if any(p is not None for p in hunts) else []
+    hunts = [float(h["global_p"]) for h in (results.get("bumphunt") or {}).values() if h.get("global_p") is not None]
+    p_values = [bonferroni_p(hunts)] if hunts else []
     scan = results.get("window_scan") or {}
     if scan.get("global_p") is not None:
         p_values.append(float(scan["global_p"]))
     if p_values:
-        p = min(1.0, len(p_values) * min(p_values))
-        significance = max(significance, float(max(stats.norm.isf(p), 0.0)))
+        significance = max(significance, float(p_to_significance(bonferroni_p(p_values))))
     return significance, [name for name, m in masses.items() if m.get("claimed")]
 
 

@@ -7,6 +7,8 @@ and a p-value of 0.5 or more (no excess) is Z = 0 rather than a negative number.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special, stats
@@ -26,6 +28,12 @@ def p_to_significance(p: ArrayLike) -> np.ndarray | float:
     """
     z = np.clip(stats.norm.isf(np.clip(np.asarray(p, dtype=np.float64), P_FLOOR, 1.0)), 0.0, None)
     return float(z) if z.ndim == 0 else z
+
+
+def bonferroni_p(p_values: Sequence[float]) -> float:
+    """The smallest of several tests' p-values times their number (at most 1): a global
+    p-value that is never too small, however the tests are correlated."""
+    return min(1.0, len(p_values) * min(float(p) for p in p_values))
 
 
 def significance_to_p(z: ArrayLike) -> np.ndarray | float:

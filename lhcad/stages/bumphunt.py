@@ -17,10 +17,9 @@ from lhcad.histograms import counts_and_edges, histogram_from_uhi
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
 from lhcad.stages.histogram import ALL_EVENTS
-from lhcad.stages.select import clip_range
+from lhcad.stages.select import clip_range, selection_records
 
 SCAN_DETAILS = ("scan_windows", "scan_local_p", "toy_statistics")
-
 
 
 @stage(
@@ -35,7 +34,7 @@ def run_bumphunt(ctx: StageContext) -> None:
 
     cfg: BumpHuntConfig = ctx.config()
     hists = ctx.inputs["histogram"].read_json("histograms.json")
-    records = {r["name"]: r for r in ctx.inputs["select"].read_json("selections.json")} if "select" in ctx.inputs else {}
+    records = selection_records(ctx)
     summary: dict[str, Any] = {}
     details: dict[str, Any] = {}
     for selection, by_observable in hists.items():

@@ -24,9 +24,10 @@ the number of selections hunted, Bonferroni, since the answer may come from any 
 weak scorer's window scan is a second test (:func:`lhcad.weak.windows.scan_evidence`: the
 signal-region excess over the sideband-calibrated expectation, paying for every window and
 efficiency tried); when the extracted mjj lies in its best window, the evidence is the
-stronger of the two with its p-value doubled. A jet-mass peak needs more: a selection sculpts the QCD jet-mass spectrum into peaks of its own,
-so a jet mass is claimed only when its peak's events also concentrate in the mjj signal region (:func:`lhcad.fit.sideband.sideband_test`,
-at least ``extract.jet_mass_evidence``); jet-mass fits that fail it are chosen only when no
+stronger of the two with its p-value doubled. A jet-mass peak needs more: a selection sculpts
+the QCD jet-mass spectrum into peaks of its own, so a jet mass is claimed only when its peak's
+events also concentrate in the mjj signal region (:func:`lhcad.fit.sideband.sideband_test`, at
+least ``extract.jet_mass_evidence``); jet-mass fits that fail it are chosen only when no
 fit passes. The signal region is the one the jet masses were fitted in (``fit.jet_mass_region:
 mjj_peak``), else the selection's mjj peak (mean +- ``extract.peak_sigmas`` widths), else its
 bump-hunt window; the jet-mass window is the peak, mean +- ``extract.peak_sigmas`` widths. The
@@ -43,7 +44,7 @@ import pandas as pd
 
 from lhcad.config.models import ExtractConfig
 from lhcad.data.columns import MJJ
-from lhcad.fit.significance import p_to_significance, significance_to_p
+from lhcad.fit.significance import bonferroni_p, p_to_significance, significance_to_p
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
 from lhcad.stages.fit import mjj_peak_region
@@ -126,7 +127,7 @@ def selections_global_significance(bumphunt: dict[str, Any], selection: str) -> 
     p = hunt.get("global_p")
     if p is None:
         p = significance_to_p(hunt.get("global_significance") or 0.0)
-    return float(p_to_significance(min(1.0, float(p) * len(bumphunt))))
+    return float(p_to_significance(bonferroni_p([float(p)] * len(bumphunt))))
 
 
 def extract_masses(
@@ -172,7 +173,7 @@ def extract_masses(
         if scan_applies and scan is not None:
             evidence["window_scan"] = float(scan["global_significance"])
         if evidence:
-            p = min(1.0, len(evidence) * float(significance_to_p(max(evidence.values()))))
+            p = bonferroni_p([float(significance_to_p(z)) for z in evidence.values()])
             global_significance: float | None = float(p_to_significance(p))
             claimed = global_significance >= claim_significance
         else:

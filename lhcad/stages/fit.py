@@ -20,7 +20,7 @@ from lhcad.histograms import counts_and_edges, histogram_from_uhi
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
 from lhcad.stages.histogram import ALL_EVENTS
-from lhcad.stages.select import clip_range, scored_ranges
+from lhcad.stages.select import clip_range, selection_records
 
 
 def mjj_peak_region(fit: dict[str, Any] | None, sigmas: float) -> tuple[float, float] | None:
@@ -46,7 +46,7 @@ def run_fit(ctx: StageContext) -> None:
     if in_peak:
         events = ctx.inputs["data"].read_table("events.parquet", columns=list(cfg.models))
         selections = ctx.inputs["select"].read_arrays("selections.npz")
-    scored = scored_ranges(ctx)  # a weak scorer's selections are smooth in mjj only there
+    records = selection_records(ctx)  # a weak scorer's selections are smooth in mjj only in their mjj_range
     observables = sorted(cfg.models, key=lambda obs: obs != MJJ)  # mjj first: it defines the peak region
     fits: list[dict[str, Any]] = []
     for selection, by_observable in hists.items():
@@ -69,7 +69,7 @@ def run_fit(ctx: StageContext) -> None:
                 background=model.background,
                 template=template if model.background == "template" else None,
                 observable=observable,
-                fit_range=clip_range(model.range, scored.get(selection)) if observable == MJJ else model.range,
+                fit_range=clip_range(model.range, records.get(selection, {}).get("mjj_range")) if observable == MJJ else model.range,
                 n_starts=cfg.n_starts,
                 minos=cfg.minos,
                 free_tails=model.free_tails,

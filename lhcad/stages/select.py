@@ -37,11 +37,13 @@ def clip_range(mass_range: Sequence[float] | None, scored: Sequence[float] | Non
     return max(float(mass_range[0]), float(scored[0])), min(float(mass_range[1]), float(scored[1]))
 
 
-def scored_ranges(ctx: StageContext) -> dict[str, Sequence[float] | None]:
-    """Each selection's ``mjj_range`` (empty without a select stage among the inputs)."""
+def selection_records(ctx: StageContext) -> dict[str, dict[str, Any]]:
+    """The ``selections.json`` records by selection name (empty without a select stage among
+    the inputs)."""
     if "select" not in ctx.inputs:
         return {}
-    return {r["name"]: r.get("mjj_range") for r in ctx.inputs["select"].read_json("selections.json")}
+    return {r["name"]: r for r in ctx.inputs["select"].read_json("selections.json")}
+
 
 
 def tile_efficiencies(
@@ -54,9 +56,12 @@ def tile_efficiencies(
     hunt's pseudo-experiments then draw."""
     scanned = [Window(int(w["index"]), float(w["centre"]), float(w["lo"]), float(w["hi"])) for w in windows]
     efficiency = min(10.0 ** -max(threshold, 0.0), 1.0)
-    selected = np.array([int((mask & (window_of == w.index)).sum()) for w in scanned])
-    expected = np.array([efficiency * int((window_of == w.index).sum()) for w in scanned])
-    n_reference = np.array([float(w.get("n_calibration_effective") or w.get("n_calibration") or 0.0) for w in windows])
+    indices = np.array([w.index for w in scanned])
+    length = int(max(indices.max(initial=-1), window_of.max(initial=-1))) + 1
+    scored = window_of >= 0
+    selected = np.bincount(window_of[scored & mask], minlength=length)[indices]
+    expected = efficiency * np.bincount(window_of[scored], minlength=length)[indices]
+    n_reference = np.array([float(w["n_calibration_effective"]) for w in windows])
     reference = np.sqrt((1.0 - efficiency) / (efficiency * np.clip(n_reference, 1.0, None)))
     jitter = efficiency_jitter(selected, expected, reference)
     return {

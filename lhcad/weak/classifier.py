@@ -244,11 +244,6 @@ def assemble(n: int, fits: Sequence[FoldFit]) -> np.ndarray:
     return scores
 
 
-def score_unseen(fits: Sequence[FoldFit], x: np.ndarray) -> np.ndarray:
-    """Scores of events no fold trained on: the mean over every fold's ensemble."""
-    return np.mean([ensemble_score(f.members, x) for f in fits], axis=0)
-
-
 def cross_val_scores(x: np.ndarray, y: np.ndarray, spec: ClassifierSpec, folds: int = 5) -> tuple[np.ndarray, list[FoldFit]]:
     """Out-of-fold scores of every event (in this process) and the fold fits."""
     folds_of = fold_ids(len(x), folds, spec.seed)

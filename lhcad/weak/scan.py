@@ -24,8 +24,8 @@ Choice of the best window. For each window and each background efficiency e of
 expected; the excess significance is Z = (n - e N_SR) / sqrt(e N_SR + var), where var = N_SR^2 e
 (1 - e) / N is the reference's statistical uncertainty. A window's significance is its largest Z
 over the efficiencies; the best window has the largest. This is a local significance for
-diagnostics: it does not account for the windows and efficiencies tried; the claim comes from
-the bump hunt on the selected events.
+diagnostics: it does not account for the windows and efficiencies tried (the claims come from the
+bump hunt on the selected events and from :func:`lhcad.weak.windows.scan_evidence`, which does).
 
 Event scores: every window scores its own signal region, each at the same background
 efficiency. An event belongs to the window whose centre is nearest in log mjj (the windows' inner
@@ -50,6 +50,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -140,7 +141,7 @@ class Calibration:
         """The calibration of sideband ``scores``; ``below`` marks the lower sideband's."""
         n_below, n_above = int(below.sum()), int((~below).sum())
         if n_below and n_above:
-            weights = np.where(below, 0.5 / max(n_below, 1), 0.5 / max(n_above, 1))
+            weights = np.where(below, 0.5 / n_below, 0.5 / n_above)
         else:
             weights = np.full(len(scores), 1.0 / max(len(scores), 1))
         order = np.argsort(scores, kind="stable")
@@ -197,7 +198,7 @@ class WindowOutcome:
     """The background reference of the window's scores (real sideband events)."""
     diagnostics: dict[str, Any] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def data_p_values(self) -> np.ndarray:
         """Reference p-values of the signal-region events."""
         return self.calibration.p_values(self.data_scores)

@@ -17,6 +17,7 @@ import numpy as np
 
 from lhcad.config.models import WindowConfig
 from lhcad.errors import StageError
+from lhcad.fit.significance import bonferroni_p, p_to_significance, significance_to_p
 
 
 @dataclass(frozen=True)
@@ -109,8 +110,6 @@ def scan_evidence(windows: list[dict[str, Any]]) -> dict[str, Any]:
         global_significance, scale}`` (no ``window`` and significances of 0 without a usable
         window).
     """
-    from scipy import stats
-
     best: dict[str, Any] = {"window": None, "local_significance": 0.0, "global_p": 1.0, "global_significance": 0.0}
     efficiencies = sorted({float(e["efficiency"]) for w in windows for e in w.get("excess", [])})
     trials = 0
@@ -119,7 +118,7 @@ def scan_evidence(windows: list[dict[str, Any]]) -> dict[str, Any]:
         observed = np.array([float(e["observed"]) for _, e in rows])
         expected = np.array([float(e["expected"]) for _, e in rows])
         n_sr = np.array([float(w["n_signal_region"]) for w, _ in rows])
-        n_ref = np.array([float(w.get("n_calibration_effective") or w.get("n_calibration") or w["n_reference"]) for w, _ in rows])
+        n_ref = np.array([float(w["n_calibration_effective"]) for w, _ in rows])
         usable = expected > 0
         if usable.sum() == 0:
             continue
@@ -136,9 +135,8 @@ def scan_evidence(windows: list[dict[str, Any]]) -> dict[str, Any]:
                     "local_significance": float(z[k]), "scale": scale}  # fmt: skip
     if best["window"] is None:
         return {**best, "trials": trials}
-    p_local = float(stats.norm.sf(best["local_significance"]))
-    global_p = min(1.0, p_local * max(trials, 1))
-    return {**best, "trials": trials, "global_p": global_p, "global_significance": float(max(stats.norm.isf(global_p), 0.0))}
+    global_p = bonferroni_p([float(significance_to_p(best["local_significance"]))] * trials)
+    return {**best, "trials": trials, "global_p": global_p, "global_significance": float(p_to_significance(global_p))}
 
 
 def window_at(index: int, centre: float, width: float, floor: float = 0.0) -> Window:

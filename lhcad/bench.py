@@ -177,7 +177,7 @@ def run_bench(
 ) -> dict[str, Any]:
     """Run every benchmark and return the JSON-ready figures (``raw_events``: also convert a
     synthetic raw particle file of that many events, see :mod:`lhcad.data.raw_bench`; ``jet_images``:
-    also one conv-VAE epoch over that many jet images, see :mod:`lhcad.images.bench`)."""
+    also one conv-VAE epoch over that many jet images, see :mod:`lhcad.families.jet_images.bench`)."""
     from lhcad.models.training import resolve_device
 
     resolved = str(resolve_device(device))
@@ -193,7 +193,7 @@ def run_bench(
 
         results.update(bench_raw_conversion(raw_events, workers=raw_workers, convert_events=raw_convert))
     if jet_images is not None:
-        from lhcad.images.bench import bench_conv_vae
+        from lhcad.families.jet_images.bench import bench_conv_vae
 
         results.update(bench_conv_vae(jet_images, resolved))
     results["peak_rss_mb"] = peak_rss_mb()

@@ -175,8 +175,8 @@ def bench(
 
 def _register_late_commands() -> None:
     """Commands defined next to their subsystem (they import lhcad.cli themselves)."""
-    from lhcad.calo.cli import simulate_showers_command
-    from lhcad.compress.cli import compress_command, decompress_command
+    from lhcad.families.egamma.cli import simulate_showers_command
+    from lhcad.families.compress.cli import compress_command, decompress_command
     from lhcad.data.raw_cli import features_command
     from lhcad.gen.cli import generate_command
     from lhcad.nullstudy import null_command

@@ -7,8 +7,8 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import binom
 
-from lhcad.digits.bmm import fit_mixture, log_likelihood, quantise, run_em, sample
-from lhcad.digits.metrics import cluster_purity, normalized_mutual_information
+from lhcad.families.digits.bmm import fit_mixture, log_likelihood, quantise, run_em, sample
+from lhcad.families.digits.metrics import cluster_purity, normalized_mutual_information
 
 
 def mixture_data(

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from lhcad.calo import egamma_file
-from lhcad.calo.egamma_file import read_egamma_file, write_egamma_file
+from lhcad.families.egamma import egamma_file
+from lhcad.families.egamma.egamma_file import read_egamma_file, write_egamma_file
 from lhcad.cli import main
 from lhcad.errors import DataError
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from lhcad.calo import constants as C
-from lhcad.calo.showers import (
+from lhcad.families.egamma import constants as C
+from lhcad.families.egamma.showers import (
     ShowerSettings,
     conversion_probability,
     lateral_containment,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lhcad.pointcloud.chamfer import chamfer_distance, chamfer_loss
+from lhcad.families.pointcloud.chamfer import chamfer_distance, chamfer_loss
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from lhcad.api import load_analysis, run
-from lhcad.calo.egamma_file import write_egamma_file
-from lhcad.classify.fit import bootstrap_auc, predict, rank_auc, train_classifier
-from lhcad.classify.samples import InputScaling, stratified_split
-from lhcad.config.classify import ClassifyConfig, CnnConfig, DenseNetConfig, LabelledConfig
+from lhcad.families.egamma.egamma_file import write_egamma_file
+from lhcad.families.egamma.fit import bootstrap_auc, predict, rank_auc, train_classifier
+from lhcad.families.egamma.samples import InputScaling, stratified_split
+from lhcad.families.egamma.config import ClassifyConfig, CnnConfig, DenseNetConfig, LabelledConfig
 from lhcad.errors import ConfigError, LhcadError
 from lhcad.metrics import roc_auc
 from lhcad.preprocessing import TEST, TRAIN, VAL

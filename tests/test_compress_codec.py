@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lhcad.compress.codec import CompressionSettings, compress_table, decompress_file, split_columns
-from lhcad.compress.container import read_lhcz
+from lhcad.families.compress.codec import CompressionSettings, compress_table, decompress_file, split_columns
+from lhcad.families.compress.container import read_lhcz
 from lhcad.errors import DataError
 from lhcad.models.training import TrainSettings
 

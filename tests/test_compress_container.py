@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lhcad.compress.container import FORMAT_VERSION, read_lhcz, write_lhcz
+from lhcad.families.compress.container import FORMAT_VERSION, read_lhcz, write_lhcz
 from lhcad.errors import DataError
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lhcad.compress.metrics import (
+from lhcad.families.compress.metrics import (
     column_residuals,
     compression_ratios,
     derived_differences,

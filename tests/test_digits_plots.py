@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lhcad.digits.plots import tile
+from lhcad.families.digits.plots import tile
 
 
 def test_tile_places_each_image_in_its_cell_with_nan_gaps():

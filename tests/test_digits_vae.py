@@ -11,7 +11,7 @@ import torch
 
 from lhcad.api import run
 from lhcad.config import load_analysis
-from lhcad.digits.latent import decode, encode_means, latent_grid
+from lhcad.families.digits.latent import decode, encode_means, latent_grid
 from lhcad.models.vae import EnsembleVAE, VAEArchitecture
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -81,7 +81,7 @@ def test_latent_knn_accuracy_is_far_above_chance_on_the_digits(tmp_path):
 
 
 def test_cpu_threads_limits_torch_and_restores_it():
-    from lhcad.stages.digits import cpu_threads
+    from lhcad.families.digits.stages import cpu_threads
 
     torch.set_num_threads(2)  # the one_torch_thread fixture restores the default afterwards
     with cpu_threads(1):

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from lhcad.cli import main
 from lhcad.errors import DataError
-from lhcad.images.geometry import CENTRE, IMAGE_SIZE, PIXEL, jet_images
-from lhcad.images.hdf5 import (
+from lhcad.families.jet_images.geometry import CENTRE, IMAGE_SIZE, PIXEL, jet_images
+from lhcad.families.jet_images.hdf5 import (
     ImageFileWriter,
     JetImages,
     count_jets,
@@ -143,7 +143,7 @@ def test_bad_image_files_are_data_errors(tmp_path: Path) -> None:
 
 
 def test_normalisation_maps_into_the_unit_interval_and_back() -> None:
-    from lhcad.images.conv_vae import denormalise_images, normalise_images
+    from lhcad.families.jet_images.conv_vae import denormalise_images, normalise_images
 
     images = toy_images(3, seed=5).images
     args = ((1.0, 1.0, 0.2), (200.0, 200.0, 40.0), "log")
@@ -157,7 +157,7 @@ def test_normalisation_maps_into_the_unit_interval_and_back() -> None:
 def test_conv_vae_is_small_and_keeps_the_image_shape() -> None:
     import torch
 
-    from lhcad.images.conv_vae import ConvVAE
+    from lhcad.families.jet_images.conv_vae import ConvVAE
 
     model = ConvVAE(latent_dim=8).eval()
     assert sum(p.numel() for p in model.parameters()) < 1_000_000  # the seed's dense layer: 67M
@@ -169,7 +169,7 @@ def test_conv_vae_is_small_and_keeps_the_image_shape() -> None:
 def test_conv_vae_validation_loss_falls() -> None:
     import torch
 
-    from lhcad.images.conv_vae import ConvVAE, normalise_images, vae_loss
+    from lhcad.families.jet_images.conv_vae import ConvVAE, normalise_images, vae_loss
     from lhcad.models.single import train_model
     from lhcad.models.training import TrainSettings
 
@@ -238,7 +238,7 @@ def test_a_missing_image_file_is_one_line_and_exit_status_two(tmp_path: Path) ->
 
 
 def test_bench_times_a_conv_vae_epoch() -> None:
-    from lhcad.images.bench import bench_conv_vae
+    from lhcad.families.jet_images.bench import bench_conv_vae
 
     figures = bench_conv_vae(96, "cpu", batch_size=32)
     assert figures["jet_images"] == 96

@@ -13,7 +13,7 @@ import sys
 for name in {OPTIONAL!r}:
     sys.modules[name] = None  # any import of it now fails
 import lhcad.cli, lhcad.stages, lhcad.api
-import lhcad.images.report, lhcad.images.sample, lhcad.pointcloud.jetnet, lhcad.calo.showers, lhcad.compress.codec
+import lhcad.families.jet_images.report, lhcad.families.jet_images.sample, lhcad.families.pointcloud.jetnet, lhcad.families.egamma.showers, lhcad.families.compress.codec
 from lhcad.pipeline.registry import available_stages
 print(len(available_stages()))
 """

@@ -11,14 +11,14 @@ import pytest
 from click.testing import CliRunner
 
 from lhcad.errors import DataError
-from lhcad.pointcloud.jetnet import (
+from lhcad.families.pointcloud.jetnet import (
     JetNetJets,
     read_jetnet,
     relative_coordinates,
     to_jetnet,
     write_jetnet,
 )
-from lhcad.pointcloud.metrics import relative_jet_mass, w1_log_pt, w1m, w1p
+from lhcad.families.pointcloud.metrics import relative_jet_mass, w1_log_pt, w1m, w1p
 
 
 def _jet(phi_jet: float) -> tuple[np.ndarray, np.ndarray]:

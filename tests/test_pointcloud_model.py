@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from lhcad.models.training import TrainSettings
-from lhcad.pointcloud.evaluate import TrainedPointCloudVAE, anomaly_metrics, train_pointcloud_vae
-from lhcad.pointcloud.model import PointCloudArchitecture, PointCloudVAE
-from lhcad.pointcloud.sets import FeatureScaler, brightest_pixels, render_image
+from lhcad.families.pointcloud.evaluate import TrainedPointCloudVAE, anomaly_metrics, train_pointcloud_vae
+from lhcad.families.pointcloud.model import PointCloudArchitecture, PointCloudVAE
+from lhcad.families.pointcloud.sets import FeatureScaler, brightest_pixels, render_image
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -12,7 +12,7 @@ import pytest
 from lhcad.config import load_analysis
 from lhcad.errors import ConfigError, DataError
 from lhcad.pipeline.runner import run_pipeline
-from lhcad.pointcloud.jetnet import JetNetJets, to_jetnet, write_jetnet
+from lhcad.families.pointcloud.jetnet import JetNetJets, to_jetnet, write_jetnet
 from tests.conftest import write_analysis
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -11,11 +11,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from lhcad.config.classify import ClassifyConfig, LabelledConfig
-from lhcad.config.compress import CompressConfig
-from lhcad.config.digits import DigitsConfig
-from lhcad.config.jet_images import JetImagesConfig
-from lhcad.config.pointcloud import PointCloudConfig
+from lhcad.families.egamma.config import ClassifyConfig, LabelledConfig
+from lhcad.families.compress.config import CompressConfig
+from lhcad.families.digits.config import DigitsConfig
+from lhcad.families.jet_images.config import JetImagesConfig
+from lhcad.families.pointcloud.config import PointCloudConfig
 from lhcad.config.section import Fraction, PositiveInt, Section
 from lhcad.data.columns import DEFAULT_INPUTS, MASS_OBSERVABLES, MJ_HEAVY, MJ_LIGHT, MJJ
 

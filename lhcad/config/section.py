@@ -1,7 +1,7 @@
 """The base of every config model and the constrained field types they share.
 
 Kept apart from :mod:`lhcad.config.models` so that the section models of an analysis family
-(``lhcad/config/digits.py``, ...) can build on it while ``models.py`` imports them.
+(``lhcad/families/digits/config.py``, ...) can build on it while ``models.py`` imports them.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ import click
 
 from lhcad.gen.detector import DETECTORS
 from lhcad.gen.generate import OUTPUT_FORMATS, SAMPLE_KINDS
-from lhcad.images import IMAGE_PROCESS_NAMES
-from lhcad.pointcloud.jetnet import JETNET_TYPES, N_PARTICLES
+from lhcad.families.jet_images import IMAGE_PROCESS_NAMES
+from lhcad.families.pointcloud.jetnet import JETNET_TYPES, N_PARTICLES
 
 
 def _command_line(context: click.Context) -> str:
@@ -106,7 +106,7 @@ def _generate_jetnet(
     command: str, **_: Any,
 ) -> None:
     from lhcad.gen import GeneratorError
-    from lhcad.pointcloud.jetnet import generate_jetnet, write_jetnet
+    from lhcad.families.pointcloud.jetnet import generate_jetnet, write_jetnet
 
     if jet_type is None:
         raise GeneratorError("--process jetnet needs --jet-type (g, q, t, w or z)")
@@ -122,7 +122,7 @@ def _generate_images(
     overwrite: bool, **_: Any,
 ) -> None:
     from lhcad.gen import GeneratorError
-    from lhcad.images.sample import generate_jet_sample, write_jet_sample_images
+    from lhcad.families.jet_images.sample import generate_jet_sample, write_jet_sample_images
     from lhcad.pipeline.atomic import atomic_path
 
     if process not in IMAGE_PROCESS_NAMES or not images:

@@ -1,0 +1,144 @@
+"""Stages ``compress`` and ``compress_report``: AE and VAE compression of the events table at
+several latent sizes, measured against parquet and zstd parquet (Baler's benchmark)."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+
+from lhcad.families.compress.config import CompressConfig
+from lhcad.config.models import AnalysisConfig
+from lhcad.errors import ConfigError
+from lhcad.pipeline.registry import stage
+from lhcad.pipeline.runner import StageContext, versions
+
+ROUNDTRIP_SCRATCH = "roundtrip.parquet"
+
+
+def run_name(kind: str, latent_dim: int) -> str:
+    """The artifact stem of one compressor, e.g. ``ae_k4``."""
+    return f"{kind}_k{latent_dim}"
+
+
+def compressed_table(events: pd.DataFrame, cfg: CompressConfig) -> pd.DataFrame:
+    """The columns of the events table that the analysis compresses."""
+    missing = [c for c in cfg.columns if c not in events.columns]
+    if missing:
+        raise ConfigError(
+            f"no column {', '.join(missing)} in the events table "
+            f"(have: {', '.join(events.columns)})",
+            where="compress.columns",
+        )
+    return events[cfg.columns].reset_index(drop=True)
+
+
+@stage(
+    "compress",
+    version=2,
+    summary="train AE and VAE compressors at each latent size, write .lhcz files, measure the "
+    "round trip",
+    needs=("data",),
+)
+def run_compress(ctx: StageContext) -> None:
+    from lhcad.families.compress.codec import CompressionSettings, compress_table, decompress_to_parquet
+    from lhcad.families.compress.metrics import (
+        column_residuals,
+        compression_ratios,
+        derived_differences,
+        float16_baseline,
+        size_baselines,
+    )
+    from lhcad.models.training import TrainSettings
+
+    cfg: CompressConfig = ctx.config()
+    table = compressed_table(ctx.inputs["data"].read_table("events.parquet"), cfg)
+    baselines = size_baselines(table)
+    train = TrainSettings(
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        lr=cfg.lr,
+        patience=cfg.patience,
+        device=cfg.device,
+    )
+    runs = []
+    for kind in cfg.models:
+        for latent_dim in cfg.latent_dims:
+            name = run_name(kind, latent_dim)
+            settings = CompressionSettings(
+                kind=kind,
+                latent_dim=latent_dim,
+                arch_hidden=tuple(cfg.hidden),
+                activation=cfg.activation,
+                beta=cfg.beta,
+                latent_dtype=cfg.latent_dtype,
+                train=train,
+                val_fraction=cfg.val_fraction,
+                seed=cfg.seed,
+            )
+            record = compress_table(table, ctx.out.path(f"{name}.lhcz"), settings, source="events")
+            scratch = ctx.out.path(ROUNDTRIP_SCRATCH)
+            restored, decompress_seconds = decompress_to_parquet(
+                record.path, scratch, device=cfg.device
+            )
+            scratch.unlink()
+            runs.append(
+                {
+                    "name": name,
+                    "model": kind,
+                    "latent_dim": latent_dim,
+                    "file": record.path.name,
+                    "n_bytes": record.n_bytes,
+                    **compression_ratios(record.n_bytes, baselines),
+                    "train_seconds": record.train_seconds,
+                    "compress_seconds": record.compress_seconds,
+                    "decompress_seconds": decompress_seconds,
+                    "epochs": record.epochs,
+                    "best_epoch": record.best_epoch,
+                    "history": record.history,
+                    "columns": column_residuals(table, restored, record.columns),
+                    "derived": derived_differences(table, restored),
+                }
+            )
+            ctx.log.info(
+                "compress %s: %d bytes (x%.1f vs zstd parquet), trained %.1f s",
+                name,
+                record.n_bytes,
+                runs[-1]["ratio_vs_parquet_zstd"],
+                record.train_seconds,
+            )
+    t0 = time.perf_counter()
+    float16 = float16_baseline(table)
+    float16["seconds"] = time.perf_counter() - t0
+    float16 |= compression_ratios(float16["n_bytes"], baselines)
+    ctx.out.write_json(
+        "metrics.json",
+        {
+            "n_events": len(table),
+            "columns": list(table.columns),
+            "latent_dtype": cfg.latent_dtype,
+            "baselines": baselines,
+            "float16_zstd": float16,
+            "runs": runs,
+        },
+    )
+
+
+@stage(
+    "compress_report",
+    summary="figures, HTML page and results.json of the compression study",
+    reads=("compress", "report", "analysis"),
+    needs=("data", "compress"),
+    publish={"results.json": "results.json", "report": "report"},
+)
+def run_compress_report(ctx: StageContext) -> None:
+    from lhcad.families.compress.report import build_compress_report  # matplotlib: only when the stage runs
+
+    analysis: AnalysisConfig = ctx.config("analysis")
+    table = compressed_table(ctx.inputs["data"].read_table("events.parquet"), analysis.compress)
+    directory = ctx.out.path("report")
+    directory.mkdir()
+    results = build_compress_report(
+        ctx.inputs["compress"], table, analysis, directory, versions=versions()
+    )
+    ctx.out.write_json("results.json", results)

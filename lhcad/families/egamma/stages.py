@@ -1,0 +1,127 @@
+"""Stages of a supervised classification study: ``labelled`` (the labelled events and their
+split), ``classify`` (train and test the networks) and ``classify_report`` (figures, HTML page
+and ``results.json``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from lhcad.config.models import AnalysisConfig
+from lhcad.pipeline.registry import stage
+from lhcad.pipeline.runner import StageContext, versions
+from lhcad.preprocessing import TEST, TRAIN, VAL
+
+
+def labelled_files(config: AnalysisConfig) -> list[Path]:
+    """The files the ``labelled`` stage reads (their hashes key its cache)."""
+    from lhcad.families.egamma.samples import labelled_input_files
+
+    return labelled_input_files(config.labelled)
+
+
+@stage(
+    "labelled",
+    summary="labelled images (HDF5 files or simulated e/gamma showers) or table rows, split per class",
+    input_files=labelled_files,
+    publish={"electrons.hdf5": "electrons.hdf5", "photons.hdf5": "photons.hdf5"},
+)
+def run_labelled(ctx: StageContext) -> None:
+    from lhcad.families.egamma.samples import (
+        SPLIT_NAMES,
+        load_labelled,
+        stratified_split,
+        subsample_per_class,
+    )
+
+    cfg = ctx.config()
+    samples = load_labelled(cfg, ctx.out.dir)
+    keep = subsample_per_class(samples.y, cfg.max_per_class, cfg.seed)
+    x, y = samples.x[keep], samples.y[keep]
+    split = stratified_split(y, cfg.val, cfg.test, cfg.seed)
+    with ctx.out.path("samples.npz").open("wb") as handle:
+        np.savez_compressed(handle, x=x, y=y, split=split)
+    source = {"simulate": "simulated e/gamma showers (lhcad.families.egamma)", "files": "HDF5 image files", "table": "table"}[cfg.source]
+    ctx.out.write_json("summary.json", {
+        "source": source,
+        "sources": samples.sources,
+        "classes": list(samples.classes),
+        "channels": samples.channels,
+        "images": samples.images,
+        "shape": list(x.shape[1:]),
+        "events": {name: [int(((split == s) & (y == c)).sum()) for c in (0, 1)] for name, s in zip(SPLIT_NAMES, (TRAIN, VAL, TEST))},
+    })  # fmt: skip
+    ctx.log.info("labelled: %d events of shape %s (%s)", len(y), x.shape[1:], source)
+
+
+@stage(
+    "classify",
+    summary="supervised classifiers (CNN, dense network) with early stopping on the validation AUC",
+    needs=("labelled",),
+)
+def run_classify(ctx: StageContext) -> None:
+    import torch
+
+    from lhcad.families.egamma.fit import bootstrap_auc, predict, train_classifier
+    from lhcad.families.egamma.samples import InputScaling
+    from lhcad.metrics import roc_auc
+    from lhcad.models.training import resolve_device
+
+    cfg = ctx.config()
+    data = ctx.inputs["labelled"].read_arrays("samples.npz")
+    images = bool(ctx.inputs["labelled"].read_json("summary.json")["images"])
+    x, y, split = data["x"], data["y"], data["split"]
+    scaling = InputScaling.fit(x[split == TRAIN], images, cfg.transform == "log")
+    inputs = scaling.apply(x)
+    train, val, test = ((inputs[split == s], y[split == s]) for s in (TRAIN, VAL, TEST))
+    models, scores = {}, {}
+    for kind in cfg.models:
+        def log_epoch(epoch: int, entry: dict, kind: str = kind) -> None:
+            ctx.log.info("classify: %s epoch %d: loss %.4f, validation loss %.4f, validation AUC %.4f",
+                         kind, epoch, entry["loss"], entry["val_loss"], entry["criterion"])  # fmt: skip
+
+        trained = train_classifier(kind, cfg, train, val, cfg.seed, on_epoch=log_epoch)
+        score = predict(trained.model, test[0])
+        aucs = bootstrap_auc(test[1], score, cfg.bootstrap, cfg.seed)
+        result = trained.result
+        models[kind] = {
+            "test_auc": roc_auc(test[1], score),
+            "test_auc_bootstrap_std": float(aucs.std(ddof=1)),
+            "test_auc_interval_95": [float(v) for v in np.quantile(aucs, [0.025, 0.975])],
+            "best_val_auc": max(h["criterion"] for h in result.history),
+            "best_epoch": result.best_epoch,
+            "epochs_run": len(result.history),
+            "stopped_epoch": result.stopped_epoch,
+            "train_seconds": result.seconds,
+            "seconds_per_epoch": result.seconds_per_epoch,
+            "n_parameters": trained.n_parameters,
+            "history": result.history,
+        }
+        scores[f"score_{kind}"] = score
+        ctx.out.write_torch(f"{kind}.pt", trained.model.state_dict())
+        ctx.log.info("classify: %s test AUC %.4f (%d epochs, %.1f s)", kind, models[kind]["test_auc"], len(result.history), result.seconds)
+    ctx.out.write_arrays("scores.npz", y=test[1], **scores)
+    ctx.out.write_arrays("scaling.npz", **scaling.to_arrays())
+    device = resolve_device(cfg.device)
+    ctx.out.write_json("metrics.json", {
+        "models": models,
+        "device": str(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)",
+    })  # fmt: skip
+
+
+@stage(
+    "classify_report",
+    summary="ROC with bootstrap AUC uncertainty, score distributions, images per class: OUT/report/index.html",
+    reads=("report", "analysis"),
+    needs=("labelled", "classify"),
+    publish={"report": "report", "results.json": "results.json"},
+)
+def run_classify_report(ctx: StageContext) -> None:
+    from lhcad.families.egamma.report import build_classification_report
+
+    analysis: AnalysisConfig = ctx.config("analysis")
+    directory = ctx.out.path("report")
+    directory.mkdir()
+    results = build_classification_report(ctx.inputs, analysis, directory, versions=versions())
+    ctx.out.write_json("results.json", results)

@@ -1,0 +1,208 @@
+"""Stages of the point-cloud VAE studies (sparse digits, JetNet jets).
+
+``pointcloud_data`` builds the padded sets and their split, ``pointcloud_train`` trains the VAE
+with the Chamfer loss, and ``pointcloud_report`` reconstructs and generates sets, measures
+them (W1M and W1P for jets; AUC and max SIC of the anomaly files) and writes ``results.json``
+and ``report/index.html``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from lhcad.families.pointcloud.config import PointCloudConfig, PointCloudDataConfig
+from lhcad.data.digits import SKLEARN_DIGITS
+from lhcad.errors import ConfigError, DataError, StageError
+from lhcad.pipeline.registry import stage
+from lhcad.pipeline.runner import StageContext, versions
+from lhcad.preprocessing import TEST, TRAIN, VAL, stratified_split
+
+if TYPE_CHECKING:
+    from lhcad.config.models import AnalysisConfig
+
+DIGIT_FEATURES: tuple[str, ...] = ("x", "y", "I")
+JET_FEATURES: tuple[str, ...] = ("eta_rel", "phi_rel", "pt_rel")
+
+
+def pointcloud_files(config: AnalysisConfig) -> list[Path]:
+    """The files an analysis reads (their hashes key the cache), checked to exist."""
+    data = config.pointcloud.data
+    if data.kind == "jetnet":
+        paths = [Path(p).expanduser() for p in (*data.train_files, *data.anomaly_files.values())]
+    elif data.source == SKLEARN_DIGITS:
+        return []
+    elif data.labels is None:
+        raise ConfigError(
+            "an MNIST images file needs its labels file", where="pointcloud.data.labels"
+        )
+    else:
+        paths = [Path(data.source).expanduser(), Path(data.labels).expanduser()]
+    for path in paths:
+        if not path.is_file():
+            raise DataError("file not found" if not path.exists() else "not a file", source=path)
+    return paths
+
+
+def _subsample(n: int, max_sets: int | None, rng: np.random.Generator) -> np.ndarray:
+    if max_sets is None or max_sets >= n:
+        return np.arange(n)
+    return np.sort(rng.choice(n, max_sets, replace=False))
+
+
+def _jet_sets(
+    path: str, n_points: int, max_sets: int | None, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """The hardest ``n_points`` particles of a JetNet file's jets, and the file's jet type."""
+    from lhcad.families.pointcloud.jetnet import read_jetnet
+
+    jets = read_jetnet(path)
+    slots = jets.particle_features.shape[1]
+    if n_points > slots:
+        raise ConfigError(
+            f"n_points {n_points} exceeds the {slots} particles per jet of {path}",
+            where="pointcloud.data.n_points",
+        )
+    keep = _subsample(len(jets), max_sets, rng)
+    name = str(jets.attrs.get("jet_type", Path(path).stem))
+    return jets.points[keep, :n_points], jets.mask[keep, :n_points], name
+
+
+@stage(
+    "pointcloud_data",
+    summary="point sets: the brightest pixels of digits as (x, y, I), or JetNet jets as (eta_rel, phi_rel, pT_rel)",
+    reads=("pointcloud.data",),
+    input_files=pointcloud_files,
+)
+def run_pointcloud_data(ctx: StageContext) -> None:
+    from lhcad.data.digits import load_digits
+    from lhcad.families.pointcloud.sets import brightest_pixels
+
+    data: PointCloudDataConfig = ctx.config("pointcloud.data")
+    rng = np.random.default_rng(data.seed)
+    summary: dict = {"kind": data.kind, "n_points": data.n_points}
+    if data.kind == "digits":
+        images, labels = load_digits(data.source, data.labels)
+        if data.digits is not None:
+            chosen = np.isin(labels, data.digits)
+            if not chosen.any():
+                raise DataError(f"no image of the digits {data.digits}", source=data.source)
+            images, labels = images[chosen], labels[chosen]
+        keep = _subsample(len(images), data.max_sets, rng)
+        points, mask = brightest_pixels(images[keep], data.n_points)
+        labels = labels[keep]
+        summary |= {"features": list(DIGIT_FEATURES), "image_shape": list(images.shape[1:]),
+                    "label_names": [str(d) for d in range(10)]}  # fmt: skip
+    else:
+        sets = [_jet_sets(path, data.n_points, data.max_sets, rng) for path in data.train_files]
+        points = np.concatenate([s[0] for s in sets])
+        mask = np.concatenate([s[1] for s in sets])
+        labels = np.concatenate([np.full(len(s[0]), i) for i, s in enumerate(sets)])
+        summary |= {"features": list(JET_FEATURES), "label_names": [s[2] for s in sets]}
+        anomalies = [
+            _jet_sets(path, data.n_points, data.max_sets, rng)
+            for path in data.anomaly_files.values()
+        ]
+        if anomalies:
+            ctx.out.write_arrays(
+                "anomalies.npz",
+                points=np.concatenate([a[0] for a in anomalies]),
+                mask=np.concatenate([a[1] for a in anomalies]),
+                labels=np.concatenate([np.full(len(a[0]), i) for i, a in enumerate(anomalies)]),
+            )
+        summary["anomaly_names"] = list(data.anomaly_files)
+        summary["n_anomalies"] = {
+            name: len(a[0]) for name, a in zip(data.anomaly_files, anomalies, strict=True)
+        }
+    if not mask.any(axis=1).all():
+        raise DataError(f"{int((~mask.any(axis=1)).sum())} sets hold no point")
+    split = stratified_split(labels, data.val, data.test, data.seed)
+    if not ((split == TRAIN).any() and (split == VAL).any() and (split == TEST).any()):
+        raise StageError(
+            f"{len(points)} sets are too few to split into training, validation and test sets"
+        )
+    ctx.out.write_arrays(
+        "sets.npz", points=points, mask=mask, labels=labels.astype(np.int64), split=split
+    )
+    summary |= {
+        "n_sets": len(points),
+        "n_train": int((split == TRAIN).sum()),
+        "n_val": int((split == VAL).sum()),
+        "n_test": int((split == TEST).sum()),
+        "mean_points": float(mask.sum(1).mean()),
+        "label_counts": np.bincount(labels).tolist(),
+    }
+    ctx.out.write_json("summary.json", summary)
+    ctx.log.info(
+        "%d sets of up to %d points (%.1f on average)",
+        len(points),
+        data.n_points,
+        summary["mean_points"],
+    )
+
+
+@stage(
+    "pointcloud_train",
+    summary="train the point-cloud VAE (DeepSets encoder, masked Chamfer loss)",
+    reads=("pointcloud",),
+    needs=("pointcloud_data",),
+)
+def run_pointcloud_train(ctx: StageContext) -> None:
+    from lhcad.models.training import TrainSettings
+    from lhcad.families.pointcloud.evaluate import train_pointcloud_vae
+    from lhcad.families.pointcloud.model import PointCloudArchitecture
+
+    cfg: PointCloudConfig = ctx.config("pointcloud")
+    sets = ctx.inputs["pointcloud_data"].read_arrays("sets.npz")
+    points, mask, split = sets["points"], sets["mask"], sets["split"]
+    m = cfg.model
+    arch = PointCloudArchitecture(
+        n_points=points.shape[1], n_features=points.shape[2], latent_dim=m.latent_dim, hidden=m.hidden,
+        point_hidden=m.point_hidden, loss=m.loss, n_positions=2, beta=m.beta, mask_weight=m.mask_weight,
+    )  # fmt: skip
+    t = cfg.train
+    settings = TrainSettings(
+        epochs=t.epochs, batch_size=t.batch_size, lr=t.lr, patience=t.patience, device=t.device
+    )
+    log_features = (2,) if cfg.data.kind == "jetnet" and m.log_pt else ()
+    trained, result = train_pointcloud_vae(
+        arch,
+        (points[split == TRAIN], mask[split == TRAIN]),
+        (points[split == VAL], mask[split == VAL]),
+        settings,
+        seed=t.seed + ctx.seed,
+        log_features=log_features,
+    )
+    ctx.out.write_torch("model.pt", trained.state())
+    ctx.out.write_json("training.json", {
+        "best_epoch": result.best_epoch, "stopped_epoch": result.stopped_epoch, "epochs_run": len(result.history),
+        "seconds": result.seconds, "seconds_per_epoch": result.seconds_per_epoch, "device": str(trained.device),
+        "n_parameters": sum(p.numel() for p in trained.model.parameters()), "history": result.history,
+    })  # fmt: skip
+    ctx.log.info(
+        "trained %d epochs in %.1f s (best epoch %d, val loss %.4g)", len(result.history), result.seconds,
+        result.best_epoch, min(h["val_loss"] for h in result.history),
+    )  # fmt: skip
+
+
+@stage(
+    "pointcloud_report",
+    summary="reconstructions, generated sets, W1M/W1P, anomaly AUC and SIC; results.json and the HTML page",
+    reads=("pointcloud", "report", "analysis"),
+    needs=("pointcloud_data", "pointcloud_train"),
+    publish={"results.json": "results.json", "report": "report"},
+)
+def run_pointcloud_report(ctx: StageContext) -> None:
+    from lhcad.families.pointcloud.report import (
+        build_pointcloud_report,  # matplotlib: only when the stage runs
+    )
+
+    directory = ctx.out.path("report")
+    directory.mkdir()
+    results = build_pointcloud_report(
+        ctx.inputs["pointcloud_data"], ctx.inputs["pointcloud_train"], ctx.config("analysis"), directory,
+        versions=versions(), seed=ctx.seed,
+    )  # fmt: skip
+    ctx.out.write_json("results.json", results)

@@ -3,7 +3,7 @@
 A page asks for generated content with a marker comment ``<!-- lhcad:NAME ARGUMENT -->``:
 
 - ``yaml-reference``: every key of the analysis YAML, from the pydantic models
-  (:func:`lhcad.config.reference.reference_markdown`, the table README.md embeds too);
+  (:func:`lhcad.families.reference.reference_markdown`, the table README.md embeds too);
 - ``stages``: the stage catalogue, from the stage registry;
 - ``analyses``: the analyses shipped in ``analyses/``, validated;
 - ``cli``: every command of the click app with its usage and options;
@@ -40,9 +40,9 @@ def _code_cell(text: str) -> str:
 
 
 def yaml_reference(_: str | None) -> str:
-    """The reference table of :mod:`lhcad.config.reference`, cut into one table per top-level
+    """The reference table of :mod:`lhcad.families.reference`, cut into one table per top-level
     key (a heading each, so the page's contents list the sections)."""
-    from lhcad.config.reference import reference_markdown
+    from lhcad.families.reference import reference_markdown
 
     header, separator, *rows = reference_markdown().splitlines()
     groups: dict[str, list[str]] = {}
@@ -58,6 +58,7 @@ def yaml_reference(_: str | None) -> str:
 
 
 def stage_catalogue(_: str | None) -> str:
+    import lhcad.families.registry  # noqa: F401  (registers every family's stages)
     from lhcad.pipeline.registry import available_stages
 
     lines = [
@@ -75,7 +76,7 @@ def stage_catalogue(_: str | None) -> str:
 
 
 def shipped_analyses(_: str | None) -> str:
-    from lhcad.config import load_analysis
+    from lhcad.families.registry import load_analysis
 
     lines = ["| file | description | pipeline |", "|---|---|---|"]
     for path in sorted((ROOT / "analyses").glob("*.yaml")):

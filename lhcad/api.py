@@ -30,12 +30,13 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
-from lhcad.config import AnalysisConfig
-from lhcad.config import load_analysis as _load_analysis
+from lhcad.config import AnalysisBase
 from lhcad.errors import LhcadError
+from lhcad.families import registry
+from lhcad.families.rebuild import rebuild_report
 from lhcad.pipeline.artifacts import Artifact
 from lhcad.pipeline.registry import available_stages
-from lhcad.pipeline.runner import RunRecord, StageRecord, run_pipeline
+from lhcad.pipeline.runner import RunRecord, StageRecord, run_artifacts, run_pipeline
 
 if TYPE_CHECKING:
     import boost_histogram as bh
@@ -127,7 +128,7 @@ class Results(TypedDict, total=False):
 
 def load_analysis(
     path: str | Path, overrides: Mapping[str, Any] | list[str] | None = None
-) -> AnalysisConfig:
+) -> AnalysisBase:
     """Load and validate an analysis YAML (``includes`` resolved, overrides applied).
 
     Args:
@@ -136,13 +137,14 @@ def load_analysis(
             ``["select.top_n=[500,1000]"]``.
 
     Returns:
-        The validated configuration: a pydantic model, one attribute per section.
+        The validated configuration: its family's pydantic model (``kind`` in the YAML, or the
+        family whose stages its pipeline runs), one attribute per section.
 
     Raises:
         lhcad.errors.ConfigError: a missing or invalid file, an unknown key, a wrong type or
             value, stages in an impossible order; the message names the dotted path.
     """
-    return _load_analysis(path, overrides)
+    return registry.load_analysis(path, overrides)
 
 
 def _stage_publishing(kinds: list[str], target: str) -> str | None:
@@ -187,7 +189,7 @@ class Run:
             stage that writes one.
     """
 
-    config: AnalysisConfig
+    config: AnalysisBase
     out: Path
     record: RunRecord
     results: Results | None = field(default=None)
@@ -259,18 +261,16 @@ class Run:
         """
         if _stage_publishing(list(self.record.artifacts), REPORT_DIR) is not None:
             return self.out / REPORT_DIR / "index.html"
-        from lhcad.report import rebuild_report
-
         return rebuild_report(self.out)
 
 
-def default_output(config: AnalysisConfig) -> Path:
+def default_output(config: AnalysisBase) -> Path:
     """``outputs/<analysis name>/`` under the current directory."""
     return Path("outputs") / config.name
 
 
 def run(
-    config: AnalysisConfig | str | Path,
+    config: AnalysisBase | str | Path,
     out: str | Path | None = None,
     *,
     source: str = "",
@@ -296,7 +296,7 @@ def run(
         lhcad.errors.StageError: data a stage cannot work with (e.g. an empty selection).
         lhcad.errors.LhcadError: an output directory that cannot be written or is in use.
     """
-    if not isinstance(config, AnalysisConfig):
+    if not isinstance(config, AnalysisBase):
         source = source or str(config)
         config = load_analysis(config)
     out_dir = Path(out) if out is not None else default_output(config)
@@ -315,31 +315,13 @@ def open_run(out: str | Path) -> Run:
     Raises:
         lhcad.errors.LhcadError: ``out`` holds no finished run, or its cached artifacts are gone.
     """
-    from lhcad.report import run_artifacts
-
     out_dir = Path(out)
     artifacts, info = run_artifacts(out_dir)
     recorded = cast("list[dict[str, Any]]", info.get("stages", []))
     stages = [StageRecord(**stage) for stage in recorded]
     record = RunRecord(out=out_dir, stages=stages, artifacts=artifacts)
-    config = _recorded_config(artifacts, info)
+    config = registry.recorded_analysis(artifacts, info)
     return Run(config=config, out=out_dir, record=record, results=_published_results(record))
-
-
-def _recorded_config(artifacts: Mapping[str, Artifact], info: Mapping[str, Any]) -> AnalysisConfig:
-    """The analysis of a finished run, from its stages' manifests."""
-    sections: dict[str, Any] = {
-        "name": info.get("analysis", "analysis"),
-        "pipeline": list(artifacts),
-    }
-    for artifact in artifacts.values():
-        manifest = artifact.manifest
-        recorded = manifest.get("config", {})
-        if "analysis" in recorded:
-            return AnalysisConfig.model_validate(recorded["analysis"])
-        sections.update(recorded)
-        sections["seed"] = manifest.get("seed", 0)
-    return AnalysisConfig.model_validate(sections)
 
 
 def _published_results(record: RunRecord) -> Results | None:

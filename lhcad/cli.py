@@ -173,6 +173,16 @@ def bench(
     click.echo(json.dumps(figures, indent=2))
 
 
+@main.command("report")
+@click.argument("out", type=click.Path(path_type=Path, file_okay=False))
+@handle_errors
+def report_command(out: Path) -> None:
+    """Rebuild OUT/report/ from the cached artifacts of the last run (reruns no stage)."""
+    from lhcad.families.rebuild import rebuild_report
+
+    click.echo(f"report in {rebuild_report(out)}")
+
+
 def _register_late_commands() -> None:
     """Commands defined next to their subsystem (they import lhcad.cli themselves)."""
     from lhcad.families.egamma.cli import simulate_showers_command
@@ -180,14 +190,12 @@ def _register_late_commands() -> None:
     from lhcad.data.raw_cli import features_command
     from lhcad.gen.cli import generate_command
     from lhcad.nullstudy import null_command
-    from lhcad.report import report_command
 
     main.add_command(features_command, "features")
     main.add_command(compress_command, "compress")
     main.add_command(decompress_command, "decompress")
     main.add_command(generate_command, "generate")
     main.add_command(null_command, "null")
-    main.add_command(report_command, "report")
     main.add_command(simulate_showers_command, "simulate-showers")
 
 

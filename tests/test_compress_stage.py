@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lhcad.config import load_analysis
+from lhcad.families.registry import load_analysis
 from lhcad.errors import ConfigError
 from lhcad.pipeline.runner import run_pipeline
 from tests.conftest import write_analysis

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from lhcad.config import load_analysis, parse_override
-from lhcad.config.schema import schema_text
+from lhcad.config import parse_override
+from lhcad.families.registry import load_analysis
+from lhcad.families.schema import schema_text
 from lhcad.errors import ConfigError
 from tests.conftest import write_analysis
 
@@ -85,11 +86,11 @@ def test_unknown_feature_is_a_config_error(tmp_path: Path) -> None:
 
 def test_shipped_json_schema_is_in_sync_with_the_models() -> None:
     shipped = (REPO / "configs" / "lhcad.schema.json").read_text()
-    assert shipped == schema_text(), "run: python -m lhcad.config.schema configs/lhcad.schema.json"
+    assert shipped == schema_text(), "run: python -m lhcad.families.schema configs/lhcad.schema.json"
 
 
 def test_every_config_field_has_a_docstring() -> None:
-    from lhcad.config.schema import analysis_schema
+    from lhcad.families.schema import analysis_schema
 
     undocumented = [
         f"{name}.{field}"
@@ -101,9 +102,38 @@ def test_every_config_field_has_a_docstring() -> None:
 
 
 def test_readme_yaml_reference_is_generated_from_the_models() -> None:
-    from lhcad.config.reference import BEGIN, END, iter_fields, reference_markdown
+    from lhcad.families.reference import BEGIN, END, iter_fields, reference_markdown
 
     readme = (REPO / "README.md").read_text()
     embedded = readme[readme.index(BEGIN) + len(BEGIN) : readme.index(END)].strip()
-    assert embedded == reference_markdown().strip(), "regenerate with python -m lhcad.config.reference"
+    assert embedded == reference_markdown().strip(), "regenerate with python -m lhcad.families.reference"
     assert all(f"`{dotted}`" in embedded for dotted, _ in iter_fields())
+
+
+def test_kind_picks_the_family_and_its_sections_only(tmp_path: Path) -> None:
+    from lhcad.families.digits.config import DigitsAnalysis
+
+    config = load_analysis(write_analysis(tmp_path, "kind: digits\nname: d\ndigits: {bmm: {components: 3}}\n"))
+    assert isinstance(config, DigitsAnalysis) and config.digits.bmm.components == 3
+    assert set(config.model_dump()) == {"kind", "name", "description", "seed", "pipeline", "digits", "train", "report"}
+    line = error_of(write_analysis(tmp_path, "kind: digits\nname: d\nselect: {top_n: [5]}\n"))
+    assert line.endswith("select: unknown key 'select' (allowed: kind, name, description, seed, pipeline, digits, train, report)")
+    assert "kind: unknown analysis kind 'lhc' (choose from: lhco, digits" in error_of(write_analysis(tmp_path, "kind: lhc\n"))
+
+
+def test_a_file_without_kind_belongs_to_its_pipelines_family(tmp_path: Path) -> None:
+    """Files written before families had names keep working."""
+    assert load_analysis(write_analysis(tmp_path, "name: d\npipeline: [digits_data, bmm]\n")).kind == "digits"
+    assert load_analysis(write_analysis(tmp_path, "name: c\npipeline: [data, compress]\n")).kind == "compress"
+    assert load_analysis(write_analysis(tmp_path, "name: s\npipeline: [data, preprocess]\n")).kind == "lhco"
+    assert load_analysis(write_analysis(tmp_path, "name: s\n")).kind == "lhco"
+    line = error_of(write_analysis(tmp_path, "name: m\npipeline: [digits_data, bmm, pointcloud_data]\n"))
+    assert "pipeline[2]: stage 'pointcloud_data' is not a stage of a digits analysis" in line
+
+
+def test_every_shipped_analysis_names_its_family() -> None:
+    import yaml
+
+    for path in sorted((REPO / "analyses").glob("*.yaml")):
+        kind = yaml.safe_load(path.read_text())["kind"]
+        assert load_analysis(path).kind == kind == load_analysis(path, {"kind": None}).kind, path

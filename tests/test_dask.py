@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from lhcad.cli import main
-from lhcad.config.models import ExecutorConfig
+from lhcad.config.base import ExecutorConfig
 from lhcad.executors import open_executor, split_evenly
 
 pytest.importorskip("distributed")

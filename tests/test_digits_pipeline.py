@@ -10,7 +10,8 @@ import numpy as np
 from click.testing import CliRunner
 
 from lhcad.cli import main
-from lhcad.config import config_sha256, load_analysis
+from lhcad.config import config_sha256
+from lhcad.families.registry import load_analysis
 from lhcad.data.digits import write_idx
 from tests.conftest import write_analysis
 

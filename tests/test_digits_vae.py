@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from lhcad.api import run
-from lhcad.config import load_analysis
+from lhcad.families.registry import load_analysis
 from lhcad.families.digits.latent import decode, encode_means, latent_grid
 from lhcad.models.vae import EnsembleVAE, VAEArchitecture
 

@@ -273,7 +273,7 @@ def test_cli_writes_parquet_and_provenance(tmp_path: Path) -> None:
 @pytest.mark.gen
 def test_an_analysis_can_generate_its_data_and_caches_it(tmp_path: Path) -> None:
     """``data.generate``: the generator as a data source, cached like any stage."""
-    from lhcad.config import load_analysis
+    from lhcad.families.registry import load_analysis
     from lhcad.pipeline.runner import run_pipeline
 
     analysis = tmp_path / "a.yaml"

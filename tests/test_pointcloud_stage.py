@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lhcad.config import load_analysis
+from lhcad.families.registry import load_analysis
 from lhcad.errors import ConfigError, DataError
 from lhcad.pipeline.runner import run_pipeline
 from lhcad.families.pointcloud.jetnet import JetNetJets, to_jetnet, write_jetnet

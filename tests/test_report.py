@@ -14,13 +14,16 @@ import yaml
 from click.testing import CliRunner
 from matplotlib.container import ErrorbarContainer
 
-from lhcad.config import AnalysisConfig, load_analysis
+from lhcad.config import AnalysisConfig
+from lhcad.families.registry import load_analysis
 from lhcad.data.parquet import write_events_parquet
 from lhcad.data.toy import make_toy_events
 from lhcad.histograms import counts_and_edges, histogram_from_uhi
 from lhcad.pipeline.runner import run_pipeline
 from lhcad.plots.style import plot_style
-from lhcad.report import rebuild_report, report_command, run_artifacts
+from lhcad.cli import report_command
+from lhcad.families.rebuild import rebuild_report
+from lhcad.pipeline.runner import run_artifacts
 from lhcad.report.build import (
     FigureWriter,
     RunData,
@@ -228,7 +231,7 @@ def test_an_auc_below_one_half_says_it_is_inverted() -> None:
 
 
 def test_the_configuration_on_the_page_is_the_runs(out: Path, run_data: RunData) -> None:
-    (config_text,) = [t for t in page(out).pres if t.startswith("name:")]
+    (config_text,) = [t for t in page(out).pres if t.startswith("kind:")]
     assert yaml.safe_load(config_text) == run_data.analysis.model_dump(mode="json")
 
 

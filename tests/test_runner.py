@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lhcad.config import load_analysis
+from lhcad.families.registry import load_analysis
 from lhcad.errors import LhcadError
 from lhcad.pipeline import runner
 from lhcad.pipeline.runner import output_lock, run_pipeline
@@ -93,15 +93,15 @@ def test_a_second_run_on_the_same_output_stops_with_a_clear_error(tmp_path: Path
 def test_a_stage_reading_part_of_a_section_is_not_rerun_when_another_part_changes(tmp_path: Path) -> None:
     """Dotted reads: the image generator's key covers jet_images.data only, so a new training
     setting retrains without regenerating the images."""
-    from lhcad.config.models import AnalysisConfig
+    from lhcad.families.jet_images.config import JetImagesAnalysis
     from lhcad.pipeline.registry import available_stages
     from lhcad.pipeline.runner import stage_key
 
     spec = available_stages()["jet_images_data"]
     assert spec.reads == ("jet_images.data",)
-    base = AnalysisConfig()
-    retrained = AnalysisConfig.model_validate({"jet_images": {"train": {"epochs": 3}}})
-    more_jets = AnalysisConfig.model_validate({"jet_images": {"data": {"background": {"n": 10}}}})
+    base = JetImagesAnalysis()
+    retrained = JetImagesAnalysis.model_validate({"jet_images": {"train": {"epochs": 3}}})
+    more_jets = JetImagesAnalysis.model_validate({"jet_images": {"data": {"background": {"n": 10}}}})
     assert stage_key(spec, base, {}, {}) == stage_key(spec, retrained, {}, {})
     assert stage_key(spec, base, {}, {}) != stage_key(spec, more_jets, {}, {})
 

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from lhcad.cli import main
-from lhcad.config import load_analysis
+from lhcad.families.registry import load_analysis
 from lhcad.data.parquet import write_events_parquet
 from lhcad.data.toy import make_toy_events
 from lhcad.report.summary import summary_lines

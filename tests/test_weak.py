@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lhcad.config import load_analysis
+from lhcad.families.registry import load_analysis
 from lhcad.config.models import ScoreConfig, WindowConfig
 from lhcad.data.parquet import write_events_parquet
 from lhcad.data.toy import make_toy_events

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from lhcad.config.models import AnalysisConfig
+from lhcad.config.base import AnalysisBase
 from lhcad.errors import ConfigError
 
 INCLUDE_KEY = "include"
@@ -135,9 +135,9 @@ def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any]) -> dict[s
     return result
 
 
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+def _model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The pydantic model that owns the last key of ``loc`` (for 'allowed keys' hints)."""
-    model: Any = AnalysisConfig
+    model: Any = root
     for part in loc[:-1]:
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             return None
@@ -167,14 +167,17 @@ def _dotted(loc: Iterable[Any]) -> str:
     return out.lstrip(".")
 
 
-def format_validation_error(exc: ValidationError, overridden: Iterable[str] = ()) -> tuple[str, str]:
-    """Turn pydantic's first error into (dotted path, message), with a hint of allowed keys."""
+def format_validation_error(
+    exc: ValidationError, root: type[BaseModel], overridden: Iterable[str] = ()
+) -> tuple[str, str]:
+    """Turn pydantic's first error in validating ``root`` into (dotted path, message), with a
+    hint of allowed keys."""
     errors = exc.errors(include_url=False)
     first = errors[0]
     loc = tuple(p for p in first["loc"] if p not in ("function-after",))
     where = _dotted(loc) or "(top level)"
     if first["type"] == "extra_forbidden":
-        owner = _model_at(loc)
+        owner = _model_at(root, loc)
         allowed = f" (allowed: {', '.join(owner.model_fields)})" if owner is not None else ""
         message = f"unknown key {loc[-1]!r}{allowed}"
     else:
@@ -199,10 +202,13 @@ def load_raw(path: Path) -> dict[str, Any]:
     return resolve_includes(raw, include_search_path(path), path)
 
 
-def validate_raw(raw: Mapping[str, Any], source: Path | str, overridden: Iterable[str] = ()) -> AnalysisConfig:
-    """Validate a raw mapping into an :class:`AnalysisConfig` or raise one-line :class:`ConfigError`."""
+def validate_raw(
+    raw: Mapping[str, Any], model: type[AnalysisBase], source: Path | str, overridden: Iterable[str] = ()
+) -> AnalysisBase:
+    """Validate a raw mapping into an analysis ``model`` (one family's) or raise one-line
+    :class:`ConfigError`."""
     try:
-        return AnalysisConfig.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
-        where, message = format_validation_error(exc, list(overridden))
+        where, message = format_validation_error(exc, model, list(overridden))
         raise ConfigError(message, source=source, where=where) from None

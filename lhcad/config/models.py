@@ -1,4 +1,6 @@
-"""Typed models of the analysis YAML: one section per stage, validated before anything runs.
+"""Typed models of the LHCO resonance search's analysis YAML (``kind: lhco``): one section per
+stage, validated before anything runs. The other families' models are in
+``lhcad/families/<family>/config.py``; what every analysis shares is in :mod:`lhcad.config.base`.
 
 Every model forbids unknown keys, so a misspelled option anywhere is reported with its dotted
 path. Every field has a default and a docstring (the docstrings become the JSON schema's
@@ -11,11 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from lhcad.families.egamma.config import ClassifyConfig, LabelledConfig
-from lhcad.families.compress.config import CompressConfig
-from lhcad.families.digits.config import DigitsConfig
-from lhcad.families.jet_images.config import JetImagesConfig
-from lhcad.families.pointcloud.config import PointCloudConfig
+from lhcad.config.base import AnalysisBase, ExecutorConfig, ReportConfig
 from lhcad.config.section import Fraction, PositiveInt, Section
 from lhcad.data.columns import DEFAULT_INPUTS, MASS_OBSERVABLES, MJ_HEAVY, MJ_LIGHT, MJJ
 
@@ -523,43 +521,18 @@ class ExportConfig(Section):
     their scores."""
 
 
-class ReportConfig(Section):
-    """Plots and the HTML page (stage ``report``)."""
-
-    formats: list[Literal["png", "pdf"]] = Field(default_factory=lambda: ["png", "pdf"])
-    """Figure file formats (the HTML page shows the PNGs)."""
-    style: Literal["CMS", "ATLAS", "LHCb2", "ALICE"] = "CMS"
-    """mplhep style."""
-
-
-class ExecutorConfig(Section):
-    """Where the work runs."""
-
-    kind: Literal["local", "dask"] = "local"
-    """``local``: in-process; ``dask``: on a Dask cluster."""
-    address: str | None = None
-    """Scheduler address of an existing Dask cluster (``tcp://host:8786``)."""
-    n_workers: PositiveInt = 2
-    """Workers of the LocalCluster started when no address is given."""
-    threads_per_worker: PositiveInt = 1
-    """Threads per LocalCluster worker."""
-
-
 STANDARD_PIPELINE: tuple[str, ...] = (
     "data", "preprocess", "train", "score", "select", "histogram", "fit", "bumphunt", "extract",
     "export", "report",
 )  # fmt: skip
 
 
-class AnalysisConfig(Section):
-    """A whole analysis: its name, the stage order, and one section per stage."""
+class AnalysisConfig(AnalysisBase):
+    """The LHCO resonance search (``kind: lhco``): its name, the stage order, and one section per
+    stage."""
 
-    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")] = "analysis"
-    """Analysis name: the default output directory is ``outputs/<name>/``."""
-    description: str = ""
-    """Free text shown in the report."""
-    seed: int = 0
-    """Global seed, part of every stage's cache key."""
+    kind: Literal["lhco"] = "lhco"
+    """The analysis family: the LHCO resonance search."""
     pipeline: list[str] = Field(default_factory=lambda: list(STANDARD_PIPELINE))
     """Stages to run, in order."""
     data: DataConfig = Field(default_factory=DataConfig)
@@ -585,16 +558,8 @@ class AnalysisConfig(Section):
     report: ReportConfig = Field(default_factory=ReportConfig)
     """Plots and HTML page."""
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
-    """Where the work runs."""
-    digits: DigitsConfig = Field(default_factory=DigitsConfig)
-    """The digit studies (``analyses/digits_*.yaml``): images, Bernoulli mixture, 2-D VAE."""
-    compress: CompressConfig = Field(default_factory=CompressConfig)
-    """Lossy AE/VAE compression of the events table (``analyses/compress_*.yaml``)."""
-    labelled: LabelledConfig = Field(default_factory=LabelledConfig)
-    """Labelled images or table rows for a supervised classifier (``analyses/egamma.yaml``)."""
-    classify: ClassifyConfig = Field(default_factory=ClassifyConfig)
-    """Supervised classifiers trained on the labelled events."""
-    jet_images: JetImagesConfig = Field(default_factory=JetImagesConfig)
-    """Jet images and the convolutional VAE (``analyses/jet_images_*.yaml``)."""
-    pointcloud: PointCloudConfig = Field(default_factory=PointCloudConfig)
-    """Point-cloud VAE with the Chamfer loss: sparse digits and JetNet jets (``analyses/pointcloud_*.yaml``)."""
+    """Where the work runs (the stages' independent tasks: ensemble members, scoring chunks,
+    weak-scorer windows, data conversion)."""
+
+    def executor_settings(self) -> ExecutorConfig:
+        return self.executor

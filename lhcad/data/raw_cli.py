@@ -91,7 +91,7 @@ def _features(
     raw: Path, out: Path, *, key: str | None, workers: int, chunk_rows: int, jet_pt_min: float,
     masterkey: Path | None, executor: str, address: str | None, max_events: int | None, progress: bool,
 ) -> None:  # fmt: skip
-    from lhcad.config.models import ExecutorConfig
+    from lhcad.config.base import ExecutorConfig
     from lhcad.data.raw_features import convert_raw_file
     from lhcad.data.sources import detect_format
     from lhcad.errors import DataError

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
-from lhcad.config.models import ExecutorConfig
+from lhcad.config.base import ExecutorConfig
 from lhcad.errors import LhcadError
 
 T = TypeVar("T")

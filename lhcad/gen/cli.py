@@ -159,7 +159,7 @@ def _generate(
     progress: bool,
     command: str,
 ) -> None:
-    from lhcad.config.models import ExecutorConfig
+    from lhcad.config.base import ExecutorConfig
     from lhcad.executors import open_executor
     from lhcad.gen.generate import generate_to_parquet, plan_samples
 

@@ -2,7 +2,8 @@
 
 A stage is a small function of a :class:`~lhcad.pipeline.runner.StageContext`: it reads its
 config sections and upstream artifacts from the context and writes files into ``ctx.out``.
-The runner owns caching, file layout and logging.
+The runner owns caching, file layout and logging. The stages register themselves when their
+modules are imported: :mod:`lhcad.families.registry` imports every family's.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lhcad.errors import ConfigError
 
 if TYPE_CHECKING:
-    from lhcad.config.models import AnalysisConfig
+    from lhcad.config.base import AnalysisBase
     from lhcad.pipeline.runner import StageContext
 
 
@@ -37,7 +37,7 @@ class StageSpec:
     """Upstream stage kinds it reads when the pipeline has them."""
     publish: Mapping[str, str] = field(default_factory=dict)
     """Artifact file or directory -> path under the output directory where the runner copies it."""
-    input_files: Callable[[AnalysisConfig], list[Path]] | None = None
+    input_files: Callable[[AnalysisBase], list[Path]] | None = None
     """External files the stage reads (their content hashes enter the cache key)."""
 
 
@@ -53,7 +53,7 @@ def stage(
     needs: tuple[str, ...] = (),
     optional: tuple[str, ...] = (),
     publish: Mapping[str, str] | None = None,
-    input_files: Callable[[AnalysisConfig], list[Path]] | None = None,
+    input_files: Callable[[AnalysisBase], list[Path]] | None = None,
 ) -> Callable[[Callable[[StageContext], None]], Callable[[StageContext], None]]:
     """Register a stage function under ``kind`` (decorator)."""
 
@@ -75,29 +75,6 @@ def stage(
 
 
 def available_stages() -> dict[str, StageSpec]:
-    """All registered stage kinds (importing lhcad.stages registers them)."""
-    import lhcad.stages  # noqa: F401
-
+    """All registered stage kinds (every family's, once :mod:`lhcad.families.registry` is
+    imported)."""
     return STAGES
-
-
-def check_pipeline(pipeline: list[str], source: str) -> None:
-    """Unknown kinds, duplicates and stages placed before what they need are config errors."""
-    stages = available_stages()
-    seen: set[str] = set()
-    for i, kind in enumerate(pipeline):
-        where = f"pipeline[{i}]"
-        if kind not in stages:
-            raise ConfigError(
-                f"unknown stage kind {kind!r} (choose from: {', '.join(stages)})", source=source, where=where
-            )
-        if kind in seen:
-            raise ConfigError(f"stage {kind!r} appears twice", source=source, where=where)
-        missing = [need for need in stages[kind].needs if need not in seen]
-        if missing:
-            later = [need for need in missing if need in pipeline]
-            problem = "which comes after it" if later else "which the pipeline lacks"
-            raise ConfigError(
-                f"stage {kind!r} needs {', '.join(missing)}, {problem}", source=source, where=where
-            )
-        seen.add(kind)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from lhcad import __version__
-from lhcad.config import AnalysisConfig, config_sha256
+from lhcad.config import AnalysisBase, AnalysisConfig, config_sha256
 from lhcad.errors import LhcadError
 from lhcad.executors import Executor, LocalExecutor, open_executor
 from lhcad.pipeline.artifacts import Artifact, ArtifactWriter
@@ -43,7 +43,7 @@ class StageContext:
     """Everything a running stage may use."""
 
     kind: str
-    analysis: AnalysisConfig
+    analysis: AnalysisBase
     inputs: dict[str, Artifact]
     out: ArtifactWriter
     seed: int
@@ -65,7 +65,7 @@ class StageContext:
         return config_section(self.analysis, section)
 
 
-def config_section(config: AnalysisConfig, name: str) -> Any:
+def config_section(config: AnalysisBase, name: str) -> Any:
     """The part of the analysis a stage reads: ``analysis`` (all of it), a section (``fit``) or,
     dotted, a part of one (``jet_images.data``), so that a stage's cache key covers exactly
     the settings it uses."""
@@ -186,7 +186,7 @@ def run_logging(out: Path) -> Iterator[None]:
         handler.close()
 
 
-def stage_key(spec: StageSpec, config: AnalysisConfig, upstream: dict[str, str], files: dict[str, str]) -> str:
+def stage_key(spec: StageSpec, config: AnalysisBase, upstream: dict[str, str], files: dict[str, str]) -> str:
     """The content key of one stage."""
     sections = {name: config_section(config, name) for name in spec.reads}
     payload = {
@@ -212,7 +212,7 @@ def _publish(spec: StageSpec, artifact: Artifact, out: Path) -> None:
             copy_file_atomic(source, destination)
 
 
-def stages_to_run(config: AnalysisConfig) -> tuple[list[str], str | None]:
+def stages_to_run(config: AnalysisBase) -> tuple[list[str], str | None]:
     """The stages a run executes, and a note when they differ from ``config.pipeline``.
 
     Only the VAE scorer reads the trained ensemble: with ``score.method`` a weak scorer
@@ -228,7 +228,7 @@ def stages_to_run(config: AnalysisConfig) -> tuple[list[str], str | None]:
         ['data', 'preprocess', 'train', 'score']
     """
     stages = list(config.pipeline)
-    if "score" not in stages:
+    if not isinstance(config, AnalysisConfig) or "score" not in stages:  # only the LHCO search scores
         return stages, None
     method = config.score.method
     if method != "vae" and "train" in stages:
@@ -241,7 +241,7 @@ def stages_to_run(config: AnalysisConfig) -> tuple[list[str], str | None]:
 
 
 def run_pipeline(
-    config: AnalysisConfig,
+    config: AnalysisBase,
     *,
     out: Path,
     source: str = "",
@@ -269,7 +269,7 @@ def run_pipeline(
 
         def executor() -> Executor:
             if not opened:
-                opened.append(resources.enter_context(open_executor(config.executor)))
+                opened.append(resources.enter_context(open_executor(config.executor_settings())))
             return opened[0]
 
         log.info("run %s (%s) into %s", config.name, source, out)
@@ -283,7 +283,9 @@ def run_pipeline(
         status = "ok"
         try:
             for kind in pipeline:
-                spec = stages[kind]
+                spec = stages.get(kind)
+                if spec is None:
+                    raise LhcadError(f"stage {kind!r} is not registered (lhcad.families.registry registers every family's)")
                 files = {str(p): hashes.sha256(p) for p in (spec.input_files(config) if spec.input_files else [])}
                 upstream = {k: keys[k] for k in (*spec.needs, *spec.optional) if k in keys}
                 key = stage_key(spec, config, upstream, files)
@@ -308,7 +310,7 @@ def run_pipeline(
 
 def _run_or_reuse(
     spec: StageSpec,
-    config: AnalysisConfig,
+    config: AnalysisBase,
     key: str,
     upstream: dict[str, str],
     files: dict[str, str],
@@ -395,7 +397,7 @@ def _finalize_results(record: RunRecord, out: Path) -> None:
 
 
 def _write_run_json(
-    config: AnalysisConfig, source: str, record: RunRecord, out: Path, started: dt.datetime, status: str
+    config: AnalysisBase, source: str, record: RunRecord, out: Path, started: dt.datetime, status: str
 ) -> None:
     run = {
         "analysis": config.name,
@@ -408,3 +410,18 @@ def _write_run_json(
         "versions": versions(),
     }
     write_json_atomic(out / "run.json", run)
+
+
+def run_artifacts(out: Path) -> tuple[dict[str, Artifact], dict[str, Any]]:
+    """The cached artifacts of the stages of the last run in ``out``, and its ``run.json``."""
+    run_json = out / "run.json"
+    if not run_json.exists():
+        raise LhcadError("no run.json: not an lhcad output directory (run `lhcad run` first)", source=out)
+    run = json.loads(run_json.read_text(encoding="utf-8"))
+    artifacts: dict[str, Artifact] = {}
+    for record in run.get("stages", []):
+        directory = out / "cache" / record["name"] / record["key"]
+        if not (directory / MANIFEST).exists():
+            raise LhcadError(f"the cached artifact of stage {record['name']!r} is gone; rerun `lhcad run`", source=directory)
+        artifacts[record["name"]] = Artifact(record["name"], record["key"], directory)
+    return artifacts, run

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
+from lhcad.config.base import AnalysisBase, ExecutorConfig, ReportConfig
+from lhcad.config.models import DataConfig
 from lhcad.config.section import PositiveInt, Section
 from lhcad.data.columns import JET_COLUMNS
 
@@ -55,3 +57,27 @@ class CompressConfig(Section):
         if len(set(value)) != len(value):
             raise ValueError("entries must not repeat")
         return value
+
+
+#: Every stage of the family, in order (``data`` is the LHCO search's events stage).
+COMPRESS_PIPELINE: tuple[str, ...] = ("data", "compress", "compress_report")
+
+
+class CompressAnalysis(AnalysisBase):
+    """A compression study (``kind: compress``, ``analyses/compress_*.yaml``)."""
+
+    kind: Literal["compress"] = "compress"
+    """The analysis family: lossy AE/VAE compression of the events table."""
+    pipeline: list[str] = Field(default_factory=lambda: list(COMPRESS_PIPELINE))
+    """Stages to run, in order."""
+    data: DataConfig = Field(default_factory=DataConfig)
+    """Where the events come from."""
+    compress: CompressConfig = Field(default_factory=CompressConfig)
+    """Lossy AE/VAE compression of the events table."""
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    """Plots and HTML page."""
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+    """Where the work runs (the ``data`` stage's conversion or generation)."""
+
+    def executor_settings(self) -> ExecutorConfig:
+        return self.executor

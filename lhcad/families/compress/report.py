@@ -16,7 +16,8 @@ import yaml
 from lhcad.families.compress.codec import decompress_file
 from lhcad.families.compress.metrics import DERIVED_OBSERVABLES, derived_tables, has_jets
 from lhcad.families.compress.plots import distribution_grid, residual_grid, tradeoff_figure
-from lhcad.config import AnalysisConfig, config_sha256
+from lhcad.config import config_sha256
+from lhcad.families.compress.config import CompressAnalysis
 from lhcad.data.columns import MJ_HEAVY, MJ_LIGHT, MJJ
 from lhcad.pipeline.artifacts import Artifact
 from lhcad.plots.style import plot_style
@@ -229,7 +230,7 @@ def summary_section(metrics: Mapping[str, Any]) -> Section:
     )
 
 
-def provenance_sections(analysis: AnalysisConfig, versions: Mapping[str, str]) -> list[Section]:
+def provenance_sections(analysis: CompressAnalysis, versions: Mapping[str, str]) -> list[Section]:
     """The resolved configuration and the versions that produced the numbers."""
     text = yaml.safe_dump(analysis.model_dump(mode="json"), sort_keys=False)
     rows = [
@@ -261,7 +262,7 @@ def _summary_line(metrics: Mapping[str, Any]) -> str:
 def build_compress_report(
     compressed: Artifact,
     table: pd.DataFrame,
-    analysis: AnalysisConfig,
+    analysis: CompressAnalysis,
     directory: Path,
     *,
     versions: Mapping[str, str],

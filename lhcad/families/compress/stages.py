@@ -7,8 +7,7 @@ import time
 
 import pandas as pd
 
-from lhcad.families.compress.config import CompressConfig
-from lhcad.config.models import AnalysisConfig
+from lhcad.families.compress.config import CompressAnalysis, CompressConfig
 from lhcad.errors import ConfigError
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext, versions
@@ -134,7 +133,7 @@ def run_compress(ctx: StageContext) -> None:
 def run_compress_report(ctx: StageContext) -> None:
     from lhcad.families.compress.report import build_compress_report  # matplotlib: only when the stage runs
 
-    analysis: AnalysisConfig = ctx.config("analysis")
+    analysis: CompressAnalysis = ctx.config("analysis")
     table = compressed_table(ctx.inputs["data"].read_table("events.parquet"), analysis.compress)
     directory = ctx.out.path("report")
     directory.mkdir()

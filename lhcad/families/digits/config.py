@@ -1,4 +1,5 @@
-"""Config of the digit studies (the reference study's parts 1 and 2): the ``digits`` section.
+"""Config of the digit studies (the reference study's parts 1 and 2): the ``digits`` section
+and the family's analysis model, :class:`DigitsAnalysis`.
 
 ``analyses/digits_bmm.yaml`` fits a Bernoulli (or binomial) mixture by EM, and
 ``analyses/digits_vae.yaml`` trains the dense VAE of the ``train`` section (``latent_dim: 2``,
@@ -11,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from lhcad.config.base import AnalysisBase, ReportConfig
+from lhcad.config.models import TrainConfig
 from lhcad.config.section import PositiveInt, Section
 
 OpenFraction = Annotated[float, Field(gt=0.0, lt=1.0)]
@@ -116,3 +119,22 @@ class DigitsConfig(Section):
     the libraries' defaults. One thread is fastest for problems this small, and many times
     faster than several on a busy machine (the 8x8 EM: 1.2 s against 32 s on a loaded 2-core
     machine)."""
+
+
+#: Every stage of the family, in order.
+DIGITS_PIPELINE: tuple[str, ...] = ("digits_data", "bmm", "digits_vae", "digits_report")
+
+
+class DigitsAnalysis(AnalysisBase):
+    """A digit study (``kind: digits``, ``analyses/digits_*.yaml``)."""
+
+    kind: Literal["digits"] = "digits"
+    """The analysis family: the digit studies."""
+    pipeline: list[str] = Field(default_factory=lambda: list(DIGITS_PIPELINE))
+    """Stages to run, in order."""
+    digits: DigitsConfig = Field(default_factory=DigitsConfig)
+    """Images, Bernoulli mixture, 2-D VAE."""
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    """Training of the dense VAE (stage ``digits_vae``)."""
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    """Plots and HTML page."""

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from lhcad.config import AnalysisConfig
+from lhcad.families.digits.config import DigitsAnalysis
 from lhcad.families.digits import plots
 from lhcad.pipeline.artifacts import Artifact
 from lhcad.plots.style import plot_style
@@ -118,7 +118,7 @@ def bmm_section(
 
 def vae_section(
     artifact: Artifact,
-    analysis: AnalysisConfig,
+    analysis: DigitsAnalysis,
     labels: np.ndarray,
     shape: tuple[int, int],
     figures: FigureWriter,
@@ -194,7 +194,7 @@ def vae_section(
     return section, {key: stats[key] for key in keys}
 
 
-def config_section(analysis: AnalysisConfig) -> Section:
+def config_section(analysis: DigitsAnalysis) -> Section:
     """The sections of the configuration a digit study uses, as YAML (the LHC sections are
     left out)."""
     import yaml
@@ -212,7 +212,7 @@ def config_section(analysis: AnalysisConfig) -> Section:
 
 def build_digits_report(
     artifacts: Mapping[str, Artifact],
-    analysis: AnalysisConfig,
+    analysis: DigitsAnalysis,
     directory: Path,
     *,
     versions: Mapping[str, str],

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lhcad.families.digits.config import DigitsConfig
+from lhcad.families.digits.config import DigitsAnalysis, DigitsConfig
 from lhcad.data.digits import SKLEARN_DIGITS
 from lhcad.errors import ConfigError, DataError, StageError
 from lhcad.pipeline.registry import stage
@@ -23,11 +23,11 @@ from lhcad.pipeline.runner import StageContext
 from lhcad.preprocessing import TEST, TRAIN, VAL, stratified_split
 
 if TYPE_CHECKING:
-    from lhcad.config.models import AnalysisConfig, TrainConfig
+    from lhcad.config.models import TrainConfig
 
 
 
-def digit_files(config: AnalysisConfig) -> list[Path]:
+def digit_files(config: DigitsAnalysis) -> list[Path]:
     """The IDX files an analysis reads (none for scikit-learn's digits), checked to exist."""
     data = config.digits.data
     if data.source == SKLEARN_DIGITS:

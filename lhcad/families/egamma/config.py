@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from lhcad.config.base import AnalysisBase, ReportConfig
 from lhcad.config.section import PositiveInt, Section
 
 OpenFraction = Annotated[float, Field(gt=0.0, lt=1.0)]
@@ -180,3 +181,23 @@ class ClassifyConfig(Section):
         if not value or len(set(value)) != len(value):
             raise ValueError("models must be a non-empty list without repeats")
         return value
+
+
+#: Every stage of the family, in order.
+EGAMMA_PIPELINE: tuple[str, ...] = ("labelled", "classify", "classify_report")
+
+
+class EgammaAnalysis(AnalysisBase):
+    """A supervised classification study (``kind: egamma``, ``analyses/egamma.yaml``)."""
+
+    kind: Literal["egamma"] = "egamma"
+    """The analysis family: supervised classification of labelled images (e/gamma showers) or
+    table rows."""
+    pipeline: list[str] = Field(default_factory=lambda: list(EGAMMA_PIPELINE))
+    """Stages to run, in order."""
+    labelled: LabelledConfig = Field(default_factory=LabelledConfig)
+    """Labelled images or table rows for a supervised classifier."""
+    classify: ClassifyConfig = Field(default_factory=ClassifyConfig)
+    """Supervised classifiers trained on the labelled events."""
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    """Plots and HTML page."""

@@ -11,7 +11,7 @@ import numpy as np
 
 from lhcad.families.egamma import plots
 from lhcad.families.egamma.samples import SPLIT_NAMES
-from lhcad.config import AnalysisConfig
+from lhcad.families.egamma.config import EgammaAnalysis
 from lhcad.pipeline.artifacts import Artifact
 from lhcad.plots.style import plot_style
 from lhcad.preprocessing import TEST
@@ -28,7 +28,7 @@ SIMULATION_NOTE = (
 )
 
 
-def classification_results(artifacts: Mapping[str, Artifact], analysis: AnalysisConfig) -> dict[str, Any]:
+def classification_results(artifacts: Mapping[str, Artifact], analysis: EgammaAnalysis) -> dict[str, Any]:
     """The content of ``results.json``: provenance keys, then the samples and every model's
     test AUC (with its bootstrap spread and 95% interval), training time and epochs."""
     summary = artifacts["labelled"].read_json("summary.json")
@@ -71,7 +71,7 @@ def _models_table(metrics: Mapping[str, Any]) -> Table:
 
 
 def build_classification_report(
-    artifacts: Mapping[str, Artifact], analysis: AnalysisConfig, directory: Path, *, versions: Mapping[str, str]
+    artifacts: Mapping[str, Artifact], analysis: EgammaAnalysis, directory: Path, *, versions: Mapping[str, str]
 ) -> dict[str, Any]:
     """Write ``directory/index.html`` and its figures; returns the results."""
     cfg = analysis.report

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from lhcad.config.models import AnalysisConfig
+from lhcad.families.egamma.config import EgammaAnalysis
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext, versions
 from lhcad.preprocessing import TEST, TRAIN, VAL
 
 
-def labelled_files(config: AnalysisConfig) -> list[Path]:
+def labelled_files(config: EgammaAnalysis) -> list[Path]:
     """The files the ``labelled`` stage reads (their hashes key its cache)."""
     from lhcad.families.egamma.samples import labelled_input_files
 
@@ -120,7 +120,7 @@ def run_classify(ctx: StageContext) -> None:
 def run_classify_report(ctx: StageContext) -> None:
     from lhcad.families.egamma.report import build_classification_report
 
-    analysis: AnalysisConfig = ctx.config("analysis")
+    analysis: EgammaAnalysis = ctx.config("analysis")
     directory = ctx.out.path("report")
     directory.mkdir()
     results = build_classification_report(ctx.inputs, analysis, directory, versions=versions())

@@ -1,4 +1,5 @@
-"""Config of the jet-image studies: the ``jet_images`` section.
+"""Config of the jet-image studies: the ``jet_images`` section and the family's analysis model,
+:class:`JetImagesAnalysis`.
 
 ``analyses/jet_images_qg.yaml`` trains the convolutional VAE on quark and gluon jet images near
 100 GeV (the CMS open-data set's kinematics) and measures how well its latent space separates
@@ -12,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from lhcad.config.base import AnalysisBase, ReportConfig
 from lhcad.config.section import PositiveInt, Section
 
 OpenFraction = Annotated[float, Field(gt=0.0, lt=1.0)]
@@ -131,3 +133,20 @@ class JetImagesConfig(Section):
     """The model and its training."""
     evaluate: JetImageEvaluateConfig = Field(default_factory=JetImageEvaluateConfig)
     """What is measured and drawn."""
+
+
+#: Every stage of the family, in order.
+JET_IMAGES_PIPELINE: tuple[str, ...] = ("jet_images_data", "jet_images_train", "jet_images_score", "jet_images_report")
+
+
+class JetImagesAnalysis(AnalysisBase):
+    """A jet-image study (``kind: jet_images``, ``analyses/jet_images_*.yaml``)."""
+
+    kind: Literal["jet_images"] = "jet_images"
+    """The analysis family: jet images and the convolutional VAE."""
+    pipeline: list[str] = Field(default_factory=lambda: list(JET_IMAGES_PIPELINE))
+    """Stages to run, in order."""
+    jet_images: JetImagesConfig = Field(default_factory=JetImagesConfig)
+    """Jet images and the convolutional VAE."""
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    """Plots and HTML page."""

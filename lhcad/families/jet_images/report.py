@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from lhcad.config import AnalysisConfig
+from lhcad.families.jet_images.config import JetImagesAnalysis
 from lhcad.gen.single_jets import JET_TYPES
 from lhcad.families.jet_images import plots
 from lhcad.families.jet_images.conv_vae import denormalise_images
@@ -38,7 +38,7 @@ def _sample_text(sample: Mapping[str, Any] | None) -> str:
 
 def build_jet_images_report(
     artifacts: Mapping[str, Artifact],
-    analysis: AnalysisConfig,
+    analysis: JetImagesAnalysis,
     directory: Path,
     *,
     versions: Mapping[str, str],

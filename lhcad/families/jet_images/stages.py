@@ -20,6 +20,7 @@ from lhcad.families.jet_images.config import (
     JetImageDataConfig,
     JetImageEvaluateConfig,
     JetImageTrainConfig,
+    JetImagesAnalysis,
 )
 from lhcad.errors import DataError, StageError
 from lhcad.pipeline.registry import stage
@@ -27,7 +28,6 @@ from lhcad.pipeline.runner import StageContext
 from lhcad.preprocessing import TEST, TRAIN, VAL
 
 if TYPE_CHECKING:
-    from lhcad.config.models import AnalysisConfig
     from lhcad.families.jet_images.conv_vae import ConvVAE
     from lhcad.families.jet_images.hdf5 import ImageFileWriter
 
@@ -37,7 +37,7 @@ ANOMALY_SCORES: tuple[str, ...] = ("recon_error", "recon_0", "recon_1", "recon_2
 READ_BLOCK = 1024
 
 
-def image_files(config: AnalysisConfig) -> list[Path]:
+def image_files(config: JetImagesAnalysis) -> list[Path]:
     """The image files an analysis reads (none when it generates its jets), checked to exist."""
     data = config.jet_images.data
     paths = [

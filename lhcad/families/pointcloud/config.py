@@ -1,4 +1,5 @@
-"""Config of the point-cloud VAE studies: the ``pointcloud`` section.
+"""Config of the point-cloud VAE studies: the ``pointcloud`` section and the family's analysis
+model, :class:`PointCloudAnalysis`.
 
 ``analyses/pointcloud_digits.yaml`` reads sparse digits (the brightest pixels as ``(x, y, I)``);
 ``analyses/pointcloud_jetnet.yaml`` reads JetNet files (``lhcad generate --process jetnet``),
@@ -11,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from lhcad.config.base import AnalysisBase, ReportConfig
 from lhcad.config.section import PositiveInt, Section
 
 OpenFraction = Annotated[float, Field(gt=0.0, lt=1.0)]
@@ -116,3 +118,20 @@ class PointCloudConfig(Section):
     """Its training."""
     evaluate: PointCloudEvaluateConfig = Field(default_factory=PointCloudEvaluateConfig)
     """Figures and metrics."""
+
+
+#: Every stage of the family, in order.
+POINTCLOUD_PIPELINE: tuple[str, ...] = ("pointcloud_data", "pointcloud_train", "pointcloud_report")
+
+
+class PointCloudAnalysis(AnalysisBase):
+    """A point-cloud VAE study (``kind: pointcloud``, ``analyses/pointcloud_*.yaml``)."""
+
+    kind: Literal["pointcloud"] = "pointcloud"
+    """The analysis family: point-cloud VAEs with the Chamfer loss."""
+    pipeline: list[str] = Field(default_factory=lambda: list(POINTCLOUD_PIPELINE))
+    """Stages to run, in order."""
+    pointcloud: PointCloudConfig = Field(default_factory=PointCloudConfig)
+    """Point-cloud VAE with the Chamfer loss: sparse digits and JetNet jets."""
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    """Plots and HTML page."""

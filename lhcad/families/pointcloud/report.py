@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from lhcad.config import AnalysisConfig, config_sha256
+from lhcad.config import config_sha256
+from lhcad.families.pointcloud.config import PointCloudAnalysis
 from lhcad.pipeline.artifacts import Artifact
 from lhcad.plots.style import BACKGROUND, SIGNAL, plot_style
 from lhcad.families.pointcloud import plots
@@ -52,7 +53,7 @@ def _e3(value: float | None) -> str:
 def build_pointcloud_report(
     data: Artifact,
     trained_artifact: Artifact,
-    analysis: AnalysisConfig,
+    analysis: PointCloudAnalysis,
     directory: Path,
     *,
     versions: Mapping[str, str],

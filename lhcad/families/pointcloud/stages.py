@@ -9,25 +9,21 @@ and ``report/index.html``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lhcad.families.pointcloud.config import PointCloudConfig, PointCloudDataConfig
+from lhcad.families.pointcloud.config import PointCloudAnalysis, PointCloudConfig, PointCloudDataConfig
 from lhcad.data.digits import SKLEARN_DIGITS
 from lhcad.errors import ConfigError, DataError, StageError
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext, versions
 from lhcad.preprocessing import TEST, TRAIN, VAL, stratified_split
 
-if TYPE_CHECKING:
-    from lhcad.config.models import AnalysisConfig
-
 DIGIT_FEATURES: tuple[str, ...] = ("x", "y", "I")
 JET_FEATURES: tuple[str, ...] = ("eta_rel", "phi_rel", "pt_rel")
 
 
-def pointcloud_files(config: AnalysisConfig) -> list[Path]:
+def pointcloud_files(config: PointCloudAnalysis) -> list[Path]:
     """The files an analysis reads (their hashes key the cache), checked to exist."""
     data = config.pointcloud.data
     if data.kind == "jetnet":

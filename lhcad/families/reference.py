@@ -1,6 +1,8 @@
-"""The YAML reference (every key, type, default and docstring), generated from the config models.
+"""The YAML reference (every key, type, default and docstring), generated from the config models
+of every family: first the keys every analysis has, then each family's sections in registry
+order (a section two families share, such as ``report``, once).
 
-``python -m lhcad.config.reference`` prints it as Markdown and ``... --update README.md`` rewrites
+``python -m lhcad.families.reference`` prints it as Markdown and ``... --update README.md`` rewrites
 the block between the markers; a test keeps README.md in sync, so the reference is never
 written twice by hand.
 """
@@ -18,7 +20,8 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from lhcad.config.models import AnalysisConfig
+from lhcad.config.base import AnalysisBase
+from lhcad.families.registry import DEFAULT_FAMILY, FAMILIES
 
 BEGIN = "<!-- yaml-reference:begin -->"
 END = "<!-- yaml-reference:end -->"
@@ -86,15 +89,32 @@ def _nested(annotation: object) -> tuple[type[BaseModel], str] | None:
     return None
 
 
-def iter_fields(model: type[BaseModel] = AnalysisConfig, prefix: str = "") -> Iterator[tuple[str, FieldInfo]]:
-    """Every (dotted key, field) of the config, depth first, the fields of optional sections and
+def iter_model_fields(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, FieldInfo]]:
+    """Every (dotted key, field) of ``model``, depth first, the fields of optional sections and
     of the entries of dicts and lists of models (``fit.models.<name>.signal``) included."""
     for name, field in model.model_fields.items():
         dotted = f"{prefix}{name}"
         yield dotted, field
         nested = _nested(field.annotation)
         if nested is not None:
-            yield from iter_fields(nested[0], f"{dotted}{nested[1]}.")
+            yield from iter_model_fields(nested[0], f"{dotted}{nested[1]}.")
+
+
+def iter_fields() -> Iterator[tuple[str, FieldInfo]]:
+    """Every (dotted key, field) of an analysis of any family: the keys of
+    :class:`~lhcad.config.base.AnalysisBase` first, then each family's sections, a section
+    several families share once."""
+    yield from iter_model_fields(AnalysisBase)
+    done = set(AnalysisBase.model_fields)
+    for family in FAMILIES.values():
+        for name, field in family.model.model_fields.items():
+            if name in done:
+                continue
+            done.add(name)
+            yield name, field
+            nested = _nested(field.annotation)
+            if nested is not None:
+                yield from iter_model_fields(nested[0], f"{name}{nested[1]}.")
 
 
 def reference_markdown() -> str:
@@ -103,8 +123,14 @@ def reference_markdown() -> str:
     for dotted, field in iter_fields():
         sub = _submodel(field.annotation)
         kind = "section" if sub is not None else _type_name(field.annotation)
+        default = "" if sub else _default(field)
+        if dotted == "kind":
+            kind = " \\| ".join(json.dumps(k) for k in FAMILIES)
+            default = f"`{json.dumps(DEFAULT_FAMILY)}` (or the family of the pipeline's stages)"
+        elif dotted == "pipeline":
+            default = "every stage of the family"
         doc = " ".join((field.description or "").split()).replace("|", "\\|")
-        lines.append(f"| `{dotted}` | {kind} | {'' if sub else _default(field)} | {doc} |")
+        lines.append(f"| `{dotted}` | {kind} | {default} | {doc} |")
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,212 @@
+"""The family registry: every analysis family lhcad runs, its config model, its stages and its
+report, and the analysis config as a discriminated union of the families' models.
+
+An analysis YAML names its family with a top-level ``kind:``. A YAML without one (every file
+written before families had names) belongs to the family whose stages its pipeline runs, and
+without a pipeline to the LHCO resonance search. Importing this module registers every stage
+kind with :mod:`lhcad.pipeline.registry`.
+
+Examples:
+    >>> family_of({"pipeline": ["digits_data", "bmm", "digits_report"]}).kind
+    'digits'
+    >>> family_of({"pipeline": ["data", "compress", "compress_report"]}).kind
+    'compress'
+    >>> family_of({}).kind
+    'lhco'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, TypeAdapter
+
+import lhcad.stages  # noqa: F401  (registers the LHCO search's stages)
+from lhcad.config import KNOWN_COLUMNS
+from lhcad.config.base import AnalysisBase
+from lhcad.config.loader import apply_overrides, load_raw, parse_override, validate_raw
+from lhcad.config.models import STANDARD_PIPELINE, AnalysisConfig
+from lhcad.errors import ConfigError
+from lhcad.families.compress import stages as _compress_stages  # noqa: F401
+from lhcad.families.compress.config import COMPRESS_PIPELINE, CompressAnalysis
+from lhcad.families.digits import stages as _digits_stages  # noqa: F401
+from lhcad.families.digits.config import DIGITS_PIPELINE, DigitsAnalysis
+from lhcad.families.egamma import stages as _egamma_stages  # noqa: F401
+from lhcad.families.egamma.config import EGAMMA_PIPELINE, EgammaAnalysis
+from lhcad.families.jet_images import stages as _jet_images_stages  # noqa: F401
+from lhcad.families.jet_images.config import JET_IMAGES_PIPELINE, JetImagesAnalysis
+from lhcad.families.pointcloud import stages as _pointcloud_stages  # noqa: F401
+from lhcad.families.pointcloud.config import POINTCLOUD_PIPELINE, PointCloudAnalysis
+from lhcad.pipeline.artifacts import Artifact
+from lhcad.pipeline.registry import available_stages
+from lhcad.report import rebuild_search_report
+
+#: Rebuilds a finished run's report from its cached artifacts: (output directory, artifacts of
+#: the run's stages, run.json, its analysis) -> the path of ``report/index.html``.
+RebuildReport = Callable[[Path, dict[str, Artifact], Mapping[str, Any], AnalysisBase], Path]
+
+
+@dataclass(frozen=True)
+class Family:
+    """What lhcad knows of an analysis family."""
+
+    kind: str
+    """The ``kind:`` of its analysis YAML."""
+    model: type[AnalysisBase]
+    """Its analysis model: the sections its stages read."""
+    stages: tuple[str, ...]
+    """The stage kinds its pipelines may hold, in order."""
+    report: str
+    """The stage that builds its report."""
+    rebuild_report: RebuildReport | None = None
+    """How ``lhcad report OUT`` rebuilds its report; None: rerun its report stage on the cached
+    artifacts of its inputs (:func:`lhcad.families.rebuild.rerun_report_stage`)."""
+
+
+#: Every family, the default (the LHCO resonance search) first.
+FAMILIES: dict[str, Family] = {
+    family.kind: family
+    for family in (
+        Family("lhco", AnalysisConfig, STANDARD_PIPELINE, "report", rebuild_search_report),
+        Family("digits", DigitsAnalysis, DIGITS_PIPELINE, "digits_report"),
+        Family("jet_images", JetImagesAnalysis, JET_IMAGES_PIPELINE, "jet_images_report"),
+        Family("pointcloud", PointCloudAnalysis, POINTCLOUD_PIPELINE, "pointcloud_report"),
+        Family("egamma", EgammaAnalysis, EGAMMA_PIPELINE, "classify_report"),
+        Family("compress", CompressAnalysis, COMPRESS_PIPELINE, "compress_report"),
+    )
+}
+DEFAULT_FAMILY = "lhco"
+
+#: The stage kind -> the family it belongs to (a stage two families run, like ``data``, belongs
+#: to the first of them).
+STAGE_FAMILY: dict[str, str] = {}
+for _family in FAMILIES.values():
+    for _kind in _family.stages:
+        STAGE_FAMILY.setdefault(_kind, _family.kind)
+
+#: Any analysis: one family's model, chosen by ``kind``.
+Analysis = Annotated[
+    AnalysisConfig | DigitsAnalysis | JetImagesAnalysis | PointCloudAnalysis | EgammaAnalysis | CompressAnalysis,
+    Field(discriminator="kind"),
+]
+ANALYSIS_ADAPTER: TypeAdapter[AnalysisBase] = TypeAdapter(Analysis)
+
+
+def family_of(raw: Mapping[str, Any], source: str | Path = "") -> Family:
+    """The family of a raw analysis mapping: its ``kind``, else the family whose stages its
+    pipeline runs (the first such stage's when several), else the LHCO search."""
+    kind = raw.get("kind")
+    if kind is not None:
+        if kind not in FAMILIES:
+            raise ConfigError(f"unknown analysis kind {kind!r} (choose from: {', '.join(FAMILIES)})", source=source, where="kind")
+        return FAMILIES[kind]
+    pipeline = raw.get("pipeline")
+    owners = [STAGE_FAMILY[s] for s in pipeline if isinstance(s, str) and s in STAGE_FAMILY] if isinstance(pipeline, list) else []
+    others = [owner for owner in owners if owner != DEFAULT_FAMILY]
+    return FAMILIES[others[0] if others else DEFAULT_FAMILY]
+
+
+def validate_analysis(raw: Mapping[str, Any], source: str | Path = "", overridden: list[str] | tuple[str, ...] = ()) -> AnalysisBase:
+    """Validate a raw mapping as its family's analysis (one-line :class:`ConfigError` naming the
+    first problem's dotted path), then check what the types cannot express."""
+    family = family_of(raw, source)
+    config = validate_raw({**raw, "kind": family.kind}, family.model, source, overridden)
+    check_semantics(config, family, str(source))
+    return config
+
+
+def check_semantics(config: AnalysisBase, family: Family, source: str) -> None:
+    """Stages exist, belong to the family and come after what they need; the LHCO search's
+    column names exist."""
+    if isinstance(config, AnalysisConfig):
+        _check_search_columns(config, source)
+    stages = available_stages()
+    seen: set[str] = set()
+    for i, kind in enumerate(config.pipeline):
+        where = f"pipeline[{i}]"
+        if kind not in stages:
+            raise ConfigError(f"unknown stage kind {kind!r} (choose from: {', '.join(family.stages)})", source=source, where=where)
+        if kind not in family.stages:
+            raise ConfigError(
+                f"stage {kind!r} is not a stage of a {family.kind} analysis (kind: {family.kind}; "
+                f"choose from: {', '.join(family.stages)})",
+                source=source,
+                where=where,
+            )
+        if kind in seen:
+            raise ConfigError(f"stage {kind!r} appears twice", source=source, where=where)
+        missing = [need for need in stages[kind].needs if need not in seen]
+        if missing:
+            later = [need for need in missing if need in config.pipeline]
+            problem = "which comes after it" if later else "which the pipeline lacks"
+            raise ConfigError(f"stage {kind!r} needs {', '.join(missing)}, {problem}", source=source, where=where)
+        seen.add(kind)
+
+
+def _check_search_columns(config: AnalysisConfig, source: str) -> None:
+    for i, name in enumerate(config.preprocess.features):
+        if name not in KNOWN_COLUMNS:
+            raise ConfigError(
+                f"unknown feature {name!r} (choose from: {', '.join(sorted(KNOWN_COLUMNS))})",
+                source=source,
+                where=f"preprocess.features[{i}]",
+            )
+    for i, name in enumerate(config.histogram.observables):
+        if name not in KNOWN_COLUMNS:
+            raise ConfigError(f"unknown observable {name!r}", source=source, where=f"histogram.observables[{i}]")
+    for name in config.fit.models:
+        if name not in config.histogram.observables:
+            raise ConfigError(
+                f"fit model for {name!r}, which is not histogrammed (histogram.observables)",
+                source=source,
+                where=f"fit.models.{name}",
+            )
+
+
+def load_analysis(
+    path: str | Path, overrides: Mapping[str, Any] | list[str] | tuple[str, ...] | None = None
+) -> AnalysisBase:
+    """Load, override and validate an analysis YAML into its family's model.
+
+    Args:
+        path: the analysis file.
+        overrides: ``{"select.top_n": [500]}`` or CLI-style ``["select.top_n=[500]"]``.
+
+    Raises:
+        ConfigError: one line naming the file and the dotted path of the first problem.
+    """
+    path = Path(path)
+    if isinstance(overrides, (list, tuple)):
+        overrides = dict(parse_override(item) for item in overrides)
+    overrides = dict(overrides or {})
+    raw = apply_overrides(load_raw(path), overrides)
+    return validate_analysis(raw, path, list(overrides))
+
+
+def recorded_analysis(artifacts: Mapping[str, Artifact], run: Mapping[str, Any]) -> AnalysisBase:
+    """The analysis of a finished run, from its stages' manifests: the whole analysis when a
+    stage recorded it (``analysis`` among its reads), otherwise the sections the stages read,
+    with defaults for the others; the family from its ``kind`` or its stages."""
+    sections: dict[str, Any] = {"name": run.get("analysis", "analysis"), "pipeline": list(artifacts)}
+    for artifact in artifacts.values():
+        recorded = artifact.manifest.get("config", {})
+        if "analysis" in recorded:
+            return ANALYSIS_ADAPTER.validate_python(_with_kind(recorded["analysis"]))
+        for name, value in recorded.items():
+            *parents, leaf = name.split(".")
+            node = sections
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = value
+        sections["seed"] = artifact.manifest.get("seed", 0)
+    return ANALYSIS_ADAPTER.validate_python(_with_kind(sections))
+
+
+def _with_kind(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A recorded analysis with its ``kind``, and only its family's sections (runs of an lhcad
+    before the families recorded no kind and every family's sections)."""
+    family = family_of(raw)
+    return {"kind": family.kind, **{k: v for k, v in raw.items() if k in family.model.model_fields}}

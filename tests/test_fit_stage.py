@@ -20,7 +20,7 @@ data:
   path: {data}
 train: {{members: 2, epochs: 6, batch_size: 512}}
 score: {{use: z_mean}}
-select: {{top_n: [300, 600]}}
+select: {{top_n: [600, 1200]}}
 fit:
   jet_mass_region: mjj_peak
   models:

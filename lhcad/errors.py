@@ -2,12 +2,22 @@
 
 Every error a user can cause (a bad config, a bad data file, bad data values) is a
 :class:`LhcadError`; the CLI prints it as one line and exits with status 2. Anything else
-is a bug in lhcad and exits with status 1.
+is a bug in lhcad and exits with status 1: :func:`handle_errors` is that rule, shared by every
+command (those of :mod:`lhcad.cli` and those the families define next to their code).
 """
 
 from __future__ import annotations
 
+import functools
+import sys
+import traceback
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class LhcadError(Exception):
@@ -35,3 +45,33 @@ class DataError(LhcadError):
 
 class StageError(LhcadError):
     """A stage met input it cannot work with (e.g. an empty selection)."""
+
+
+def handle_errors(func: F) -> F:
+    """Turn lhcad's errors into one stderr line and exit 2; anything else exits 1.
+
+    With ``--debug`` (on the ``lhcad`` group or on the command) the traceback is printed too.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = bool(click.get_current_context().find_root().params.get("debug"))
+        try:
+            return func(*args, **kwargs)
+        except LhcadError as exc:
+            if debug:
+                traceback.print_exc()
+            click.echo(f"error: {exc.line()}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except click.exceptions.Exit:
+            raise
+        except Exception as exc:  # a bug in lhcad
+            if debug:
+                traceback.print_exc()
+            click.echo(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]

@@ -35,7 +35,7 @@ from lhcad.data.parquet import write_events_parquet
 from lhcad.data.sources import read_events, resolve_path
 from lhcad.errors import DataError
 from lhcad.fit.significance import bonferroni_p, p_to_significance
-from lhcad.pipeline.atomic import write_json_atomic
+from lhcad.io.atomic import write_json_atomic
 
 #: Significance levels at which the observed and expected fractions of samples are compared.
 LEVELS = (1.0, 2.0, 3.0)
@@ -187,7 +187,7 @@ def null_command(
 ) -> None:
     """Run analyses unchanged on the same background-only pseudo-experiments: their false-claim
     rates and the distributions of their global significances (null.json, null.png)."""
-    from lhcad.cli import handle_errors
+    from lhcad.errors import handle_errors
 
     handle_errors(_null)(list(analyses), background, samples=samples, size=size, seed=seed, out=out, overrides=overrides)
 

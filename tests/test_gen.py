@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from lhcad.data.columns import JET_COLUMNS, LABEL, MJJ, RND_TRUTH_GEV
 from lhcad.gen import GEN_EXTRA_MESSAGE, GeneratorConfig, GeneratorError
-from lhcad.gen.cli import generate_command
+from lhcad.cli.gen import generate_command
 from lhcad.gen.detector import (
     DetectorSettings,
     Particles,

@@ -21,7 +21,7 @@ from lhcad.data.toy import make_toy_events
 from lhcad.histograms import counts_and_edges, histogram_from_uhi
 from lhcad.pipeline.runner import run_pipeline
 from lhcad.plots.style import plot_style
-from lhcad.cli import report_command
+from lhcad.cli.analysis import report_command
 from lhcad.families.rebuild import rebuild_report
 from lhcad.pipeline.runner import run_artifacts
 from lhcad.report.build import (

@@ -69,7 +69,7 @@ def test_bad_requests_are_generator_errors() -> None:
 def test_generate_images_writes_w_jets_in_the_cms_layout(tmp_path) -> None:
     from click.testing import CliRunner
 
-    from lhcad.gen.cli import generate_command
+    from lhcad.cli.gen import generate_command
     from lhcad.families.jet_images.hdf5 import read_image_file
 
     out = tmp_path / "w.h5"

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 
 from lhcad.data.columns import JET_COLUMNS, LABEL
 from lhcad.errors import DataError
+from lhcad.io.atomic import atomic_path
 
 
 def parquet_schema(path: Path) -> pa.Schema:
@@ -51,7 +52,5 @@ def read_events_parquet(path: Path) -> pd.DataFrame:
 
 def write_events_parquet(frame: pd.DataFrame, path: Path) -> None:
     """Write an events table (zstd) atomically."""
-    from lhcad.pipeline.atomic import atomic_path
-
     with atomic_path(path) as tmp:
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp, compression="zstd")

@@ -33,9 +33,10 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from lhcad.data.columns import JET_COLUMNS, LABEL, MJJ, RAW_N_COLUMNS
-from lhcad.data.lhco import inspect_h5, iter_raw_chunks, read_masterkey
+from lhcad.data.lhco import _open, frame_layout, inspect_h5, iter_raw_chunks, read_masterkey
 from lhcad.errors import DataError
-from lhcad.pipeline.atomic import atomic_path, write_json_atomic
+from lhcad.gen.detector import Particles
+from lhcad.io.atomic import atomic_path, write_json_atomic
 
 if TYPE_CHECKING:
     from lhcad.executors import Executor
@@ -46,10 +47,8 @@ DEFAULT_CHUNK_ROWS = 5_000
 CLUSTER_EVENTS = 1_000
 
 
-def particles_from_raw(block: np.ndarray):  # -> lhcad.gen.detector.Particles
+def particles_from_raw(block: np.ndarray) -> Particles:
     """Flat massless four-momenta of the non-zero particles of a raw block ``(n, 700, 3)``."""
-    from lhcad.gen.detector import Particles
-
     pt, eta, phi = block[..., 0], block[..., 1], block[..., 2]
     present = pt > 0
     counts = present.sum(axis=1)
@@ -70,7 +69,7 @@ def features_of_block(
 
     The events are clustered ``CLUSTER_EVENTS`` at a time, one FastJet call each.
     """
-    from lhcad.gen.jets import lhco_features, select_dijets
+    from lhcad.gen.jets import lhco_features, select_dijets  # awkward, fastjet
 
     values = np.full((len(block), len(JET_COLUMNS) + 1), np.nan, dtype=np.float32)
     for start in range(0, len(block), CLUSTER_EVENTS):
@@ -149,8 +148,6 @@ def _write_part(job: _Job, frame: pd.DataFrame) -> int:
 
 def _convert_part(job: _Job) -> int:
     """Convert rows [start, stop) into one part file; returns its events without two jets."""
-    from lhcad.data.lhco import _open, frame_layout
-
     with _open(Path(job.path)) as handle:
         layout = frame_layout(handle, job.key, Path(job.path))
         values = np.asarray(

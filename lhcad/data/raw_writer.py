@@ -20,7 +20,7 @@ import numpy as np
 
 from lhcad.data.columns import LABEL, RAW_MAX_PARTICLES, RAW_N_COLUMNS, RAW_VALUES_PER_PARTICLE
 from lhcad.errors import DataError
-from lhcad.pipeline.atomic import atomic_path
+from lhcad.io.atomic import atomic_path
 
 DEFAULT_KEY = "df"
 

@@ -11,10 +11,12 @@ import pandas as pd
 
 from lhcad.data.lhco import inspect_h5, read_features_h5
 from lhcad.data.parquet import read_events_parquet
+from lhcad.data.raw_features import convert_raw_file
 from lhcad.errors import DataError
+from lhcad.gen.extra import require_gen_extra
 
 if TYPE_CHECKING:
-    from lhcad.config.models import DataConfig
+    from lhcad.config.data import DataConfig
     from lhcad.executors import Executor
 
 EMBEDDED_PREFIX = "embedded:"
@@ -88,17 +90,12 @@ def read_events(
             return read_root_events(path, chunk_rows=chunk_rows)
         return read_root_events(path, config.tree, config.columns, chunk_rows)
     if fmt == "raw_h5" and scratch is not None:
-        from lhcad.config.models import RawConversionConfig
-        from lhcad.data.raw_features import convert_raw_file
-        from lhcad.gen import require_gen_extra
-
         require_gen_extra()
-        raw = config.raw if config is not None else RawConversionConfig()
+        # config.raw's settings, else convert_raw_file's defaults (the same as the section's)
+        raw = {} if config is None else {"chunk_rows": config.raw.chunk_rows, "workers": config.raw.workers,
+                                         "jet_pt_min": config.raw.jet_pt_min}  # fmt: skip
         features = scratch / f"raw_features_{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]}.parquet"
-        convert_raw_file(
-            path, features, key=key, chunk_rows=raw.chunk_rows, workers=raw.workers, jet_pt_min=raw.jet_pt_min,
-            executor=executor,
-        )  # fmt: skip
+        convert_raw_file(path, features, key=key, executor=executor, **raw)
         return read_events_parquet(features)
     if fmt == "raw_h5":
         raise DataError(

@@ -13,7 +13,7 @@ from typing import Any
 from lhcad.config import AnalysisBase
 from lhcad.families.registry import FAMILIES, recorded_analysis
 from lhcad.pipeline.artifacts import Artifact, ArtifactWriter
-from lhcad.pipeline.atomic import copy_file_atomic, replace_tree
+from lhcad.io.atomic import copy_file_atomic, replace_tree
 from lhcad.pipeline.registry import available_stages
 from lhcad.pipeline.runner import StageContext, run_artifacts
 

@@ -32,11 +32,12 @@ from tqdm import tqdm
 from lhcad import __version__
 from lhcad.data.columns import JET_COLUMNS, LABEL, MJJ, RAW_N_COLUMNS
 from lhcad.data.parquet import write_events_parquet
+from lhcad.data.raw_writer import RawFileWriter, particles_to_rows
 from lhcad.executors import Executor
-from lhcad.gen import GeneratorError, require_gen_extra
 from lhcad.gen.detector import DETECTORS, DetectorSettings, Particles, apply_detector
+from lhcad.gen.extra import GeneratorError, require_gen_extra
 from lhcad.gen.pythia import PROCESSES, make_pythia, process_settings, pythia_seed, pythia_version
-from lhcad.pipeline.atomic import atomic_path, write_json_atomic
+from lhcad.io.atomic import atomic_path, write_json_atomic
 
 #: Truth columns added by ``generate_events(..., truth=True)``: the hard process's pTHat and mHat.
 TRUTH_COLUMNS: tuple[str, ...] = ("pthat", "mhat")
@@ -163,7 +164,7 @@ def _reconstruct(
     with ``raw``, their particles as rows of the official raw layout."""
     import awkward as ak
 
-    from lhcad.gen.jets import lhco_features, select_dijets
+    from lhcad.gen.jets import lhco_features, select_dijets  # awkward, fastjet
 
     final = run["prt"][run["prt"].status > 0]
     flat = ak.flatten(final, axis=1)
@@ -195,8 +196,6 @@ def _massless(particles: Particles) -> Particles:
 
 def _raw_rows(particles: Particles, events: np.ndarray) -> np.ndarray:
     """The particles of ``events`` as rows of the official raw layout (pT, eta, phi; float64)."""
-    from lhcad.data.raw_writer import particles_to_rows
-
     chosen = np.zeros(len(particles.counts), dtype=bool)
     chosen[events] = True
     kept = particles.select(np.repeat(chosen, particles.counts))
@@ -427,8 +426,6 @@ def _run_tasks(
 
 def _write_raw(tasks: list[_Task], out: Path, order: np.ndarray | None) -> None:
     """Stream the chunks' particles into the raw file, in the order of ``order`` (one chunk in memory)."""
-    from lhcad.data.raw_writer import RawFileWriter
-
     total = sum(t.n for t in tasks)
     position = np.arange(total) if order is None else np.argsort(order)  # row of each event
     with RawFileWriter(out, total, labelled=True) as writer:

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from lhcad.data.columns import JET_COLUMNS, MJJ
-from lhcad.gen import require_gen_extra
 from lhcad.gen.detector import DetectorSettings, Particles, smear_jets
+from lhcad.gen.extra import require_gen_extra
 from lhcad.gen.nsubjettiness import nsubjettiness
 
 N_TAUS = 3

@@ -15,7 +15,7 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 
-from lhcad.gen import require_gen_extra
+from lhcad.gen.extra import require_gen_extra
 
 AXES = "OnePass_KT_Axes"
 MEASURE = "UnnormalizedMeasure"

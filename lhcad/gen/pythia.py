@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from lhcad.data.columns import SQRT_S_GEV
-from lhcad.gen import GeneratorError, require_gen_extra
+from lhcad.gen.extra import GeneratorError, require_gen_extra
 
 PROCESSES: tuple[str, ...] = ("qcd", "signal")
 

@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lhcad.data.columns import SQRT_S_GEV
-from lhcad.gen import GeneratorError, require_gen_extra
 from lhcad.gen.detector import pseudorapidity
+from lhcad.gen.extra import GeneratorError, require_gen_extra
 from lhcad.gen.generate import BATCH_SIZE, MAX_EMPTY_BATCHES, _ParticleTable
 from lhcad.gen.pythia import make_pythia, pythia_seed
 

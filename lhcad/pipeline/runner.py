@@ -30,7 +30,7 @@ from lhcad.config import AnalysisBase, AnalysisConfig, config_sha256
 from lhcad.errors import LhcadError
 from lhcad.executors import Executor, LocalExecutor, open_executor
 from lhcad.pipeline.artifacts import Artifact, ArtifactWriter
-from lhcad.pipeline.atomic import copy_file_atomic, replace_tree, write_json_atomic
+from lhcad.io.atomic import copy_file_atomic, replace_tree, write_json_atomic
 from lhcad.pipeline.registry import StageSpec, available_stages
 
 log = logging.getLogger("lhcad")

@@ -15,7 +15,7 @@ from typing import Any
 from lhcad.config import AnalysisBase, AnalysisConfig
 from lhcad.errors import LhcadError
 from lhcad.pipeline.artifacts import Artifact
-from lhcad.pipeline.atomic import replace_tree
+from lhcad.io.atomic import replace_tree
 
 __all__ = ["REPORT", "rebuild_search_report"]
 

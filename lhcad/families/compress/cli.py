@@ -1,21 +1,20 @@
 """``lhcad compress`` and ``lhcad decompress``: one parquet table to a self-contained ``.lhcz``
-file and back (registered on the main group by :mod:`lhcad.cli`)."""
+file and back (registered on the main group by :mod:`lhcad.cli`). The codec (torch) is imported
+when a command runs, so ``lhcad --help`` stays quick."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
+import pyarrow as pa
+import pyarrow.parquet as pq
 
+from lhcad.data.parquet import parquet_schema
+from lhcad.errors import DataError, handle_errors
 from lhcad.families.compress import LATENT_DTYPES, MODEL_KINDS
-
-
-def _with_errors(run: Callable[..., None], **options: Any) -> None:
-    from lhcad.cli import handle_errors  # at call time: lhcad.cli imports this module
-
-    handle_errors(run)(**options)
+from lhcad.families.compress.metrics import derived_differences, size_baselines
 
 
 def _int_list(text: str, option: str) -> tuple[int, ...]:
@@ -32,12 +31,6 @@ def _int_list(text: str, option: str) -> tuple[int, ...]:
 
 def read_parquet_table(path: Path) -> Any:
     """A whole parquet file as a DataFrame, with one-line errors for a missing or corrupt file."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from lhcad.data.parquet import parquet_schema
-    from lhcad.errors import DataError
-
     parquet_schema(path)
     try:
         return pq.read_table(path).to_pandas()
@@ -48,9 +41,8 @@ def read_parquet_table(path: Path) -> Any:
 def _compress(
     input_path: Path, out: Path, columns: str | None, hidden: str, **options: Any
 ) -> None:
-    from lhcad.families.compress.codec import CompressionSettings, compress_table, decompress_file
-    from lhcad.families.compress.metrics import derived_differences, size_baselines
-    from lhcad.models.training import TrainSettings
+    from lhcad.families.compress.codec import CompressionSettings, compress_table, decompress_file  # torch
+    from lhcad.models.training import TrainSettings  # torch
 
     frame = read_parquet_table(input_path)
     train = TrainSettings(
@@ -184,11 +176,11 @@ def _compress(
 def compress_command(**options: Any) -> None:
     """Train an AE or VAE on the columns of IN.parquet and write them, K numbers per row, with the
     decoder to one self-contained .lhcz file (lossy: see the printed round-trip differences)."""
-    _with_errors(_compress, **options)
+    handle_errors(_compress)(**options)
 
 
 def _decompress(file: Path, out: Path, device: str) -> None:
-    from lhcad.families.compress.codec import decompress_to_parquet
+    from lhcad.families.compress.codec import decompress_to_parquet  # torch
 
     frame, seconds = decompress_to_parquet(file, out, device)
     click.echo(f"{out}: {len(frame):,} rows, {len(frame.columns)} columns in {seconds:.2f} s")
@@ -211,4 +203,4 @@ def _decompress(file: Path, out: Path, device: str) -> None:
 )
 def decompress_command(**options: Any) -> None:
     """Restore the table of an .lhcz file (needs nothing but the file) into a parquet file."""
-    _with_errors(_decompress, **options)
+    handle_errors(_decompress)(**options)

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from lhcad.errors import DataError
-from lhcad.pipeline.atomic import atomic_path
+from lhcad.io.atomic import atomic_path
 
 FORMAT = "lhcz"
 FORMAT_VERSION = 1

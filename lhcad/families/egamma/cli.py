@@ -6,6 +6,10 @@ from pathlib import Path
 
 import click
 
+from lhcad.errors import LhcadError, handle_errors
+from lhcad.families.egamma.egamma_file import write_egamma_file
+from lhcad.families.egamma.showers import ShowerSettings, simulate_showers
+
 
 @click.command("simulate-showers")
 @click.option("--particle", type=click.Choice(["electron", "photon"]), required=True, help="Particle kind.")
@@ -31,8 +35,6 @@ def simulate_showers_command(
     """Simulate single electron or photon showers in a PbWO4 crystal calorimeter behind a
     tracker in a 3.8 T field (lhcad's parametric fast simulation; see the README for what it
     models) and write them in the CMS e/gamma open-data layout."""
-    from lhcad.cli import handle_errors
-
     handle_errors(_simulate)(particle, n, out, pt_min, pt_max, eta_max, material_scale, noise, seed, overwrite)
 
 
@@ -40,10 +42,6 @@ def _simulate(
     particle: str, n: int, out: Path, pt_min: float, pt_max: float | None, eta_max: float,
     material_scale: float, noise: bool, seed: int, overwrite: bool,
 ) -> None:  # fmt: skip
-    from lhcad.families.egamma.egamma_file import write_egamma_file
-    from lhcad.families.egamma.showers import ShowerSettings, simulate_showers
-    from lhcad.errors import LhcadError
-
     if out.exists() and not overwrite:
         raise LhcadError("exists (use --overwrite to replace it)", source=out)
     pt_max = pt_min if pt_max is None else pt_max

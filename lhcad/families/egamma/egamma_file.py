@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from lhcad.errors import DataError
-from lhcad.pipeline.atomic import atomic_path
+from lhcad.io.atomic import atomic_path
 
 IMAGE_KEY = "X"
 LABEL_KEY = "y"

@@ -117,7 +117,7 @@ class ImageFileWriter:
 
 
 def write_image_file(path: str | Path, jets: JetImages, *, chunk_rows: int = 64) -> None:
-    """Write ``jets`` to a new image file (use :mod:`lhcad.pipeline.atomic` for atomicity)."""
+    """Write ``jets`` to a new image file (use :mod:`lhcad.io.atomic` for atomicity)."""
     with ImageFileWriter(path, chunk_rows=chunk_rows) as writer:
         writer.append(jets)
 

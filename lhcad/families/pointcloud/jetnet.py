@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from lhcad.errors import DataError
-from lhcad.pipeline.atomic import atomic_path
+from lhcad.io.atomic import atomic_path
 
 PARTICLE_FEATURES: tuple[str, ...] = ("etarel", "phirel", "ptrel", "mask")
 JET_FEATURES: tuple[str, ...] = ("pt", "eta", "mass", "num_particles")

@@ -1,7 +1,7 @@
 """``lhcad features``: an official LHCO raw particle file to jet features (FastJet), to parquet.
 
-Registered on the main group by :func:`lhcad.cli._register_late_commands`. FastJet is imported
-only when the command runs, so the CLI works without the ``gen`` extra.
+FastJet is imported only when the command runs (:func:`lhcad.gen.require_gen_extra`), so the
+CLI works without the ``gen`` extra.
 """
 
 from __future__ import annotations
@@ -11,7 +11,12 @@ from pathlib import Path
 
 import click
 
-from lhcad.data.raw_features import DEFAULT_CHUNK_ROWS
+from lhcad.config.base import ExecutorConfig
+from lhcad.data.raw_features import DEFAULT_CHUNK_ROWS, convert_raw_file
+from lhcad.data.sources import detect_format
+from lhcad.errors import DataError, handle_errors
+from lhcad.executors import open_executor
+from lhcad.gen import require_gen_extra
 
 
 @click.command("features")
@@ -79,8 +84,6 @@ def features_command(
     and tau1..3, and mjj: one row per event (NaN and counted when there are fewer than two
     jets). An interrupted conversion resumes from its finished blocks.
     """
-    from lhcad.cli import handle_errors
-
     handle_errors(_features)(
         raw, out, key=key, workers=workers, chunk_rows=chunk_rows, jet_pt_min=jet_pt_min,
         masterkey=masterkey, executor=executor, address=address, max_events=max_events, progress=progress,
@@ -91,13 +94,6 @@ def _features(
     raw: Path, out: Path, *, key: str | None, workers: int, chunk_rows: int, jet_pt_min: float,
     masterkey: Path | None, executor: str, address: str | None, max_events: int | None, progress: bool,
 ) -> None:  # fmt: skip
-    from lhcad.config.base import ExecutorConfig
-    from lhcad.data.raw_features import convert_raw_file
-    from lhcad.data.sources import detect_format
-    from lhcad.errors import DataError
-    from lhcad.executors import open_executor
-    from lhcad.gen import require_gen_extra
-
     if detect_format(raw, key) != "raw_h5":
         raise DataError("not a raw LHCO particle file", source=raw)
     require_gen_extra()

@@ -1,7 +1,8 @@
 """``lhcad generate``: Pythia 8 + FastJet events in the LHCO format, to parquet.
 
-The lead registers :data:`generate_command` on the main group. Pythia and FastJet are imported
-only when the command runs, so the CLI works without the ``gen`` extra.
+Also single-jet images (:mod:`lhcad.families.jet_images.sample`) and JetNet jets
+(:mod:`lhcad.families.pointcloud.jetnet`). Pythia and FastJet are imported only when the command
+runs, so the CLI works without the ``gen`` extra.
 """
 
 from __future__ import annotations
@@ -11,10 +12,16 @@ from typing import Any
 
 import click
 
-from lhcad.gen.detector import DETECTORS
-from lhcad.gen.generate import OUTPUT_FORMATS, SAMPLE_KINDS
+from lhcad.config.base import ExecutorConfig
+from lhcad.errors import handle_errors
+from lhcad.executors import open_executor
 from lhcad.families.jet_images import IMAGE_PROCESS_NAMES
-from lhcad.families.pointcloud.jetnet import JETNET_TYPES, N_PARTICLES
+from lhcad.families.jet_images.sample import generate_jet_sample, write_jet_sample_images
+from lhcad.families.pointcloud.jetnet import JETNET_TYPES, N_PARTICLES, generate_jetnet, write_jetnet
+from lhcad.gen import GeneratorError
+from lhcad.gen.detector import DETECTORS
+from lhcad.gen.generate import OUTPUT_FORMATS, SAMPLE_KINDS, generate_to_parquet, plan_samples
+from lhcad.io.atomic import atomic_path
 
 
 def _command_line(context: click.Context) -> str:
@@ -87,8 +94,6 @@ def generate_command(**options: Any) -> None:
     Writes OUT (parquet: pxj1 .. tau3j2, mjj, label; or with --format raw the official raw
     particle layout, HDF5) and OUT's .provenance.json.
     """
-    from lhcad.cli import handle_errors
-
     command = _command_line(click.get_current_context())
     if options["process"] == "jetnet":
         handle_errors(_generate_jetnet)(**options, command=command)
@@ -105,9 +110,6 @@ def _generate_jetnet(
     *, jet_type: str | None, n: int, n_particles: str | None, out: Path, seed: int, overwrite: bool,
     command: str, **_: Any,
 ) -> None:
-    from lhcad.gen import GeneratorError
-    from lhcad.families.pointcloud.jetnet import generate_jetnet, write_jetnet
-
     if jet_type is None:
         raise GeneratorError("--process jetnet needs --jet-type (g, q, t, w or z)")
     if out.exists() and not overwrite:
@@ -121,10 +123,6 @@ def _generate_images(
     *, process: str, images: bool, n: int, pt_range: tuple[float, float] | None, out: Path, seed: int,
     overwrite: bool, **_: Any,
 ) -> None:
-    from lhcad.gen import GeneratorError
-    from lhcad.families.jet_images.sample import generate_jet_sample, write_jet_sample_images
-    from lhcad.pipeline.atomic import atomic_path
-
     if process not in IMAGE_PROCESS_NAMES or not images:
         raise GeneratorError(f"jet images need --images and --process {'|'.join(IMAGE_PROCESS_NAMES)}")
     if out.exists() and not overwrite:
@@ -159,10 +157,6 @@ def _generate(
     progress: bool,
     command: str,
 ) -> None:
-    from lhcad.config.base import ExecutorConfig
-    from lhcad.executors import open_executor
-    from lhcad.gen.generate import generate_to_parquet, plan_samples
-
     samples, shuffle = plan_samples(
         process, n, n_signal=n_signal, mZ=mz, mX=mx, mY=my, pthat_min=pthat_min, mpi=mpi, detector=detector,
         jet_response=jet_response, massless=massless,

@@ -44,6 +44,16 @@ def test_missing_analysis_file_exits_2(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "file not found" in result.stderr
 
 
+def test_debug_before_or_after_the_command_shows_the_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "nope.yaml"
+    for args in (["--debug", "run", str(path)], ["run", str(path), "--debug"]):
+        result = invoke(*args)
+        assert result.exit_code == 2 and "file not found" in result.stderr
+        assert "Traceback" in result.stderr, args
+    assert "Traceback" not in invoke("run", str(path)).stderr
+    assert invoke("simulate-showers", "--debug", "--help").exit_code == 0  # every command has it
+
+
 def test_inspect_reports_format_counts_and_labels(toy_parquet: Path, toy_events) -> None:
     result = invoke("inspect", str(toy_parquet))
     assert result.exit_code == 0

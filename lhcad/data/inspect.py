@@ -9,6 +9,7 @@ import numpy as np
 
 from lhcad.data.columns import LABEL
 from lhcad.data.lhco import inspect_h5
+from lhcad.data.root import describe_root
 from lhcad.data.sources import detect_format, read_events, resolve_path
 
 
@@ -22,8 +23,6 @@ def describe_file(path_text: str | Path, key: str | None = None) -> dict[str, An
         info.update(n_events=layout.n_rows, n_columns=len(layout.columns), layout=layout.kind)
         return info
     if fmt == "root":  # which branches to map in data.columns
-        from lhcad.data.root import describe_root
-
         return {**info, **describe_root(path)}
     events = read_events(path, fmt, key)
     values = events.to_numpy(np.float64)

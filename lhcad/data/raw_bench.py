@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from lhcad.data.raw_features import DEFAULT_CHUNK_ROWS
 from lhcad.data.raw_writer import RawFileWriter, particles_to_rows
 
 #: Events of the R&D file, for the extrapolated conversion time.
@@ -137,8 +138,6 @@ def bench_raw_conversion(
     and ``raw_rnd_file_minutes_on_2_free_cores`` (the R&D file at that CPU rate on two cores
     nobody else uses).
     """
-    from lhcad.data.raw_features import DEFAULT_CHUNK_ROWS
-
     chunk_rows = chunk_rows or DEFAULT_CHUNK_ROWS
     with tempfile.TemporaryDirectory(dir=directory, prefix="lhcad-raw-bench-") as tmp:
         raw, out = Path(tmp) / "raw.h5", Path(tmp) / "features.parquet"

@@ -12,6 +12,7 @@ import pandas as pd
 from lhcad.data.lhco import inspect_h5, read_features_h5
 from lhcad.data.parquet import read_events_parquet
 from lhcad.data.raw_features import convert_raw_file
+from lhcad.data.root import read_root_events
 from lhcad.errors import DataError
 from lhcad.gen.extra import require_gen_extra
 
@@ -84,8 +85,6 @@ def read_events(
     if fmt == "features_h5":
         return read_features_h5(path, key, chunk_rows)
     if fmt == "root":
-        from lhcad.data.root import read_root_events
-
         if config is None:
             return read_root_events(path, chunk_rows=chunk_rows)
         return read_root_events(path, config.tree, config.columns, chunk_rows)

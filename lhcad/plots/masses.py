@@ -10,6 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from lhcad.plots.style import FIT, MASS_NAMES, SIGNAL, label_figure, single
+from lhcad.report.summary import decimals
 
 
 def mass_name(observable: str) -> str:
@@ -29,8 +30,6 @@ def masses_vs_truth(
     are not claimed, a note where no fit was valid; the generated masses, when known, as grey
     crosses on the same scale. The annotation is rounded like the report's banner
     (:func:`lhcad.report.summary.mass_line`)."""
-    from lhcad.report.summary import decimals
-
     generated = generated or {}
     observables = [o for o in masses if o in truth]
     fig, ax = single()

@@ -11,6 +11,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from lhcad.metrics import roc_auc, roc_curve
 from lhcad.plots.style import (
     ENSEMBLE,
     class_samples,
@@ -81,8 +82,6 @@ class Roc:
 def roc(labels: np.ndarray, score: np.ndarray) -> Roc:
     """The ROC curve of ``score`` (higher = more signal-like) against 0/1 ``labels``, computed
     by :mod:`lhcad.metrics` like the AUCs of ``metrics.json``."""
-    from lhcad.metrics import roc_auc, roc_curve
-
     labels = np.asarray(labels)
     fpr, tpr = roc_curve(labels, score)
     return Roc(fpr=fpr, tpr=tpr, auc=roc_auc(labels, score), n_background=int((labels == 0).sum()))

@@ -24,15 +24,15 @@ Errors:
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from lhcad.config import AnalysisBase
 from lhcad.errors import LhcadError
 from lhcad.families import registry
+from lhcad.families.lhco.artifacts import SearchArtifacts
 from lhcad.families.rebuild import rebuild_report
 from lhcad.pipeline.artifacts import Artifact
 from lhcad.pipeline.registry import available_stages
@@ -154,29 +154,6 @@ def _stage_publishing(kinds: list[str], target: str) -> str | None:
     return found[-1] if found else None
 
 
-def _nan_if_none(value: Any) -> Any:
-    return math.nan if value is None else value
-
-
-def _fit_result(stored: Mapping[str, Any]) -> FitResult:
-    """A :class:`~lhcad.fit.binned.FitResult` rebuilt from its JSON form (None back to NaN)."""
-    from lhcad.fit.binned import FitResult
-
-    values: dict[str, Any] = {}
-    for spec in fields(FitResult):
-        if spec.name not in stored:
-            continue
-        value = stored[spec.name]
-        if spec.name in ("params", "errors"):
-            value = {k: _nan_if_none(v) for k, v in value.items()}
-        elif spec.name == "fit_range":
-            value = tuple(_nan_if_none(v) for v in value)
-        elif spec.name not in ("observable", "reason", "template", "edges"):
-            value = _nan_if_none(value)
-        values[spec.name] = value
-    return FitResult(**values)
-
-
 @dataclass
 class Run:
     """A finished run: its configuration, output directory, results and cached artifacts.
@@ -199,26 +176,29 @@ class Run:
         """Stage kind -> whether its artifact came from the cache (nothing recomputed)."""
         return {stage.name: stage.cached for stage in self.record.stages}
 
+    @property
+    def search(self) -> SearchArtifacts:
+        """The outputs of an LHCO search's stages, typed (:mod:`lhcad.families.lhco.artifacts`:
+        ``search.events``, ``search.scores``, ``search.fits``, ...), each read on first use from
+        the returned object; what its report reads too."""
+        return SearchArtifacts(self.record.artifacts)
+
     def artifact(self, stage: str) -> Artifact:
         """The cached output directory of one stage of this run.
 
         Its files are read with ``read_table`` (parquet -> DataFrame), ``read_arrays`` (npz),
         ``read_json`` and ``read_torch``; ``path(name)`` gives a file's path. The typed views
         :meth:`events`, :meth:`scores`, :meth:`selections`, :meth:`histograms` and :meth:`fits`
-        decode the LHC pipeline's main artifacts.
+        decode the LHC pipeline's main artifacts (all of them: :attr:`search`).
 
         Raises:
             lhcad.errors.LhcadError: the stage is not in this run's pipeline.
         """
-        try:
-            return self.record.artifacts[stage]
-        except KeyError:
-            ran = ", ".join(self.record.artifacts)
-            raise LhcadError(f"stage {stage!r} did not run (ran: {ran})") from None
+        return self.search.artifact(stage)
 
     def events(self) -> pd.DataFrame:
         """The events table of the ``data`` stage: jets, ``mjj``, derived features, labels."""
-        return self.artifact("data").read_table("events.parquet")
+        return self.search.events.table
 
     def scores(self) -> pd.DataFrame:
         """Per-event anomaly scores (``score`` stage), in the row order of :meth:`events`.
@@ -226,28 +206,21 @@ class Run:
         Column ``score`` is the one used downstream (``score.use``); the other columns are every
         score of every ensemble member (or weak-scorer details).
         """
-        return self.artifact("score").read_table("scores.parquet")
+        return self.search.scores.table
 
     def selections(self) -> dict[str, np.ndarray]:
         """Selection name (``top500``, ...) -> row indices into :meth:`events`."""
-        return self.artifact("select").read_arrays("selections.npz")
+        return self.search.selections.rows
 
     def histograms(self) -> dict[str, dict[str, bh.Histogram]]:
         """Selection name (and ``all``) -> observable -> ``boost_histogram.Histogram``."""
-        from lhcad.histograms import histogram_from_uhi
-
-        stored = self.artifact("histogram").read_json("histograms.json")
-        return {
-            selection: {name: histogram_from_uhi(hist) for name, hist in by_observable.items()}
-            for selection, by_observable in stored.items()
-        }
+        return self.search.histograms.boost()
 
     def fits(self) -> dict[tuple[str, str], FitResult]:
         """(selection, observable) -> the iminuit fit's result: validity, parameters with
         HESSE errors, MINOS interval of the mean, chi2, local significance; its
         :meth:`~lhcad.fit.binned.FitResult.expected_counts` rebuilds the fitted curves."""
-        stored = self.artifact("fit").read_json("fits.json")
-        return {(fit["selection"], fit["observable"]): _fit_result(fit) for fit in stored}
+        return self.search.fits.results()
 
     def report(self) -> Path:
         """Path of the run's HTML report, ``OUT/report/index.html``.

@@ -66,10 +66,10 @@ def bench_inputs(n_events: int, seed: int = 0) -> np.ndarray:
 
 def bench_training(x: np.ndarray, epochs: int, members: int, batch_size: int, device: str, naive: bool) -> dict[str, float]:
     """Throughput of the vectorized ensemble trainer, and of the naive reference if asked."""
-    from lhcad.config.models import TrainConfig
+    from lhcad.config.vae import TrainConfig
     from lhcad.models.naive import train_naive_reference
     from lhcad.models.training import train_ensemble
-    from lhcad.stages.train import architecture, settings_of
+    from lhcad.models.settings import architecture, settings_of
 
     cfg = TrainConfig(members=members, epochs=epochs, batch_size=batch_size, device=device, patience=None)  # type: ignore[arg-type]
     arch, settings = architecture(cfg, x.shape[1]), settings_of(cfg)
@@ -102,11 +102,11 @@ def bench_scoring(x: np.ndarray, members: int, device: str) -> dict[str, float]:
     """Scoring throughput in events per second: all five scores of every member
     (``score_events_per_s``, what the score stage computes), and the latent-space ones alone
     (``latent_score_events_per_s``: z_mean, z_logvar, z_mean^2 and KL need only the encoder)."""
-    from lhcad.config.models import TrainConfig
+    from lhcad.config.vae import TrainConfig
     from lhcad.models.scoring import latent_scores
     from lhcad.models.training import resolve_device
     from lhcad.models.vae import EnsembleVAE
-    from lhcad.stages.train import architecture
+    from lhcad.models.settings import architecture
 
     model = EnsembleVAE(architecture(TrainConfig(), x.shape[1]), list(range(members))).eval()
     target = resolve_device(device)

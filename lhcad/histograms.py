@@ -8,7 +8,7 @@ import boost_histogram as bh
 import numpy as np
 from boost_histogram import serialization
 
-from lhcad.config.models import Binning
+from lhcad.config.section import Binning
 
 
 def fill_histogram(values: np.ndarray, binning: Binning, name: str) -> bh.Histogram:

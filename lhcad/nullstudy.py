@@ -60,7 +60,7 @@ def run_significance(results: dict[str, Any]) -> tuple[float, list[str]]:
 
     The significance is what the procedure would claim with, whether or not a fit found a
     mass: the most significant selection's bump hunt times the selections hunted, combined
-    with a weak scorer's window scan as :func:`lhcad.stages.extract.extract_masses` combines
+    with a weak scorer's window scan as :func:`lhcad.families.lhco.stages.extract.extract_masses` combines
     them (the smaller p-value doubled), or a mass's own if larger (0 without any).
     """
     masses = results.get("masses") or {}

@@ -13,7 +13,7 @@ import jsonschema
 from lhcad.errors import LhcadError
 
 if TYPE_CHECKING:
-    from lhcad.config.models import AnalysisConfig
+    from lhcad.config.base import AnalysisBase
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).parent / "schemas" / f"results-{SCHEMA_VERSION}.json"
@@ -34,7 +34,7 @@ def validate_results(results: dict[str, Any]) -> None:
         raise LhcadError(f"results.json violates its schema at {path}: {exc.message}") from None
 
 
-def results_header(analysis: AnalysisConfig) -> dict[str, Any]:
+def results_header(analysis: AnalysisBase) -> dict[str, Any]:
     """The fields every analysis's results.json starts with: which analysis, with which
     configuration (its canonical hash), by which lhcad, when."""
     from lhcad import __version__

@@ -52,7 +52,7 @@ def _schema_keys(node: dict[str, Any], defs: dict[str, Any], path: str = "") -> 
 
 
 def test_yaml_reference_page_lists_every_field_of_the_config_models(site: Path) -> None:
-    from lhcad.config.models import AnalysisConfig
+    from lhcad.families.lhco.config import AnalysisConfig
     from lhcad.families.schema import analysis_schema
 
     schema = analysis_schema()

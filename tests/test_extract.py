@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 from test_sideband import qcd_events, signal_events
 
-from lhcad.config.models import ExtractConfig
-from lhcad.stages.extract import add_sideband_tests, extract_masses
+from lhcad.families.lhco.config import ExtractConfig
+from lhcad.families.lhco.stages.extract import add_sideband_tests, extract_masses
 
 
 def _fit(selection: str, n: int, mean: float, significance: float, valid: bool = True) -> dict:

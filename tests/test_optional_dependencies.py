@@ -12,7 +12,7 @@ PROBE = f"""
 import sys
 for name in {OPTIONAL!r}:
     sys.modules[name] = None  # any import of it now fails
-import lhcad.cli, lhcad.stages, lhcad.api
+import lhcad.cli, lhcad.families.lhco.stages, lhcad.api
 import lhcad.families.jet_images.report, lhcad.families.jet_images.sample, lhcad.families.pointcloud.jetnet, lhcad.families.egamma.showers, lhcad.families.compress.codec
 from lhcad.pipeline.registry import available_stages
 print(len(available_stages()))

@@ -14,7 +14,7 @@ import yaml
 from click.testing import CliRunner
 from matplotlib.container import ErrorbarContainer
 
-from lhcad.config import AnalysisConfig
+from lhcad.families.lhco.config import AnalysisConfig
 from lhcad.families.registry import load_analysis
 from lhcad.data.parquet import write_events_parquet
 from lhcad.data.toy import make_toy_events
@@ -24,9 +24,10 @@ from lhcad.plots.style import plot_style
 from lhcad.cli.analysis import report_command
 from lhcad.families.rebuild import rebuild_report
 from lhcad.pipeline.runner import run_artifacts
-from lhcad.report.build import (
-    FigureWriter,
-    RunData,
+from lhcad.families.lhco.artifacts import Fits
+from lhcad.families.lhco.curves import fit_components
+from lhcad.families.lhco.report import (
+    SearchRun,
     auc_text,
     fit_problems,
     fits_section,
@@ -35,8 +36,8 @@ from lhcad.report.build import (
     scores_section,
     signal_peak,
 )
-from lhcad.report.curves import fit_components
 from lhcad.report.html import Code, FigureRef, Flagged, Paragraph, Section, Table, render_page
+from lhcad.report.parts import FigureWriter
 from tests.conftest import write_analysis
 
 ANALYSIS = """\
@@ -79,10 +80,10 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def run_data(out: Path) -> RunData:
+def run_data(out: Path) -> SearchRun:
     artifacts, _ = run_artifacts(out)
     analysis = AnalysisConfig.model_validate(artifacts["export"].manifest["config"]["analysis"])
-    return RunData(artifacts, analysis)
+    return SearchRun(artifacts, analysis)
 
 
 class Page(HTMLParser):
@@ -207,13 +208,13 @@ def test_the_fit_table_lists_every_fit(out: Path) -> None:
         assert row["mean [GeV]"] == ("–" if fit["mean"] is None else f"{fit['mean']:.1f}")
 
 
-def test_the_selection_and_score_tables_show_the_artifacts(out: Path, run_data: RunData) -> None:
+def test_the_selection_and_score_tables_show_the_artifacts(out: Path, run_data: SearchRun) -> None:
     p = page(out)
-    selections = run_data.json("select", "selections.json")
+    selections = run_data.selections.records
     rows = records(p.tables["selections"])
     assert [(r["selection"], r["events"]) for r in rows] == [(s["name"], f"{s['n']:,}") for s in selections]
     assert [r["signal events"] for r in rows] == [f"{s['n_signal']:,}" for s in selections]
-    metrics = run_data.json("score", "metrics.json")
+    metrics = run_data.scores.metrics
     shown = {r["score"]: r for r in records(p.tables["score-metrics"])}
     assert {name: shown[name]["ensemble AUC"] for name in metrics} == {name: auc_text(m["auc"]) for name, m in metrics.items()}
     assert {name: shown[name]["member 0 AUC"] for name in metrics} == {name: auc_text(m["members"][0]["auc"]) for name, m in metrics.items()}
@@ -230,7 +231,7 @@ def test_an_auc_below_one_half_says_it_is_inverted() -> None:
     assert auc_text(None) == "–"
 
 
-def test_the_configuration_on_the_page_is_the_runs(out: Path, run_data: RunData) -> None:
+def test_the_configuration_on_the_page_is_the_runs(out: Path, run_data: SearchRun) -> None:
     (config_text,) = [t for t in page(out).pres if t.startswith("kind:")]
     assert yaml.safe_load(config_text) == run_data.analysis.model_dump(mode="json")
 
@@ -243,26 +244,26 @@ def test_provenance_names_the_config_and_data_hashes(out: Path) -> None:
     assert rows["version of lhcad"] == results["lhcad_version"]
 
 
-def test_the_plotted_mass_histogram_is_the_selections(run_data: RunData) -> None:
-    fit = next(f for f in run_data.json("fit", "fits.json") if f["observable"] == "mj_heavy")
+def test_the_plotted_mass_histogram_is_the_selections(run_data: SearchRun) -> None:
+    fit = next(f for f in run_data.fits.fits if f["observable"] == "mj_heavy")
     fig = mass_fit_figure(run_data, fit)
     ax = fig.axes[0]
     plt.close(fig)
     (data,) = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
     binning = run_data.analysis.histogram.binning["mj_heavy"]
     edges = np.linspace(binning.lo, binning.hi, binning.bins + 1)
-    selected = run_data.events["mj_heavy"].to_numpy()[run_data.selections[fit["selection"]]]
+    selected = run_data.events.table["mj_heavy"].to_numpy()[run_data.selections.rows[fit["selection"]]]
     expected, _ = np.histogram(selected[selected < binning.hi], bins=edges)
     np.testing.assert_array_equal(data.lines[0].get_ydata(), expected)
     signal = [p for p in ax.patches if p.get_label() == "labelled signal"][0].get_data().values
-    labels = run_data.labels[run_data.selections[fit["selection"]]]
+    labels = run_data.labels[run_data.selections.rows[fit["selection"]]]
     in_range = (selected >= binning.lo) & (selected < binning.hi)
     assert signal.sum() == (labels[in_range] == 1).sum()
 
 
-def test_the_fit_curve_integrates_to_the_fitted_yields(run_data: RunData) -> None:
-    hists = run_data.histograms
-    valid = [f for f in run_data.json("fit", "fits.json") if f["valid"]]
+def test_the_fit_curve_integrates_to_the_fitted_yields(run_data: SearchRun) -> None:
+    hists = run_data.histograms.hists
+    valid = [f for f in run_data.fits.fits if f["valid"]]
     assert valid
     for fit in valid:
         counts, edges = counts_and_edges(histogram_from_uhi(hists[fit["selection"]][fit["observable"]]))
@@ -281,19 +282,19 @@ def test_the_fit_curve_integrates_to_the_fitted_yields(run_data: RunData) -> Non
         assert background + signal == pytest.approx(counts[curves.in_range].sum(), rel=0.01)
 
 
-class Unlabelled(RunData):
+class Unlabelled(SearchRun):
     """The labelled toy run as a blind analysis sees it."""
 
     labels = None  # type: ignore[assignment]
     truth: dict[str, float] = {}
 
 
-def test_without_labels_the_page_shows_all_events_and_no_roc(run_data: RunData, tmp_path: Path) -> None:
+def test_without_labels_the_page_shows_all_events_and_no_roc(run_data: SearchRun, tmp_path: Path) -> None:
     blind = Unlabelled(run_data.artifacts, run_data.analysis)
     figures = FigureWriter(tmp_path, ("png",), "blind")
     with plot_style("CMS"):
         scores = scores_section(blind, figures)
-        fig = mass_fit_figure(blind, run_data.json("fit", "fits.json")[0])
+        fig = mass_fit_figure(blind, run_data.fits.fits[0])
     names = [b.name for b in scores.blocks if isinstance(b, FigureRef)]
     assert names == ["score_distributions"]
     labels = {t.get_text() for t in fig.axes[0].get_legend().get_texts()}
@@ -338,8 +339,8 @@ def test_page_text_is_escaped() -> None:
     assert "<b>x</b>" not in html and "&lt;td&gt;" in html and "a &lt; b" in html
 
 
-def test_invalid_fits_and_parameters_at_their_limits_are_red_with_the_reason(run_data: RunData, tmp_path: Path) -> None:
-    fits = run_data.json("fit", "fits.json")
+def test_invalid_fits_and_parameters_at_their_limits_are_red_with_the_reason(run_data: SearchRun, tmp_path: Path) -> None:
+    fits = run_data.fits.fits
     good = {"valid": True, "reason": None, "at_limit": [], "fmin": None}
     broken = [
         {**fits[0], **good, "valid": False, "reason": "MIGRAD did not converge"},
@@ -352,9 +353,8 @@ def test_invalid_fits_and_parameters_at_their_limits_are_red_with_the_reason(run
     said = {**broken[0], "reason": "parameters at their limits: b", "at_limit": ["b"]}
     assert fit_problems(said) == ["not valid: parameters at their limits: b"]  # said once
 
-    class Broken(RunData):
-        def json(self, stage: str, name: str):  # type: ignore[no-untyped-def]
-            return broken if name == "fits.json" else super().json(stage, name)
+    class Broken(SearchRun):
+        fits = Fits(broken)  # type: ignore[assignment]
 
     with plot_style("CMS"):
         section = fits_section(Broken(run_data.artifacts, run_data.analysis), FigureWriter(tmp_path, ("png",), "t"))

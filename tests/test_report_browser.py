@@ -40,7 +40,7 @@ window.addEventListener("load", () => {
 });
 </script>"""
 
-#: Fewest pixels a fit figure is shown at (lhcad.report.build.FIT_FIGURE_WIDTH).
+#: Fewest pixels a fit figure is shown at (lhcad.families.lhco.report.FIT_FIGURE_WIDTH).
 FIT_WIDTH = 600
 
 

@@ -110,9 +110,9 @@ def test_the_scorer_decides_whether_the_vae_is_trained(tmp_path: Path, toy_parqu
     """A weak scorer drops the train stage, the VAE scorer adds it where the pipeline lacks it
     (so ``--set score.method=...`` works on every LHCO analysis); the run says so."""
     weak = load_analysis(analysis(tmp_path, toy_parquet), {"pipeline": ["data", "preprocess", "train", "score"], "score.method": "cwola"})
-    assert runner.stages_to_run(weak) == (["data", "preprocess", "score"], "score.method cwola: the train stage (VAE training) is skipped")
+    assert weak.stages_to_run() == (["data", "preprocess", "score"], "score.method cwola: the train stage (VAE training) is skipped")
     plain = load_analysis(analysis(tmp_path, toy_parquet), {"pipeline": ["data", "preprocess", "train"]})
-    assert runner.stages_to_run(plain) == (["data", "preprocess", "train"], None)  # no scorer, nothing to decide
+    assert plain.stages_to_run() == (["data", "preprocess", "train"], None)  # no scorer, nothing to decide
     vae = load_analysis(
         analysis(tmp_path, toy_parquet), {"pipeline": ["data", "preprocess", "score"], "train.epochs": 1, "train.members": 1}
     )

@@ -16,7 +16,7 @@ from lhcad.models.scoring import (
 )
 from lhcad.models.training import TrainSettings, train_ensemble
 from lhcad.models.vae import EnsembleVAE, VAEArchitecture
-from lhcad.stages.score import score_metrics
+from lhcad.families.lhco.scorers import score_metrics
 from tests.test_vae import gaussian_data
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

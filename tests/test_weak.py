@@ -3,6 +3,8 @@ and the score stage, on seeded toys the tests build."""
 
 from __future__ import annotations
 
+import typing
+
 import json
 from pathlib import Path
 
@@ -11,7 +13,9 @@ import pandas as pd
 import pytest
 
 from lhcad.families.registry import load_analysis
-from lhcad.config.models import ScoreConfig, WindowConfig
+from lhcad.families.lhco.config import TRAINED_SCORERS, ScoreConfig, ScorerName
+from lhcad.families.lhco.scorers import SCORERS
+from lhcad.weak.settings import FlowSettings, ScanSettings, WindowSettings
 from lhcad.data.parquet import write_events_parquet
 from lhcad.data.toy import make_toy_events
 from lhcad.errors import LhcadError, StageError
@@ -42,17 +46,15 @@ def drifting_toy(n_background: int = 60_000, n_signal: int = 200, seed: int = 0)
 
 def toy_scan(method: str, n_signal: int = 200) -> ScanResult:
     mjj, x, labels = drifting_toy(n_signal=n_signal)
-    cfg = ScoreConfig.model_validate(
-        {
-            "method": method,
-            "folds": 3,
-            "ensemble": 1,
-            "windows": {
-                "start": 3240, "stop": 3780, "width": 0.08, "step": 1.0, "min_events": 200,
-                "efficiencies": [0.05, 0.01, 0.002],  # a few thousand events per signal region
-            },
-            "flow": {"transforms": 3, "hidden": [32, 32], "epochs": 15, "max_events": 30_000, "sideband": 3.0},
-        }
+    cfg = ScanSettings(
+        method=method,  # type: ignore[arg-type]
+        folds=3,
+        ensemble=1,
+        windows=WindowSettings(
+            start=3240, stop=3780, width=0.08, step=1.0, min_events=200,
+            efficiencies=[0.05, 0.01, 0.002],  # a few thousand events per signal region
+        ),  # fmt: skip
+        flow=FlowSettings(transforms=3, hidden=[32, 32], epochs=15, max_events=30_000, sideband=3.0),
     )
     return run_scan(cfg, x=x, mjj=mjj, names=["drifting", "a", "b"], labels=labels)
 
@@ -80,7 +82,7 @@ def other_windows(result: ScanResult) -> list[dict]:
 
 def test_windows_step_geometrically_and_sidebands_flank_the_signal_region() -> None:
     mjj = np.random.default_rng(0).uniform(2000, 6000, 50_000)
-    windows = make_windows(mjj, WindowConfig(start=3000, stop=4000, width=0.1, step=0.5, min_events=10))
+    windows = make_windows(mjj, WindowSettings(start=3000, stop=4000, width=0.1, step=0.5, min_events=10))
     centres = np.array([w.centre for w in windows])
     assert centres[0] == 3000 and centres[-1] <= 4000
     assert np.allclose(centres[1:] / centres[:-1], 1.05)
@@ -93,14 +95,14 @@ def test_windows_step_geometrically_and_sidebands_flank_the_signal_region() -> N
 
 def test_windows_default_to_the_populated_range_and_fail_clearly_when_none_fits() -> None:
     mjj = np.random.default_rng(0).uniform(2000, 6000, 20_000)
-    windows = make_windows(mjj, WindowConfig(min_mjj=2500))
+    windows = make_windows(mjj, WindowSettings(min_mjj=2500))
     assert windows[0].lo - windows[0].width >= 2500 - 1e-6
     assert windows[-1].hi + windows[-1].width <= np.quantile(mjj, 0.99) + 1e-6
     assert not windows[0].sidebands(mjj, 10.0)[mjj < 2500].any()  # nothing below the floor
     falling = 2000 + np.random.default_rng(1).gamma(3.0, 300.0, 50_000)  # turn-on, then falling
-    assert 2400 < make_windows(falling, WindowConfig())[0].floor < 2800  # at the spectrum's peak
+    assert 2400 < make_windows(falling, WindowSettings())[0].floor < 2800  # at the spectrum's peak
     with pytest.raises(StageError, match="no mjj window"):
-        make_windows(mjj, WindowConfig(min_events=100_000))
+        make_windows(mjj, WindowSettings(min_events=100_000))
 
 
 def test_gaussianizer_is_invertible_and_the_conditional_form_removes_the_mjj_drift() -> None:
@@ -356,3 +358,18 @@ def test_a_scan_is_reproducible_from_its_seed(cwola_scan: ScanResult) -> None:
     again = toy_scan("cwola")
     assert again.best == cwola_scan.best
     assert np.array_equal(again.scores, cwola_scan.scores)
+
+
+def test_a_weak_scorer_hands_the_scan_its_score_section_as_plain_settings() -> None:
+    cfg = ScoreConfig.model_validate({"method": "cathode", "folds": 3, "windows": {"width": 0.2}, "flow": {"hidden": [8]}})
+    settings = SCORERS["cathode"](cfg).settings()  # type: ignore[attr-defined]
+    assert settings == ScanSettings(
+        method="cathode", folds=3, windows=WindowSettings(width=0.2), flow=FlowSettings(hidden=(8,))
+    )
+    # every setting of the scan has its field in the score section, with the same default
+    assert ScanSettings(method="cathode") == SCORERS["cathode"](ScoreConfig(method="cathode")).settings()  # type: ignore[attr-defined]
+
+
+def test_every_score_method_has_its_scorer() -> None:
+    assert set(SCORERS) == set(typing.get_args(ScoreConfig.model_fields["method"].annotation)) == set(typing.get_args(ScorerName))
+    assert {m for m, scorer in SCORERS.items() if scorer.trained} == set(TRAINED_SCORERS)

@@ -16,7 +16,6 @@ from lhcad.data.inspect import describe_file
 from lhcad.errors import handle_errors
 from lhcad.families.rebuild import rebuild_report
 from lhcad.pipeline.registry import available_stages
-from lhcad.pipeline.runner import stages_to_run
 from lhcad.report.summary import summary_lines
 
 
@@ -56,7 +55,7 @@ def validate(analysis: Path, overrides: tuple[str, ...]) -> None:
     """Validate an analysis and print the resolved configuration; runs nothing."""
     config = load_analysis(analysis, list(overrides))
     click.echo(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), nl=False)
-    _, note = stages_to_run(config)
+    _, note = config.stages_to_run()
     if note:
         click.echo(f"# {note}")
 

@@ -2,8 +2,7 @@
 description, seed and stage order; and the sections several families share: ``report`` (every
 family) and ``executor`` (the families whose stages hand tasks to one).
 
-Each family's analysis model (:class:`lhcad.config.models.AnalysisConfig` for the LHCO search,
-``lhcad/families/<family>/config.py`` for the others) builds on :class:`AnalysisBase` with its
+Each family's analysis model (``lhcad/families/<family>/config.py``) builds on :class:`AnalysisBase` with its
 own sections; :mod:`lhcad.families.registry` joins them into one discriminated union on ``kind``.
 """
 
@@ -61,3 +60,9 @@ class AnalysisBase(Section):
         """Where the stages' independent tasks run: in process, unless the family has an
         ``executor`` section."""
         return ExecutorConfig()
+
+    def stages_to_run(self) -> tuple[list[str], str | None]:
+        """The stages a run of this analysis executes, and a note when they differ from
+        ``pipeline`` (the runner asks; a family whose settings add or drop stages overrides it,
+        like the LHCO search's scorer: :meth:`lhcad.families.lhco.config.AnalysisConfig.stages_to_run`)."""
+        return list(self.pipeline), None

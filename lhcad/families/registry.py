@@ -24,11 +24,8 @@ from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter
 
-import lhcad.stages  # noqa: F401  (registers the LHCO search's stages)
-from lhcad.config import KNOWN_COLUMNS
 from lhcad.config.base import AnalysisBase
 from lhcad.config.loader import apply_overrides, load_raw, parse_override, validate_raw
-from lhcad.config.models import STANDARD_PIPELINE, AnalysisConfig
 from lhcad.errors import ConfigError
 from lhcad.families.compress import stages as _compress_stages  # noqa: F401
 from lhcad.families.compress.config import COMPRESS_PIPELINE, CompressAnalysis
@@ -38,15 +35,20 @@ from lhcad.families.egamma import stages as _egamma_stages  # noqa: F401
 from lhcad.families.egamma.config import EGAMMA_PIPELINE, EgammaAnalysis
 from lhcad.families.jet_images import stages as _jet_images_stages  # noqa: F401
 from lhcad.families.jet_images.config import JET_IMAGES_PIPELINE, JetImagesAnalysis
+from lhcad.families.lhco import stages as _lhco_stages  # noqa: F401
+from lhcad.families.lhco.config import STANDARD_PIPELINE, AnalysisConfig, check_columns
+from lhcad.families.lhco.report import rebuild_search_report
 from lhcad.families.pointcloud import stages as _pointcloud_stages  # noqa: F401
 from lhcad.families.pointcloud.config import POINTCLOUD_PIPELINE, PointCloudAnalysis
 from lhcad.pipeline.artifacts import Artifact
 from lhcad.pipeline.registry import available_stages
-from lhcad.report import rebuild_search_report
 
 #: Rebuilds a finished run's report from its cached artifacts: (output directory, artifacts of
 #: the run's stages, run.json, its analysis) -> the path of ``report/index.html``.
 RebuildReport = Callable[[Path, dict[str, Artifact], Mapping[str, Any], AnalysisBase], Path]
+#: Checks of an analysis that its model's types cannot express: (analysis, its file) -> None,
+#: or a :class:`ConfigError` naming the dotted path.
+CheckAnalysis = Callable[[Any, str], None]
 
 
 @dataclass(frozen=True)
@@ -64,13 +66,15 @@ class Family:
     rebuild_report: RebuildReport | None = None
     """How ``lhcad report OUT`` rebuilds its report; None: rerun its report stage on the cached
     artifacts of its inputs (:func:`lhcad.families.rebuild.rerun_report_stage`)."""
+    check: CheckAnalysis | None = None
+    """Checks of its analyses beyond the model's types (run on load, after the stage checks)."""
 
 
 #: Every family, the default (the LHCO resonance search) first.
 FAMILIES: dict[str, Family] = {
     family.kind: family
     for family in (
-        Family("lhco", AnalysisConfig, STANDARD_PIPELINE, "report", rebuild_search_report),
+        Family("lhco", AnalysisConfig, STANDARD_PIPELINE, "report", rebuild_search_report, check_columns),
         Family("digits", DigitsAnalysis, DIGITS_PIPELINE, "digits_report"),
         Family("jet_images", JetImagesAnalysis, JET_IMAGES_PIPELINE, "jet_images_report"),
         Family("pointcloud", PointCloudAnalysis, POINTCLOUD_PIPELINE, "pointcloud_report"),
@@ -119,10 +123,10 @@ def validate_analysis(raw: Mapping[str, Any], source: str | Path = "", overridde
 
 
 def check_semantics(config: AnalysisBase, family: Family, source: str) -> None:
-    """Stages exist, belong to the family and come after what they need; the LHCO search's
-    column names exist."""
-    if isinstance(config, AnalysisConfig):
-        _check_search_columns(config, source)
+    """The family's own checks (:attr:`Family.check`: the LHCO search's column names), then
+    stages exist, belong to the family and come after what they need."""
+    if family.check is not None:
+        family.check(config, source)
     stages = available_stages()
     seen: set[str] = set()
     for i, kind in enumerate(config.pipeline):
@@ -144,26 +148,6 @@ def check_semantics(config: AnalysisBase, family: Family, source: str) -> None:
             problem = "which comes after it" if later else "which the pipeline lacks"
             raise ConfigError(f"stage {kind!r} needs {', '.join(missing)}, {problem}", source=source, where=where)
         seen.add(kind)
-
-
-def _check_search_columns(config: AnalysisConfig, source: str) -> None:
-    for i, name in enumerate(config.preprocess.features):
-        if name not in KNOWN_COLUMNS:
-            raise ConfigError(
-                f"unknown feature {name!r} (choose from: {', '.join(sorted(KNOWN_COLUMNS))})",
-                source=source,
-                where=f"preprocess.features[{i}]",
-            )
-    for i, name in enumerate(config.histogram.observables):
-        if name not in KNOWN_COLUMNS:
-            raise ConfigError(f"unknown observable {name!r}", source=source, where=f"histogram.observables[{i}]")
-    for name in config.fit.models:
-        if name not in config.histogram.observables:
-            raise ConfigError(
-                f"fit model for {name!r}, which is not histogrammed (histogram.observables)",
-                source=source,
-                where=f"fit.models.{name}",
-            )
 
 
 def load_analysis(

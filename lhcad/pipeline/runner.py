@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from lhcad import __version__
-from lhcad.config import AnalysisBase, AnalysisConfig, config_sha256
+from lhcad.config import AnalysisBase, config_sha256
 from lhcad.errors import LhcadError
 from lhcad.executors import Executor, LocalExecutor, open_executor
 from lhcad.pipeline.artifacts import Artifact, ArtifactWriter
@@ -212,34 +212,6 @@ def _publish(spec: StageSpec, artifact: Artifact, out: Path) -> None:
             copy_file_atomic(source, destination)
 
 
-def stages_to_run(config: AnalysisBase) -> tuple[list[str], str | None]:
-    """The stages a run executes, and a note when they differ from ``config.pipeline``.
-
-    Only the VAE scorer reads the trained ensemble: with ``score.method`` a weak scorer
-    (``cwola``, ``cathode``) the ``train`` stage is dropped, with ``vae`` it is added just before
-    ``score`` when the pipeline lacks it. So one analysis file serves every scorer
-    (``--set score.method=cathode`` on a VAE analysis, ``--set score.method=vae`` on a weak one).
-
-    Examples:
-        >>> from lhcad.config import AnalysisConfig
-        >>> stages_to_run(AnalysisConfig(pipeline=["data", "preprocess", "train", "score"], score={"method": "cwola"}))
-        (['data', 'preprocess', 'score'], 'score.method cwola: the train stage (VAE training) is skipped')
-        >>> stages_to_run(AnalysisConfig(pipeline=["data", "preprocess", "score"]))[0]
-        ['data', 'preprocess', 'train', 'score']
-    """
-    stages = list(config.pipeline)
-    if not isinstance(config, AnalysisConfig) or "score" not in stages:  # only the LHCO search scores
-        return stages, None
-    method = config.score.method
-    if method != "vae" and "train" in stages:
-        stages.remove("train")
-        return stages, f"score.method {method}: the train stage (VAE training) is skipped"
-    if method == "vae" and "train" not in stages:
-        stages.insert(stages.index("score"), "train")
-        return stages, "score.method vae: the train stage (VAE training) is added before score"
-    return stages, None
-
-
 def run_pipeline(
     config: AnalysisBase,
     *,
@@ -250,7 +222,7 @@ def run_pipeline(
     stop_after: str | None = None,
 ) -> RunRecord:
     """Run the stages of ``config.pipeline`` in order, reusing cached artifacts (the stages
-    the scorer needs: :func:`stages_to_run`).
+    the analysis asks for: :meth:`~lhcad.config.base.AnalysisBase.stages_to_run`).
 
     Args:
         config: the validated analysis.
@@ -273,7 +245,7 @@ def run_pipeline(
             return opened[0]
 
         log.info("run %s (%s) into %s", config.name, source, out)
-        pipeline, note = stages_to_run(config)
+        pipeline, note = config.stages_to_run()
         if note:
             log.info("%s", note)
             echo(note)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from lhcad.config.models import FlowConfig
+from lhcad.weak.settings import FlowSettings
 from lhcad.weak.classifier import ClassifierSpec, cross_val_scores
 from lhcad.weak.transform import Gaussianizer
 from lhcad.weak.windows import Window
@@ -52,7 +52,7 @@ def mjj_context(mjj: np.ndarray, window: Window) -> np.ndarray:
     return (np.log(np.asarray(mjj, dtype=np.float64) / window.centre) / relative_width).astype(np.float32)[:, None]
 
 
-def build_flow(n_features: int, cfg: FlowConfig) -> Any:
+def build_flow(n_features: int, cfg: FlowSettings) -> Any:
     """An untrained conditional MAF with one context variable."""
     import zuko
 
@@ -71,7 +71,7 @@ class TrainedFlow:
     best_epochs: list[int] = field(default_factory=list)
 
 
-def train_flow(z: np.ndarray, context: np.ndarray, cfg: FlowConfig, seed: int) -> TrainedFlow:
+def train_flow(z: np.ndarray, context: np.ndarray, cfg: FlowSettings, seed: int) -> TrainedFlow:
     """Fit p(z | context) by maximum likelihood on device-resident batches.
 
     Args:
@@ -132,7 +132,7 @@ def train_flow(z: np.ndarray, context: np.ndarray, cfg: FlowConfig, seed: int) -
     )
 
 
-def sample_flow(trained: TrainedFlow, context: np.ndarray, cfg: FlowConfig, seed: int) -> np.ndarray:
+def sample_flow(trained: TrainedFlow, context: np.ndarray, cfg: FlowSettings, seed: int) -> np.ndarray:
     """One sample per context row, drawn in equal parts from the ensemble's epochs."""
     import torch
 
@@ -255,7 +255,7 @@ def synthesize(
     x: np.ndarray,
     mjj: np.ndarray,
     names: list[str],
-    cfg: FlowConfig,
+    cfg: FlowSettings,
     oversample: int,
     seed: int,
 ) -> SyntheticBackground:
@@ -266,7 +266,7 @@ def synthesize(
         x: features of all events (physical units), events x features.
         mjj: mjj of all events.
         names: feature names (for the diagnostics).
-        cfg: the flow's configuration.
+        cfg: the flow's settings.
         oversample: synthetic events per signal-region event.
         seed: the window's seed.
     """

@@ -55,7 +55,7 @@ from typing import Any
 
 import numpy as np
 
-from lhcad.config.models import ScoreConfig
+from lhcad.weak.settings import ScanSettings
 from lhcad.errors import StageError
 from lhcad.executors import Executor, LocalExecutor
 from lhcad.weak.classifier import (
@@ -97,8 +97,8 @@ def json_ready(obj: Any) -> Any:
     return obj
 
 
-def classifier_spec(cfg: ScoreConfig) -> ClassifierSpec:
-    """The classifier members a score config asks for."""
+def classifier_spec(cfg: ScanSettings) -> ClassifierSpec:
+    """The classifier members a scan asks for."""
     return ClassifierSpec(kind=cfg.classifier, members=cfg.ensemble, seed=cfg.seed, threads=cfg.threads)
 
 
@@ -259,7 +259,7 @@ def _synthesize_task(window: Window, *, seed: int, threads: int | None, **shared
 
 
 def _build_problems(
-    cfg: ScoreConfig, windows: list[Window], x: np.ndarray, mjj: np.ndarray, names: list[str], executor: Executor
+    cfg: ScanSettings, windows: list[Window], x: np.ndarray, mjj: np.ndarray, names: list[str], executor: Executor
 ) -> tuple[dict[Any, Problem], dict[int, Gaussianizer], dict[int, dict[str, Any]]]:
     """Per window: the cross-training problem, its input transform, and method diagnostics."""
     problems: dict[Any, Problem] = {}
@@ -295,7 +295,7 @@ def _build_problems(
 
 
 def run_scan(
-    cfg: ScoreConfig,
+    cfg: ScanSettings,
     *,
     x: np.ndarray,
     mjj: np.ndarray,
@@ -308,7 +308,7 @@ def run_scan(
     """Scan all windows with the weak scorer ``cfg.method`` and score the events for the best.
 
     Args:
-        cfg: the score section (method, windows, folds, classifier, flow, ...).
+        cfg: the scan (method, windows, folds, classifier, flow, ...).
         x: the weak scorer's input features of every event (physical units).
         mjj: mjj of every event.
         names: names of the columns of ``x``.
@@ -374,7 +374,7 @@ def run_scan(
 
 
 def _calibration(
-    cfg: ScoreConfig,
+    cfg: ScanSettings,
     window: Window,
     problem: Problem,
     scores: np.ndarray,
@@ -402,7 +402,7 @@ def _calibration(
     return Calibration.from_sidebands(sideband_scores, mjj[events] < window.lo)
 
 
-def _window_diagnostics(outcome: WindowOutcome, cfg: ScoreConfig, labels: np.ndarray | None) -> dict[str, Any]:
+def _window_diagnostics(outcome: WindowOutcome, cfg: ScanSettings, labels: np.ndarray | None) -> dict[str, Any]:
     problem = outcome.problem
     p_values = outcome.data_p_values
     excesses = [excess_significance(p_values, outcome.calibration.n_effective, e) for e in cfg.windows.efficiencies]
@@ -477,7 +477,7 @@ def _metrics(method: str, outcomes: list[WindowOutcome], best: WindowOutcome, la
 
 def _idealised(
     best: WindowOutcome,
-    cfg: ScoreConfig,
+    cfg: ScanSettings,
     spec: ClassifierSpec,
     x: np.ndarray,
     mjj: np.ndarray,

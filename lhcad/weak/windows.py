@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from lhcad.config.models import WindowConfig
+from lhcad.weak.settings import WindowSettings
 from lhcad.errors import StageError
 from lhcad.fit.significance import bonferroni_p, p_to_significance, significance_to_p
 
@@ -154,7 +154,7 @@ def spectrum_peak(mjj: np.ndarray, bins: int = 100) -> float:
     return float(np.exp(0.5 * (edges[k] + edges[k + 1])))
 
 
-def make_windows(mjj: np.ndarray, cfg: WindowConfig) -> list[Window]:
+def make_windows(mjj: np.ndarray, cfg: WindowSettings) -> list[Window]:
     """The windows of a scan over the events' mjj values.
 
     Without ``cfg.start``/``cfg.stop`` the scan covers the centres whose sidebands lie between

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from lhcad.config.base import AnalysisBase, ExecutorConfig, ReportConfig
-from lhcad.config.models import DataConfig
+from lhcad.config.data import DataConfig
 from lhcad.config.section import PositiveInt, Section
 from lhcad.data.columns import JET_COLUMNS
 

@@ -21,7 +21,7 @@ from lhcad.families.compress.config import CompressAnalysis
 from lhcad.data.columns import MJ_HEAVY, MJ_LIGHT, MJJ
 from lhcad.pipeline.artifacts import Artifact
 from lhcad.plots.style import plot_style
-from lhcad.report.build import FigureWriter, fmt
+from lhcad.report.parts import FigureWriter, fmt
 from lhcad.report.html import Code, FigureRef, Paragraph, Section, Table, render_page
 from lhcad.results import results_header
 

@@ -8,6 +8,7 @@ import time
 import pandas as pd
 
 from lhcad.families.compress.config import CompressAnalysis, CompressConfig
+from lhcad.data.stage import Events
 from lhcad.errors import ConfigError
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext, versions
@@ -51,7 +52,7 @@ def run_compress(ctx: StageContext) -> None:
     from lhcad.models.training import TrainSettings
 
     cfg: CompressConfig = ctx.config()
-    table = compressed_table(ctx.inputs["data"].read_table("events.parquet"), cfg)
+    table = compressed_table(Events.read(ctx.inputs["data"]).table, cfg)
     baselines = size_baselines(table)
     train = TrainSettings(
         epochs=cfg.epochs,
@@ -134,7 +135,7 @@ def run_compress_report(ctx: StageContext) -> None:
     from lhcad.families.compress.report import build_compress_report  # matplotlib: only when the stage runs
 
     analysis: CompressAnalysis = ctx.config("analysis")
-    table = compressed_table(ctx.inputs["data"].read_table("events.parquet"), analysis.compress)
+    table = compressed_table(Events.read(ctx.inputs["data"]).table, analysis.compress)
     directory = ctx.out.path("report")
     directory.mkdir()
     results = build_compress_report(

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from lhcad.config.base import AnalysisBase, ReportConfig
-from lhcad.config.models import TrainConfig
+from lhcad.config.vae import TrainConfig
 from lhcad.config.section import PositiveInt, Section
 
 OpenFraction = Annotated[float, Field(gt=0.0, lt=1.0)]

@@ -1,7 +1,7 @@
 """The report of a digit study: figures, ``report/index.html`` and the ``results.json`` content.
 
 Built from the artifacts of ``digits_data`` and of whichever of ``bmm`` and ``digits_vae``
-ran, with the LHC report's components (:mod:`lhcad.report.html`, :class:`FigureWriter`, the
+ran, with the LHC report's components (:mod:`lhcad.report.html`, :class:`~lhcad.report.parts.FigureWriter`, the
 configuration and provenance sections).
 """
 
@@ -17,7 +17,7 @@ from lhcad.families.digits.config import DigitsAnalysis
 from lhcad.families.digits import plots
 from lhcad.pipeline.artifacts import Artifact
 from lhcad.plots.style import plot_style
-from lhcad.report.build import FigureWriter, RunData, provenance_section
+from lhcad.report.parts import FigureWriter, provenance_section
 from lhcad.report.html import Code, Paragraph, Section, Table, render_page
 from lhcad.results import results_header
 
@@ -245,8 +245,7 @@ def build_digits_report(
             )
             sections.append(section)
             headline.append(f"latent kNN accuracy {results['vae']['knn_accuracy']:.3f}")
-    run = RunData(artifacts, analysis)
-    sections += [config_section(analysis), provenance_section(run, versions)]
+    sections += [config_section(analysis), provenance_section(analysis, artifacts, versions)]
     subtitle = f"{analysis.description or 'lhcad digit study'} — lhcad {versions.get('lhcad', '')}"
     line = "; ".join(headline)
     page = render_page(

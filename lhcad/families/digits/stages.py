@@ -18,12 +18,13 @@ import numpy as np
 from lhcad.families.digits.config import DigitsAnalysis, DigitsConfig
 from lhcad.data.digits import SKLEARN_DIGITS
 from lhcad.errors import ConfigError, DataError, StageError
+from lhcad.models.settings import architecture, member_seeds, settings_of
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
 from lhcad.preprocessing import TEST, TRAIN, VAL, stratified_split
 
 if TYPE_CHECKING:
-    from lhcad.config.models import TrainConfig
+    from lhcad.config.vae import TrainConfig
 
 
 
@@ -155,7 +156,6 @@ def run_digits_vae(ctx: StageContext) -> None:
     from lhcad.families.digits.latent import decode, encode_means, latent_grid, reconstruct
     from lhcad.families.digits.metrics import knn_accuracy, pca_projection
     from lhcad.models.training import train_ensemble
-    from lhcad.stages.train import architecture, member_seeds, settings_of
 
     cfg: DigitsConfig = ctx.config("digits")
     train_cfg: TrainConfig = ctx.config("train")

@@ -15,7 +15,7 @@ from lhcad.families.egamma.config import EgammaAnalysis
 from lhcad.pipeline.artifacts import Artifact
 from lhcad.plots.style import plot_style
 from lhcad.preprocessing import TEST
-from lhcad.report.build import FigureWriter, RunData, config_section, fmt, provenance_section
+from lhcad.report.parts import FigureWriter, config_section, fmt, provenance_section
 from lhcad.report.html import FigureRef, Paragraph, Section, Table, render_page
 from lhcad.results import results_header
 
@@ -114,15 +114,14 @@ def build_classification_report(
             input_blocks.append(figures.add(plots.feature_figure(samples["x"], samples["y"], classes, summary["channels"], name),
                                             "features", "Distribution of each feature per class (all events)."))  # fmt: skip
 
-    run = RunData(artifacts, analysis)
     best = analysis.classify.models[0]
     headline = f"{plots.model_name(best)}: test AUC = {aucs[best][0]:.4f} ± {aucs[best][1]:.4f} ({classes[1]} vs {classes[0]})"
     sections = [
         _samples_section(summary),
         Section("inputs", "Inputs", input_blocks),
         Section("results", "Classifiers", results_blocks),
-        config_section(run),
-        provenance_section(run, versions),
+        config_section(analysis),
+        provenance_section(analysis, artifacts, versions),
     ]
     subtitle = f"{analysis.description or 'lhcad classification'} — lhcad {versions.get('lhcad', '')}"
     (directory / "index.html").write_text(render_page(f"lhcad report: {name}", subtitle, sections, summary=headline), encoding="utf-8")

@@ -16,7 +16,7 @@ from lhcad.families.jet_images import plots
 from lhcad.families.jet_images.conv_vae import denormalise_images
 from lhcad.pipeline.artifacts import Artifact
 from lhcad.plots.style import plot_style
-from lhcad.report.build import FigureWriter, RunData, config_section, provenance_section
+from lhcad.report.parts import FigureWriter, config_section, provenance_section
 from lhcad.report.html import Paragraph, Section, Table, render_page
 from lhcad.results import results_header
 
@@ -205,8 +205,7 @@ def build_jet_images_report(
                 )
             )
         sections.append(Section("anomaly", "Anomaly scores", anomaly_blocks))
-    run = RunData(artifacts, analysis)
-    sections += [config_section(run), provenance_section(run, versions)]
+    sections += [config_section(analysis), provenance_section(analysis, artifacts, versions)]
     headline = []
     if "quark_gluon" in results:
         headline.append(

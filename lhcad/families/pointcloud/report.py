@@ -22,7 +22,7 @@ from lhcad.plots.style import BACKGROUND, SIGNAL, plot_style
 from lhcad.families.pointcloud import plots
 from lhcad.families.pointcloud.evaluate import LATENT_SOURCES, TrainedPointCloudVAE, anomaly_metrics
 from lhcad.families.pointcloud.metrics import generative_metrics, relative_jet_mass
-from lhcad.report.build import FigureWriter, fmt
+from lhcad.report.parts import FigureWriter, fmt
 from lhcad.report.html import Code, Paragraph, Section, Table, render_page
 from lhcad.results import results_header
 

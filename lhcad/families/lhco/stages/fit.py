@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from lhcad.config.models import FitConfig
 from lhcad.data.columns import MJJ
-from lhcad.histograms import counts_and_edges, histogram_from_uhi
+from lhcad.data.stage import Events
+from lhcad.families.lhco.artifacts import ALL_EVENTS, Fits, Histograms, Selections
+from lhcad.families.lhco.config import FitConfig
+from lhcad.families.lhco.stages.select import clip_range, selection_records
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
-from lhcad.stages.histogram import ALL_EVENTS
-from lhcad.stages.select import clip_range, selection_records
 
 
 def mjj_peak_region(fit: dict[str, Any] | None, sigmas: float) -> tuple[float, float] | None:
@@ -41,27 +41,25 @@ def run_fit(ctx: StageContext) -> None:
     from lhcad.fit.binned import fit_resonance  # numba-compiled shapes: imported only to fit
 
     cfg: FitConfig = ctx.config()
-    hists = ctx.inputs["histogram"].read_json("histograms.json")
+    hists = Histograms.read(ctx.inputs["histogram"])
     in_peak = cfg.jet_mass_region == "mjj_peak" and MJJ in cfg.models and {"data", "select"} <= set(ctx.inputs)
     if in_peak:
-        events = ctx.inputs["data"].read_table("events.parquet", columns=list(cfg.models))
-        selections = ctx.inputs["select"].read_arrays("selections.npz")
-    records = selection_records(ctx)  # a weak scorer's selections are smooth in mjj only in their mjj_range
+        events = Events.read(ctx.inputs["data"], columns=list(cfg.models)).table
+        selections = Selections.read(ctx.inputs["select"]).rows
+    records = selection_records(ctx.inputs.get("select"))  # a weak scorer's selections are smooth in mjj only in their mjj_range
     observables = sorted(cfg.models, key=lambda obs: obs != MJJ)  # mjj first: it defines the peak region
     fits: list[dict[str, Any]] = []
-    for selection, by_observable in hists.items():
-        if selection == ALL_EVENTS:
-            continue
+    for selection in hists.selections():
         mjj_fit: dict[str, Any] | None = None
         for observable in observables:
             model = cfg.models[observable]
-            counts, edges = counts_and_edges(histogram_from_uhi(by_observable[observable]))
+            counts, edges = hists.counts_and_edges(selection, observable)
             region = mjj_peak_region(mjj_fit, cfg.mjj_peak_sigmas) if in_peak and observable != MJJ else None
             if region is not None:
                 chosen = events.iloc[selections[selection]]
                 inside = (chosen[MJJ] >= region[0]) & (chosen[MJJ] < region[1])
                 counts = np.histogram(chosen[observable][inside], edges)[0].astype(np.float64)
-            template, _ = counts_and_edges(histogram_from_uhi(hists[ALL_EVENTS][observable]))
+            template, _ = hists.counts_and_edges(ALL_EVENTS, observable)
             result = fit_resonance(
                 edges,
                 counts,
@@ -85,4 +83,4 @@ def run_fit(ctx: StageContext) -> None:
             if observable == MJJ:
                 mjj_fit = entry
             fits.append(entry)
-    ctx.out.write_json("fits.json", fits)
+    Fits(fits).write(ctx.out)

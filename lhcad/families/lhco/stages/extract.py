@@ -42,12 +42,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lhcad.config.models import ExtractConfig
 from lhcad.data.columns import MJJ
+from lhcad.data.stage import Events
+from lhcad.families.lhco.artifacts import BumpHunts, Fits, Masses, Scores, Selections
+from lhcad.families.lhco.config import ExtractConfig
+from lhcad.families.lhco.stages.fit import mjj_peak_region
 from lhcad.fit.significance import bonferroni_p, p_to_significance, significance_to_p
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
-from lhcad.stages.fit import mjj_peak_region
 from lhcad.weak.windows import scan_evidence
 
 
@@ -266,18 +268,17 @@ def add_sideband_tests(
 )
 def run_extract(ctx: StageContext) -> None:
     cfg: ExtractConfig = ctx.config()
-    fits = ctx.inputs["fit"].read_json("fits.json")
+    fits = Fits.read(ctx.inputs["fit"]).fits
     observables = list(dict.fromkeys(f["observable"] for f in fits))
-    bumphunt = ctx.inputs["bumphunt"].read_json("bumphunt.json") if "bumphunt" in ctx.inputs else None
-    windows = ctx.inputs["score"].read_json("score.json").get("windows") if "score" in ctx.inputs else None
+    bumphunt = BumpHunts.read(ctx.inputs["bumphunt"]).summary if "bumphunt" in ctx.inputs else None
+    windows = Scores.read(ctx.inputs["score"], columns=["score"]).windows if "score" in ctx.inputs else None
     scan = scan_evidence(windows) if windows else None
-    if scan is not None:
-        ctx.out.write_json("scan_evidence.json", scan)
+    sideband_tests = None
     if MJJ in observables and "data" in ctx.inputs and "select" in ctx.inputs:
-        events = ctx.inputs["data"].read_table("events.parquet", columns=observables)
-        add_sideband_tests(fits, bumphunt, events, ctx.inputs["select"].read_arrays("selections.npz"), cfg)
-        ctx.out.write_json("sideband_tests.json", [f for f in fits if "sideband" in f])
+        events = Events.read(ctx.inputs["data"], columns=observables).table
+        add_sideband_tests(fits, bumphunt, events, Selections.read(ctx.inputs["select"]).rows, cfg)
+        sideband_tests = [f for f in fits if "sideband" in f]
     masses = extract_masses(
         fits, observables, cfg.rule, cfg.min_significance, cfg.claim_significance, bumphunt, cfg.jet_mass_evidence, scan
     )
-    ctx.out.write_json("masses.json", masses)
+    Masses(masses, scan, sideband_tests).write(ctx.out)

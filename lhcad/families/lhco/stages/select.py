@@ -20,9 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from lhcad.config.models import SelectConfig
-from lhcad.data.columns import LABEL
+from lhcad.data.stage import Events
 from lhcad.errors import StageError
+from lhcad.families.lhco.artifacts import Scores, Selections
+from lhcad.families.lhco.config import SelectConfig
+from lhcad.pipeline.artifacts import Artifact
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
 from lhcad.weak.windows import Window, efficiency_jitter, tiles
@@ -37,13 +39,9 @@ def clip_range(mass_range: Sequence[float] | None, scored: Sequence[float] | Non
     return max(float(mass_range[0]), float(scored[0])), min(float(mass_range[1]), float(scored[1]))
 
 
-def selection_records(ctx: StageContext) -> dict[str, dict[str, Any]]:
-    """The ``selections.json`` records by selection name (empty without a select stage among
-    the inputs)."""
-    if "select" not in ctx.inputs:
-        return {}
-    return {r["name"]: r for r in ctx.inputs["select"].read_json("selections.json")}
-
+def selection_records(select: Artifact | None) -> dict[str, dict[str, Any]]:
+    """The selections' records by selection name (empty without a select stage)."""
+    return {} if select is None else Selections.read(select).by_name
 
 
 def tile_efficiencies(
@@ -99,12 +97,10 @@ def top_n_mask(score: np.ndarray, n: int) -> np.ndarray:
 @stage("select", version=3, summary="top-N and fixed-efficiency selections of the most anomalous events", needs=("data", "score"))
 def run_select(ctx: StageContext) -> None:
     cfg: SelectConfig = ctx.config()
-    scores = ctx.inputs["score"].read_table("scores.parquet", columns=["score"])
-    score = scores["score"].to_numpy(np.float64)
-    info = ctx.inputs["score"].read_json("score.json")
-    mjj_range = info.get("mjj_range")
-    events = ctx.inputs["data"].read_table("events.parquet")
-    labels = events[LABEL].to_numpy() if LABEL in events.columns else None
+    scores = Scores.read(ctx.inputs["score"], columns=["score"])
+    score = scores.score
+    mjj_range = scores.mjj_range
+    labels = Events.read(ctx.inputs["data"]).labels
     masks: dict[str, np.ndarray] = {}
     records: list[dict[str, Any]] = []
     for n in cfg.top_n:
@@ -121,12 +117,11 @@ def run_select(ctx: StageContext) -> None:
         records.append({"name": f"eff{eff:g}", "kind": "efficiency", "n": int(mask.sum()), "threshold": threshold})
     for record in records:
         record["mjj_range"] = mjj_range
-    if "windows" in info:
-        window_of = ctx.inputs["score"].read_table("scores.parquet", columns=["window"])["window"].to_numpy()
+    if scores.windows is not None:
+        window_of = Scores.read(ctx.inputs["score"], columns=["window"]).table["window"].to_numpy()
         for record in records:
-            record.update(tile_efficiencies(info["windows"], window_of, masks[record["name"]], record["threshold"]))
+            record.update(tile_efficiencies(scores.windows, window_of, masks[record["name"]], record["threshold"]))
     if labels is not None:
         for record in records:
             record.update(selection_metrics(masks[record["name"]], labels))
-    ctx.out.write_arrays("selections.npz", **{name: np.flatnonzero(mask) for name, mask in masks.items()})
-    ctx.out.write_json("selections.json", records)
+    Selections(records, {name: np.flatnonzero(mask) for name, mask in masks.items()}).write(ctx.out)

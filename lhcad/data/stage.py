@@ -1,13 +1,19 @@
-"""Stage ``data``: read the events, inject signal, attach labels, derive physics features."""
+"""Stage ``data``: read the events, inject signal, attach labels, derive physics features; and its
+output, :class:`Events`. Shared by the families whose pipelines start from an events table (the
+LHCO resonance search, compression), each of which has a ``data`` section
+(:class:`lhcad.config.data.DataConfig`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from lhcad.config.models import AnalysisConfig, DataConfig
+from lhcad.config.base import AnalysisBase
+from lhcad.config.data import DataConfig
 from lhcad.data.columns import DERIVED_COLUMNS, EVENT_ID, JET_COLUMNS, LABEL
 from lhcad.data.features import add_derived_features
 from lhcad.data.inject import inject_signal
@@ -15,13 +21,42 @@ from lhcad.data.lhco import read_masterkey
 from lhcad.data.sources import is_raw_source, read_events, resolve_path
 from lhcad.errors import DataError
 from lhcad.executors import Executor
+from lhcad.pipeline.artifacts import Artifact, ArtifactWriter
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
 
 
-def data_files(config: AnalysisConfig) -> list[Path]:
+@dataclass
+class Events:
+    """The ``data`` stage's output: the events table (``events.parquet``: ``event_id``, the jet
+    columns, derived features, ``label`` when known) and what happened on the way
+    (``summary.json``: ``path``, ``labelled``, ``n_read``, ``n_nonfinite``, ``n_events``,
+    ``n_signal``)."""
+
+    table: pd.DataFrame
+    summary: dict[str, Any]
+
+    TABLE = "events.parquet"
+    SUMMARY = "summary.json"
+
+    def write(self, out: ArtifactWriter) -> None:
+        out.write_table(self.TABLE, self.table)
+        out.write_json(self.SUMMARY, self.summary)
+
+    @classmethod
+    def read(cls, artifact: Artifact, columns: list[str] | None = None) -> Events:
+        """The events (only ``columns`` of the table, when given) and the summary."""
+        return cls(artifact.read_table(cls.TABLE, columns=columns), artifact.read_json(cls.SUMMARY))
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        """The truth labels (1 = signal), None for unlabelled data."""
+        return self.table[LABEL].to_numpy() if LABEL in self.table.columns else None
+
+
+def data_files(config: AnalysisBase) -> list[Path]:
     """The files the data stage reads (their hashes key its cache)."""
-    cfg = config.data
+    cfg: DataConfig = getattr(config, "data")
     paths = [] if cfg.generate is not None else [resolve_path(cfg.path)]
     paths += [resolve_path(p) for p in (cfg.signal_path, cfg.labels) if p]
     for path in paths:
@@ -116,6 +151,5 @@ def run_data(ctx: StageContext) -> None:
     events, counts = load_events(cfg, scratch=ctx.out.dir, executor=ctx.executor if converts else None)
     if counts["n_nonfinite"]:
         ctx.log.warning("dropped %d events with NaN/inf features (data.nan_policy: drop)", counts["n_nonfinite"])
-    ctx.out.write_table("events.parquet", events)
     source = "generated" if cfg.generate is not None else str(resolve_path(cfg.path))
-    ctx.out.write_json("summary.json", {"path": source, "labelled": LABEL in events.columns, **counts})
+    Events(events, {"path": source, "labelled": LABEL in events.columns, **counts}).write(ctx.out)

@@ -7,15 +7,16 @@ pick the epoch by the score it uses without retraining.
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lhcad.config.models import TrainConfig
-from lhcad.data.columns import LABEL
+from lhcad.config.vae import TrainConfig
+from lhcad.data.stage import Events
+from lhcad.executors import split_evenly
+from lhcad.families.lhco.artifacts import Ensemble, ModelInputs
 from lhcad.models.scoring_names import SCORE_NAMES
+from lhcad.models.settings import architecture, member_seeds, settings_of
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
 from lhcad.preprocessing import TRAIN, VAL
@@ -23,37 +24,6 @@ from lhcad.preprocessing import TRAIN, VAL
 if TYPE_CHECKING:
     from lhcad.models.training import TrainSettings
     from lhcad.models.vae import EnsembleVAE, VAEArchitecture
-
-
-def architecture(cfg: TrainConfig, n_inputs: int) -> VAEArchitecture:
-    """The VAE architecture of a train config."""
-    from lhcad.models.vae import VAEArchitecture
-
-    m = cfg.model
-    return VAEArchitecture(
-        n_inputs=n_inputs, hidden=tuple(m.hidden), latent_dim=m.latent_dim, activation=m.activation, beta=m.beta, recon_loss=m.recon_loss
-    )
-
-
-def member_seeds(cfg: TrainConfig, global_seed: int) -> list[int]:
-    """Distinct, reproducible seeds of the ensemble members."""
-    return [1_000_003 * global_seed + cfg.seed + k for k in range(cfg.members)]
-
-
-def settings_of(cfg: TrainConfig) -> TrainSettings:
-    """The trainer settings of a train config."""
-    from lhcad.models.training import TrainSettings
-
-    return TrainSettings(
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        optimizer=cfg.optimizer,
-        lr=cfg.lr,
-        weight_decay=cfg.weight_decay,
-        patience=cfg.patience,
-        grad_clip=cfg.grad_clip,
-        device=cfg.device,
-    )
 
 
 class AucTracker:
@@ -85,18 +55,6 @@ class AucTracker:
                     self.best_epoch[name][k] = epoch
                     self.best_states[name][k] = {n: t.detach().clone() for n, t in model.member_state(k).items()}
 
-
-
-def auc_csv(auc: dict[str, list[list[float | None]]]) -> str:
-    """The per-epoch AUC history as CSV: epoch, score, one column per member."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    n_members = len(next(iter(auc.values()))[0]) if auc and next(iter(auc.values())) else 0
-    writer.writerow(["epoch", "score", *[f"member{k}" for k in range(n_members)]])
-    for name, epochs in auc.items():
-        for epoch, aucs in enumerate(epochs, start=1):
-            writer.writerow([epoch, name, *["" if a is None else f"{a:.6f}" for a in aucs]])
-    return buffer.getvalue()
 
 
 def train_member_group(
@@ -147,13 +105,10 @@ def _merge_epochs(groups: list[dict[str, Any]]) -> list[Any]:
 
 @stage("train", version=2, summary="train the vectorized VAE ensemble (per-epoch validation AUC with labels)", needs=("data", "preprocess"))
 def run_train(ctx: StageContext) -> None:
-    from lhcad.executors import split_evenly
-
     cfg: TrainConfig = ctx.config()
-    arrays = ctx.inputs["preprocess"].read_arrays("inputs.npz")
-    x, split = arrays["x"], arrays["split"]
-    events = ctx.inputs["data"].read_table("events.parquet")
-    labels = events[LABEL].to_numpy() if LABEL in events.columns else None
+    inputs = ModelInputs.read(ctx.inputs["preprocess"])
+    x, split = inputs.x, inputs.split
+    labels = Events.read(ctx.inputs["data"]).labels
     arch = architecture(cfg, x.shape[1])
     seeds = member_seeds(cfg, ctx.seed)
     val_labels = labels[split == VAL] if labels is not None else None
@@ -173,9 +128,6 @@ def run_train(ctx: StageContext) -> None:
     )
     speed = sum(g["events_per_second"] for g in groups) / len(groups)
     ctx.log.info("trained %d members in %d task(s): %.0f event-epochs/s", cfg.members, len(groups), speed)
-    ctx.out.write_json("model.json", {"architecture": arch.to_dict(), "seeds": seeds})
-    ctx.out.write_torch("last.pt", _merge_members([g["last"] for g in groups]))
-    ctx.out.write_torch("best_loss.pt", _merge_members([g["best_loss"] for g in groups]))
     history: dict[str, Any] = {
         "epochs": _merge_epochs(groups),
         "best_loss_epoch": _merge_members([g["best_loss_epoch"] for g in groups]),
@@ -184,19 +136,21 @@ def run_train(ctx: StageContext) -> None:
         "events_per_second": speed,
         "tasks": len(groups),
     }
+    checkpoints: dict[str, Any] = {
+        "last": _merge_members([g["last"] for g in groups]),
+        "best_loss": _merge_members([g["best_loss"] for g in groups]),
+    }
+    trained = Ensemble({"architecture": arch.to_dict(), "seeds": seeds}, history, checkpoints=checkpoints)
     if val_labels is not None:
-        best_auc = {name: _merge_members([g["best_auc"][name] for g in groups]) for name in SCORE_NAMES}
-        auc = {
+        checkpoints["best_auc"] = {name: _merge_members([g["best_auc"][name] for g in groups]) for name in SCORE_NAMES}
+        trained.auc = {
             name: [
                 _merge_members([g["auc"][name][e] if e < len(g["auc"][name]) else [None] * len(g["last"]) for g in groups])
                 for e in range(max(len(g["auc"][name]) for g in groups))
             ]
             for name in SCORE_NAMES
         }
-        ctx.out.write_torch("best_auc.pt", best_auc)
-        ctx.out.write_json("auc_history.json", auc)
         if len(groups) == 1:  # the ensemble's AUC needs every member's scores at each epoch
-            ctx.out.write_json("auc_history_ensemble.json", groups[0]["auc_ensemble"])
-        ctx.out.path("auc_history.csv").write_text(auc_csv(auc))
+            trained.auc_ensemble = groups[0]["auc_ensemble"]
         history["best_auc_epoch"] = {name: _merge_members([g["best_auc_epoch"][name] for g in groups]) for name in SCORE_NAMES}
-    ctx.out.write_json("history.json", history)
+    trained.write(ctx.out)

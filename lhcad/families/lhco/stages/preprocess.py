@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from lhcad.config.models import PreprocessConfig
 from lhcad.data.columns import LABEL
+from lhcad.data.stage import Events
 from lhcad.errors import StageError
+from lhcad.families.lhco.artifacts import ModelInputs
+from lhcad.families.lhco.config import PreprocessConfig
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
-from lhcad.preprocessing import TRAIN, split_events
+from lhcad.preprocessing import TRAIN, fit_quantile_transform, quantile_to_arrays, split_events
 
 
 @stage("preprocess", summary="choose input features, split train/val/test, fit a quantile transform on train", needs=("data",))
 def run_preprocess(ctx: StageContext) -> None:
-    from lhcad.preprocessing import fit_quantile_transform, quantile_to_arrays
-
     cfg: PreprocessConfig = ctx.config()
-    events = ctx.inputs["data"].read_table("events.parquet")
+    events = Events.read(ctx.inputs["data"]).table
     labelled = LABEL in events.columns
     x = events[cfg.features].to_numpy(np.float64)
     fractions = (cfg.split.train, cfg.split.val, cfg.split.test)
@@ -30,6 +30,5 @@ def run_preprocess(ctx: StageContext) -> None:
         if width == 0:
             raise StageError(f"feature {name!r} is constant over the training events", where="preprocess.features")
     qt = fit_quantile_transform(train, cfg.n_quantiles, cfg.output_distribution, cfg.subsample, cfg.split.seed)
-    ctx.out.write_arrays("inputs.npz", x=qt.transform(x).astype(np.float32), split=split)
-    ctx.out.write_arrays("quantiles.npz", **quantile_to_arrays(qt))
-    ctx.out.write_json("features.json", {"features": cfg.features, "labelled": labelled, "n_per_split": np.bincount(split, minlength=3).tolist()})
+    info = {"features": cfg.features, "labelled": labelled, "n_per_split": np.bincount(split, minlength=3).tolist()}
+    ModelInputs(qt.transform(x).astype(np.float32), split, quantile_to_arrays(qt), info).write(ctx.out)

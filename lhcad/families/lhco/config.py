@@ -4,7 +4,8 @@ stage, validated before anything runs. The other families' models are in
 
 Every model forbids unknown keys, so a misspelled option anywhere is reported with its dotted
 path. Every field has a default and a docstring (the docstrings become the JSON schema's
-descriptions and the YAML reference).
+descriptions and the YAML reference). The sections the search shares with other families are in
+:mod:`lhcad.config` (``data``: :mod:`lhcad.config.data`; ``train``: :mod:`lhcad.config.vae`).
 """
 
 from __future__ import annotations
@@ -14,113 +15,14 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from lhcad.config.base import AnalysisBase, ExecutorConfig, ReportConfig
-from lhcad.config.section import Fraction, PositiveInt, Section
-from lhcad.data.columns import DEFAULT_INPUTS, MASS_OBSERVABLES, MJ_HEAVY, MJ_LIGHT, MJJ
+from lhcad.config.data import DataConfig
+from lhcad.config.section import Binning, Fraction, PositiveInt, Section
+from lhcad.config.vae import TrainConfig
+from lhcad.errors import ConfigError
+from lhcad.data.columns import DEFAULT_INPUTS, DERIVED_COLUMNS, JET_COLUMNS, MASS_OBSERVABLES, MJ_HEAVY, MJ_LIGHT, MJJ
 
-
-class GenerateConfig(Section):
-    """Events made by lhcad's generator (Pythia 8 + FastJet, the ``gen`` extra) as the data."""
-
-    process: Literal["qcd", "signal", "rnd"] = "rnd"
-    """``qcd`` dijets, the Z' -> X Y ``signal``, or ``rnd``: both, shuffled."""
-    n: PositiveInt = 10_000
-    """Selected events (QCD events for ``rnd``)."""
-    n_signal: Annotated[int, Field(ge=0)] | None = None
-    """Signal events of ``rnd`` (default: n / 10)."""
-    mZ: Annotated[float, Field(gt=0)] = 3500.0
-    """Z' mass in GeV."""
-    mX: Annotated[float, Field(gt=0)] = 500.0
-    """X mass in GeV."""
-    mY: Annotated[float, Field(gt=0)] = 100.0
-    """Y mass in GeV."""
-    pthat_min: Annotated[float, Field(gt=0)] = 1000.0
-    """Minimum pT of the hard QCD scattering in GeV."""
-    mpi: bool = False
-    """Multiple parton interactions (off in the LHCO R&D sample)."""
-    detector: Literal["simple", "none"] = "simple"
-    """Detector response."""
-    seed: Annotated[int, Field(ge=0)] = 0
-    """Run seed."""
-    workers: PositiveInt = 1
-    """Worker processes (or Dask tasks with ``executor.kind: dask``)."""
-    chunk_size: PositiveInt = 1000
-    """Events per chunk (the unit of resumption and parallelism)."""
-
-
-class RawConversionConfig(Section):
-    """How an official raw particle file in ``data.path`` becomes jet features (FastJet, the
-    ``gen`` extra): what ``lhcad features`` does, as a cached step."""
-
-    jet_pt_min: Annotated[float, Field(ge=0)] = 20.0
-    """Minimum pT of an anti-kT R = 1.0 jet, GeV."""
-    chunk_rows: PositiveInt = 5_000
-    """Events per block (bounds memory; the unit of parallelism)."""
-    workers: PositiveInt = 1
-    """Local worker processes (with ``executor.kind: dask`` the blocks are Dask tasks)."""
-
-
-class DataConfig(Section):
-    """Where the events come from (stage ``data``)."""
-
-    path: str = "embedded:rnd_default"
-    """Events file: official LHCO features ``.h5``, official raw ``.h5``, parquet or a ROOT
-    tree. ``embedded:rnd_default`` is the R&D-like sample shipped with lhcad."""
-    generate: GenerateConfig | None = None
-    """Generate the events with lhcad's generator instead of reading ``path`` (cached like
-    any stage: the same block never runs twice)."""
-    format: Literal["auto", "features_h5", "raw_h5", "parquet", "root"] = "auto"
-    """File format; ``auto`` detects it from the file's content."""
-    key: str | None = None
-    """HDF5 key of the pandas frame (``None``: the only frame in the file)."""
-    raw: RawConversionConfig = Field(default_factory=RawConversionConfig)
-    """Jet clustering of a raw particle file."""
-    tree: str | None = None
-    """TTree of a ROOT file (``None``: the only tree in the file)."""
-    columns: str | dict[str, str] = "lhco"
-    """Where the LHCO columns of a ROOT tree come from: ``{pxj1: "FatJet_px[0]", ...}`` (a
-    branch, or element ``i`` of a jagged branch; ``ptj1/etaj1/phij1`` may replace
-    ``pxj1/pyj1/pzj1``; ``label`` optional), or a ready-made map: ``lhco`` (branches named like
-    the LHCO columns) or ``nanoaod`` (``FatJet_pt/eta/phi/mass/tau1..3``, jets 0 and 1)."""
-    signal_path: str | None = None
-    """Optional file of signal events to inject into the background of ``path``
-    (signal already in ``path`` is dropped first)."""
-    n_signal: Annotated[int, Field(ge=0)] | None = None
-    """Number of signal events to inject (needs ``signal_path``)."""
-    signal_fraction: Annotated[float, Field(ge=0.0)] | None = None
-    """Signal to inject as a fraction of the background count (alternative to ``n_signal``)."""
-    labels: str | None = None
-    """Optional LHCO ``.masterkey`` file: one 0/1 label per line, for black boxes."""
-    blind: bool = False
-    """Drop every label after reading (a blind black-box analysis of a labelled file)."""
-    max_events: PositiveInt | None = None
-    """Seeded random subsample of at most this many events (for quick runs)."""
-    seed: int = 0
-    """Seed of signal injection and subsampling."""
-    nan_policy: Literal["drop", "error"] = "drop"
-    """What to do with events holding NaN/inf features (e.g. tau21 of a one-constituent jet):
-    ``drop`` them with a counted warning, or stop with an error."""
-    chunk_rows: PositiveInt = 200_000
-    """Rows per read block for large HDF5 files (bounds memory)."""
-
-    @field_validator("columns")
-    @classmethod
-    def _column_map_is_complete(cls, columns: str | dict[str, str]) -> str | dict[str, str]:
-        from lhcad.data.root import parse_column_map
-        from lhcad.errors import DataError
-
-        try:
-            parse_column_map(columns)
-        except DataError as exc:
-            raise ValueError(exc.message) from None
-        return columns
-
-    @model_validator(mode="after")
-    def _injection_is_consistent(self) -> DataConfig:
-        if self.n_signal is not None and self.signal_fraction is not None:
-            raise ValueError("give n_signal or signal_fraction, not both")
-        if (self.n_signal is not None or self.signal_fraction is not None) and not self.signal_path:
-            raise ValueError("n_signal/signal_fraction need data.signal_path")
-        return self
+#: Columns of the events table an LHCO analysis may name (features, observables).
+KNOWN_COLUMNS: frozenset[str] = frozenset((*JET_COLUMNS, *DERIVED_COLUMNS))
 
 
 class SplitConfig(Section):
@@ -171,51 +73,6 @@ class PreprocessConfig(Section):
         if len(set(value)) != len(value):
             raise ValueError("features must not repeat")
         return value
-
-
-class ModelConfig(Section):
-    """Architecture of one dense VAE (every ensemble member shares it)."""
-
-    hidden: list[PositiveInt] = Field(default_factory=lambda: [32, 16])
-    """Hidden-layer widths of the encoder (the decoder mirrors them)."""
-    latent_dim: PositiveInt = 2
-    """Dimension of the latent space."""
-    activation: Literal["relu", "elu", "gelu", "silu", "tanh", "leaky_relu"] = "elu"
-    """Activation function between layers."""
-    beta: Annotated[float, Field(ge=0.0)] = 1.0
-    """Weight of the KL term in the loss."""
-    recon_loss: Literal["mse", "gaussian_nll", "bce"] = "mse"
-    """Reconstruction loss: mean squared error, Gaussian negative log-likelihood, or ``bce``:
-    binary cross-entropy of a Bernoulli decoder (sigmoid outputs; inputs in [0, 1], e.g. images)."""
-
-
-class TrainConfig(Section):
-    """Training of the VAE ensemble (stage ``train``)."""
-
-    model: ModelConfig = Field(default_factory=ModelConfig)
-    """The VAE architecture (presets in ``configs/models/``)."""
-    members: PositiveInt = 3
-    """Ensemble size: members differ only in their seeds."""
-    epochs: PositiveInt = 100
-    """Maximum number of epochs."""
-    batch_size: PositiveInt = 1024
-    """Mini-batch size."""
-    optimizer: Literal["adam", "adamw", "adadelta"] = "adam"
-    """Optimizer (the reference study used Adadelta)."""
-    lr: Annotated[float, Field(gt=0.0)] = 1e-3
-    """Learning rate (Adadelta's usual value is 1.0)."""
-    weight_decay: Annotated[float, Field(ge=0.0)] = 0.0
-    """Weight decay."""
-    patience: PositiveInt | None = 20
-    """Early stopping: epochs without validation-loss improvement (null: never stop early)."""
-    grad_clip: Annotated[float, Field(gt=0.0)] | None = None
-    """Per-member gradient-norm clipping (null: off)."""
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    """Where to train: ``auto`` picks CUDA when present."""
-    seed: int = 0
-    """Base seed; member k uses seed + k."""
-    track_auc: bool = True
-    """With labels: compute every score's validation AUC after each epoch."""
 
 
 ScoreName = Literal["z_mean", "z_logvar", "z_mean2", "recon_error", "kl"]
@@ -295,10 +152,16 @@ class FlowConfig(Section):
     """Where the flow trains: ``auto`` picks CUDA when present (batches stay on the device)."""
 
 
+ScorerName = Literal["vae", "cwola", "cathode"]
+#: The scorers that read the trained VAE ensemble (the ``train`` stage); the scorer classes
+#: (:mod:`lhcad.families.lhco.scorers`) say the same with ``Scorer.trained``, and a test checks it.
+TRAINED_SCORERS: tuple[str, ...] = ("vae",)
+
+
 class ScoreConfig(Section):
     """Per-event anomaly scores (stage ``score``)."""
 
-    method: Literal["vae", "cwola", "cathode"] = "vae"
+    method: ScorerName = "vae"
     """Scorer: the VAE ensemble's latent space (``vae``), or a weakly supervised classifier per
     sliding mjj window: signal region against sidebands (``cwola``), or against synthetic
     background from a flow trained on the sidebands (``cathode``)."""
@@ -371,23 +234,6 @@ class SelectConfig(Section):
         if len(set(value)) != len(value):
             raise ValueError("top_n values must not repeat")
         return sorted(value)
-
-
-class Binning(Section):
-    """Regular binning of one observable."""
-
-    bins: PositiveInt
-    """Number of bins."""
-    lo: float
-    """Lower edge in GeV."""
-    hi: float
-    """Upper edge in GeV."""
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Binning:
-        if not self.hi > self.lo:
-            raise ValueError(f"hi ({self.hi:g}) must be above lo ({self.lo:g})")
-        return self
 
 
 def _default_binning() -> dict[str, Binning]:
@@ -563,3 +409,54 @@ class AnalysisConfig(AnalysisBase):
 
     def executor_settings(self) -> ExecutorConfig:
         return self.executor
+
+    def stages_to_run(self) -> tuple[list[str], str | None]:
+        """Only a scorer that reads the trained VAE ensemble (``vae``, :data:`TRAINED_SCORERS`)
+        needs the ``train`` stage: with a weak scorer (``cwola``, ``cathode``) it is dropped,
+        with ``vae`` it is added just before ``score`` when the pipeline lacks it. So one
+        analysis file serves every scorer (``--set score.method=cathode`` on a VAE analysis,
+        ``--set score.method=vae`` on a weak one).
+
+        Examples:
+            >>> AnalysisConfig(pipeline=["data", "preprocess", "train", "score"], score={"method": "cwola"}).stages_to_run()
+            (['data', 'preprocess', 'score'], 'score.method cwola: the train stage (VAE training) is skipped')
+            >>> AnalysisConfig(pipeline=["data", "preprocess", "score"]).stages_to_run()[0]
+            ['data', 'preprocess', 'train', 'score']
+        """
+        stages = list(self.pipeline)
+        if "score" not in stages:
+            return stages, None
+        method = self.score.method
+        if method not in TRAINED_SCORERS and "train" in stages:
+            stages.remove("train")
+            return stages, f"score.method {method}: the train stage (VAE training) is skipped"
+        if method in TRAINED_SCORERS and "train" not in stages:
+            stages.insert(stages.index("score"), "train")
+            return stages, f"score.method {method}: the train stage (VAE training) is added before score"
+        return stages, None
+
+
+def check_columns(config: AnalysisConfig, source: str) -> None:
+    """The features and observables an analysis names are columns of the events table, and
+    every fitted observable is histogrammed.
+
+    Raises:
+        ConfigError: naming the dotted path of the first unknown name.
+    """
+    for i, name in enumerate(config.preprocess.features):
+        if name not in KNOWN_COLUMNS:
+            raise ConfigError(
+                f"unknown feature {name!r} (choose from: {', '.join(sorted(KNOWN_COLUMNS))})",
+                source=source,
+                where=f"preprocess.features[{i}]",
+            )
+    for i, name in enumerate(config.histogram.observables):
+        if name not in KNOWN_COLUMNS:
+            raise ConfigError(f"unknown observable {name!r}", source=source, where=f"histogram.observables[{i}]")
+    for name in config.fit.models:
+        if name not in config.histogram.observables:
+            raise ConfigError(
+                f"fit model for {name!r}, which is not histogrammed (histogram.observables)",
+                source=source,
+                where=f"fit.models.{name}",
+            )

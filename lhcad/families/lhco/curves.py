@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from lhcad.pipeline.artifacts import Artifact
+from lhcad.families.lhco.artifacts import Ensemble
+from lhcad.fit import expected_from_dict
 from lhcad.plots.fits import FitCurves
 
 log = logging.getLogger("lhcad.report")
@@ -22,8 +23,6 @@ def fit_components(fit: Mapping[str, Any], edges: np.ndarray, template: np.ndarr
     ``template`` is the full-range background template (the ``all`` histogram) of ``template``
     fits; it is cut to the fit range here, as the fit did.
     """
-    from lhcad.fit import expected_from_dict
-
     fit_edges = np.asarray(fit.get("edges") or [], dtype=np.float64)
     if not fit.get("params") or len(fit_edges) < 2:
         return None
@@ -46,14 +45,12 @@ def fit_components(fit: Mapping[str, Any], edges: np.ndarray, template: np.ndarr
     return FitCurves(total=full_total, background=full_background, in_range=in_range)
 
 
-def reconstruct(train: Artifact, checkpoint: str, score_name: str, x: np.ndarray, *, seed: int = 0) -> list[np.ndarray]:
+def reconstruct(ensemble: Ensemble, checkpoint: str, score_name: str, x: np.ndarray, *, seed: int = 0) -> list[np.ndarray]:
     """Each member's reconstruction of the (transformed) inputs ``x``: encode, sample z from the
     encoder's Gaussian (seeded), decode to the mean. One ``(N, F)`` array per member."""
     import torch
 
-    from lhcad.stages.score import load_ensemble
-
-    model, _ = load_ensemble(train, checkpoint, score_name)
+    model, _ = ensemble.model(checkpoint, score_name)
     generator = torch.Generator().manual_seed(seed)
     with torch.inference_mode():
         z_mean, z_logvar = model.encode(torch.as_tensor(np.asarray(x, dtype=np.float32)))

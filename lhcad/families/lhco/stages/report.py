@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lhcad.config.models import AnalysisConfig
+from lhcad.families.lhco.config import AnalysisConfig
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext, versions
 
@@ -16,7 +16,7 @@ from lhcad.pipeline.runner import StageContext, versions
     publish={"report": "report"},
 )
 def run_report(ctx: StageContext) -> None:
-    from lhcad.report.build import build_report  # matplotlib: imported only when the stage runs
+    from lhcad.families.lhco.report import build_report  # matplotlib: imported only when the stage runs
 
     analysis: AnalysisConfig = ctx.config("analysis")
     directory = ctx.out.path("report")

@@ -1,4 +1,8 @@
-"""Builds the report of a run from its stage artifacts: every figure, then the HTML page.
+"""The report of an LHCO resonance search, built from its stages' outputs (read through
+:mod:`lhcad.families.lhco.artifacts`): every figure, then the HTML page ``OUT/report/index.html``.
+The ``report`` stage builds it at the end of ``lhcad run``; :func:`rebuild_search_report` (what
+``lhcad report OUT`` runs for a search) rebuilds it from the cached artifacts of the last run
+without recomputing any stage, e.g. after a change to the plotting code.
 
 Sections follow the pipeline: data, preprocessing, training, scores, selection, fits, bump hunt,
 masses, then the configuration and the provenance; a section shows only when its stage ran (a
@@ -14,33 +18,37 @@ the first a few percent below the second.
 
 from __future__ import annotations
 
+import json
+import shlex
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
-import yaml
 
-from lhcad.config import AnalysisConfig, config_sha256
-from lhcad.data.columns import LABEL, MASS_OBSERVABLES, MJ_HEAVY, MJ_LIGHT, MJJ, RND_TRUTH_GEV
+from lhcad.config import AnalysisBase
+from lhcad.data.columns import MASS_OBSERVABLES, MJ_HEAVY, MJ_LIGHT, MJJ, RND_TRUTH_GEV
+from lhcad.data.sources import EMBEDDED_DIR, EMBEDDED_PREFIX
+from lhcad.errors import LhcadError
+from lhcad.families.lhco.artifacts import ALL_EVENTS, SearchArtifacts
+from lhcad.families.lhco.config import AnalysisConfig
+from lhcad.families.lhco.curves import fit_components, reconstruct
 from lhcad.histograms import counts_and_edges, fill_histogram, histogram_from_uhi
+from lhcad.io.atomic import replace_tree
 from lhcad.pipeline.artifacts import Artifact
-from lhcad.pipeline.runner import stages_to_run
 from lhcad.plots import fits as fit_plots
 from lhcad.plots import inputs as input_plots
 from lhcad.plots import masses as mass_plots
 from lhcad.plots import scores as score_plots
 from lhcad.plots import training as training_plots
 from lhcad.plots import weak as weak_plots
-from lhcad.plots.style import RESONANCES, plot_style, save_figure
-from lhcad.preprocessing import TEST, quantile_from_arrays
-from lhcad.report.curves import fit_components
-from lhcad.report.html import Code, FigureRef, Flagged, Paragraph, Section, Table, render_page
+from lhcad.plots.style import RESONANCES, plot_style
+from lhcad.report.html import Flagged, Paragraph, Section, Table, render_page
+from lhcad.report.parts import FigureWriter, config_section, fmt, provenance_section
 from lhcad.report.summary import summary_lines
-from lhcad.stages.histogram import ALL_EVENTS
+
+REPORT = "report"
 
 MAX_RECONSTRUCTED = 50_000
 """Events passed through the VAE for the reconstruction figure."""
@@ -53,7 +61,7 @@ SELECTION_SYSTEMATIC = (
     "valid, significant (a jet mass: passing its sideband test too) and find the same peak (a mean within one "
     "fitted width)"
 )
-"""The definition of ``error_syst`` (:func:`lhcad.stages.extract.selection_systematic`)."""
+"""The definition of ``error_syst`` (:func:`lhcad.families.lhco.stages.extract.selection_systematic`)."""
 
 RECONSTRUCTED_PEAK = "reconstructed peak of the labelled signal"
 GENERATED_MASS = "generated mass"
@@ -63,17 +71,6 @@ LHCO_RND_FILES = "events_anomalydetection"
 :data:`lhcad.data.columns.RND_TRUTH_GEV`."""
 
 SPLIT_NAMES = ("train", "validation", "test")
-
-
-def fmt(value: Any, digits: int = 1) -> str:
-    """A table cell: fixed-point number, en dash for missing values."""
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (int, np.integer)):
-        return f"{int(value):,}"
-    return f"{float(value):.{digits}f}"
 
 
 def signal_peak(values: np.ndarray, iterations: int = 10) -> float:
@@ -95,11 +92,6 @@ def generated_masses(analysis: AnalysisConfig) -> dict[str, float]:
     """The masses the labelled signal was generated with, where the data say: lhcad's generator
     (``data.generate``, or an embedded sample's provenance), or the official LHCO R&D files.
     Empty for a blind analysis and for files that do not say."""
-    import json
-    import shlex
-
-    from lhcad.data.sources import EMBEDDED_DIR, EMBEDDED_PREFIX
-
     cfg = analysis.data
     if cfg.blind:
         return {}
@@ -123,78 +115,26 @@ def generated_masses(analysis: AnalysisConfig) -> dict[str, float]:
     return {}
 
 
-@dataclass
-class FigureWriter:
-    """Saves figures into the report and hands back their page references."""
-
-    directory: Path
-    formats: Sequence[str]
-    analysis: str
-    written: list[str] = field(default_factory=list)
-
-    @classmethod
-    def for_report(cls, directory: Path, analysis: AnalysisConfig) -> FigureWriter:
-        """Figures of the report in ``directory``: PNGs for the page plus ``report.formats``."""
-        formats = tuple(dict.fromkeys(["png", *analysis.report.formats]))
-        return cls(directory / "figures", formats, analysis.name)
-
-    def add(
-        self, fig: Any, name: str, caption: str, *, wide: bool = True, columns: int = 2, min_width: int | None = None
-    ) -> FigureRef:
-        save_figure(fig, self.directory, name, self.formats)
-        self.written.append(name)
-        return FigureRef(
-            name=name, caption=caption, formats=tuple(self.formats), wide=wide, columns=columns, min_width=min_width
-        )
-
-
-class RunData:
-    """Lazy access to what the stages of a run wrote."""
+class SearchRun(SearchArtifacts):
+    """A search's outputs, read through their artifact classes (:mod:`lhcad.families.lhco.artifacts`,
+    as :class:`lhcad.api.Run` reads them), with its analysis and what the report derives from them."""
 
     def __init__(self, artifacts: Mapping[str, Artifact], analysis: AnalysisConfig):
-        self.artifacts = artifacts
+        super().__init__(artifacts)
         self.analysis = analysis
-
-    def has(self, stage: str, name: str | None = None) -> bool:
-        artifact = self.artifacts.get(stage)
-        return artifact is not None and (name is None or artifact.exists(name))
-
-    def json(self, stage: str, name: str) -> Any:
-        return self.artifacts[stage].read_json(name)
-
-    @cached_property
-    def events(self) -> pd.DataFrame:
-        return self.artifacts["data"].read_table("events.parquet")
 
     @cached_property
     def labels(self) -> np.ndarray | None:
-        return self.events[LABEL].to_numpy() if LABEL in self.events.columns else None
-
-    @cached_property
-    def inputs(self) -> dict[str, np.ndarray]:
-        return self.artifacts["preprocess"].read_arrays("inputs.npz")
-
-    @cached_property
-    def features(self) -> list[str]:
-        return list(self.json("preprocess", "features.json")["features"])
-
-    @cached_property
-    def scores(self) -> pd.DataFrame:
-        return self.artifacts["score"].read_table("scores.parquet")
-
-    @cached_property
-    def selections(self) -> dict[str, np.ndarray]:
-        return self.artifacts["select"].read_arrays("selections.npz")
-
-    @cached_property
-    def histograms(self) -> dict[str, Any]:
-        return dict(self.json("histogram", "histograms.json"))
+        return self.events.labels
 
     @cached_property
     def test(self) -> np.ndarray:
         """Rows of the test split (every row when there is none)."""
-        split = self.inputs["split"]
-        return np.flatnonzero(split == TEST) if (split == TEST).any() else np.arange(len(split))
+        return self.inputs.test_rows
+
+    @cached_property
+    def features(self) -> list[str]:
+        return self.inputs.features
 
     @cached_property
     def truth(self) -> dict[str, float]:
@@ -202,7 +142,7 @@ class RunData:
         events' measured masses (empty without labels)."""
         if self.labels is None or not (self.labels == 1).any():
             return {}
-        signal = self.events[self.labels == 1]
+        signal = self.events.table[self.labels == 1]
         return {obs: signal_peak(signal[obs].to_numpy()) for obs in MASS_OBSERVABLES if obs in signal.columns}
 
     @cached_property
@@ -211,8 +151,8 @@ class RunData:
         return generated_masses(self.analysis) if self.truth else {}
 
 
-def data_section(run: RunData, figures: FigureWriter) -> Section:
-    summary = run.json("data", "summary.json")
+def data_section(run: SearchRun, figures: FigureWriter) -> Section:
+    summary = run.events.summary
     files = run.artifacts["data"].manifest.get("files", {})
     subsample = run.analysis.data.max_events
     rows = [
@@ -225,7 +165,7 @@ def data_section(run: RunData, figures: FigureWriter) -> Section:
         ["signal events (labels)", fmt(summary.get("n_signal")) if summary.get("labelled") else "unlabelled"],
     ]
     section = Section("data", "Data", [Table([], rows, id="data-summary")])
-    observables = {obs: run.events[obs].to_numpy() for obs in MASS_OBSERVABLES if obs in run.events.columns}
+    observables = {obs: run.events.table[obs].to_numpy() for obs in MASS_OBSERVABLES if obs in run.events.table.columns}
     fig = input_plots.feature_distributions(observables, run.labels, run.analysis.name)
     who = "signal and background (labels)" if run.labels is not None else "all events (unlabelled)"
     caption = f"Mass observables of {who}: fraction of each sample's events per bin."
@@ -233,12 +173,12 @@ def data_section(run: RunData, figures: FigureWriter) -> Section:
     return section
 
 
-def _roundtrip_rows(run: RunData) -> list[list[str]]:
+def _roundtrip_rows(run: SearchRun) -> list[list[str]]:
     """How much the quantile transform's round trip (transform, then inverse) changes each
     feature of the test events, in the feature's own units."""
-    qt = quantile_from_arrays(run.artifacts["preprocess"].read_arrays("quantiles.npz"))
-    original = run.events[run.features].to_numpy(np.float64)[run.test]
-    back = qt.inverse_transform(run.inputs["x"][run.test].astype(np.float64))
+    qt = run.inputs.transform()
+    original = run.events.table[run.features].to_numpy(np.float64)[run.test]
+    back = qt.inverse_transform(run.inputs.x[run.test].astype(np.float64))
     diff = np.abs(back - original)
     return [
         [name, *(f"{v:.3g}" for v in (np.median(d), np.quantile(d, 0.99), d.max()))]
@@ -246,8 +186,8 @@ def _roundtrip_rows(run: RunData) -> list[list[str]]:
     ]
 
 
-def preprocess_section(run: RunData, figures: FigureWriter) -> Section:
-    info = run.json("preprocess", "features.json")
+def preprocess_section(run: SearchRun, figures: FigureWriter) -> Section:
+    info = run.inputs.info
     cfg = run.analysis.preprocess
     counts = info["n_per_split"]
     rows = [
@@ -256,8 +196,8 @@ def preprocess_section(run: RunData, figures: FigureWriter) -> Section:
         ["events per split", ", ".join(f"{n}: {fmt(c)}" for n, c in zip(SPLIT_NAMES, counts))],
     ]
     section = Section("preprocessing", "Preprocessing", [Table([], rows, id="preprocessing-summary")])
-    raw = {name: run.events[name].to_numpy() for name in run.features}
-    transformed = {name: run.inputs["x"][:, i] for i, name in enumerate(run.features)}
+    raw = {name: run.events.table[name].to_numpy() for name in run.features}
+    transformed = {name: run.inputs.x[:, i] for i, name in enumerate(run.features)}
     who = "signal vs background" if run.labels is not None else "all events"
     name = run.analysis.name
     section.blocks += [
@@ -281,16 +221,14 @@ def preprocess_section(run: RunData, figures: FigureWriter) -> Section:
     return section
 
 
-def _reconstruction(run: RunData) -> tuple[dict[str, np.ndarray], list[dict[str, np.ndarray]]]:
+def _reconstruction(run: SearchRun) -> tuple[dict[str, np.ndarray], list[dict[str, np.ndarray]]]:
     """Original test events and each member's reconstruction, in physical units."""
-    from lhcad.report.curves import reconstruct
-
     rows = run.test[:MAX_RECONSTRUCTED]
-    qt = quantile_from_arrays(run.artifacts["preprocess"].read_arrays("quantiles.npz"))
+    qt = run.inputs.transform()
     cfg = run.analysis.score
-    x = run.inputs["x"][rows]
-    per_member = reconstruct(run.artifacts["train"], cfg.checkpoint, cfg.use, x, seed=run.analysis.seed)
-    original = {name: run.events[name].to_numpy()[rows] for name in run.features}
+    x = run.inputs.x[rows]
+    per_member = reconstruct(run.ensemble, cfg.checkpoint, cfg.use, x, seed=run.analysis.seed)
+    original = {name: run.events.table[name].to_numpy()[rows] for name in run.features}
     members = []
     for x_hat in per_member:
         back = qt.inverse_transform(np.asarray(x_hat, dtype=np.float64))
@@ -298,8 +236,8 @@ def _reconstruction(run: RunData) -> tuple[dict[str, np.ndarray], list[dict[str,
     return original, members
 
 
-def training_section(run: RunData, figures: FigureWriter) -> Section:
-    history = run.json("train", "history.json")
+def training_section(run: SearchRun, figures: FigureWriter) -> Section:
+    history = run.ensemble.history
     section = Section("training", "Training")
     best_loss = history.get("best_loss_epoch") or []
     stopped = history.get("stopped_epoch") or []
@@ -328,12 +266,11 @@ def training_section(run: RunData, figures: FigureWriter) -> Section:
         "validation = after the epoch with z at the encoder mean (no sampling noise), hence lower."
     )
     section.blocks.append(figures.add(fig, "loss", caption, wide=False))
-    if run.has("train", "auc_history.json"):
-        ensemble = run.json("train", "auc_history_ensemble.json") if run.has("train", "auc_history_ensemble.json") else None
-        fig = training_plots.auc_vs_epoch(run.json("train", "auc_history.json"), ensemble, name, chosen=use)
+    if run.ensemble.auc is not None:
+        fig = training_plots.auc_vs_epoch(run.ensemble.auc, run.ensemble.auc_ensemble, name, chosen=use)
         caption = "Validation AUC of every score after each epoch, per member and for the ensemble."
         section.blocks.append(figures.add(fig, "auc_vs_epoch", caption))
-    checkpoint = run.json("score", "score.json").get("checkpoint") if run.has("score", "score.json") else None
+    checkpoint = run.scores.info.get("checkpoint") if run.has("score") else None
     if checkpoint is None:  # the VAE's weights were not what scored the events
         return section
     original, members = _reconstruction(run)
@@ -346,9 +283,9 @@ def training_section(run: RunData, figures: FigureWriter) -> Section:
     return section
 
 
-def score_names(run: RunData) -> tuple[list[str], int]:
+def score_names(run: SearchRun) -> tuple[list[str], int]:
     """Score names and ensemble size, read from the scores table's columns."""
-    columns = list(run.scores.columns)
+    columns = list(run.scores.table.columns)
     names = [c for c in columns if f"{c}_m0" in columns]
     n_members = sum(1 for c in columns if names and c.startswith(f"{names[0]}_m"))
     return names, n_members
@@ -361,8 +298,8 @@ def auc_text(auc: float | None) -> str:
     return f"{auc:.3f}" if auc >= 0.5 else f"{auc:.3f} (inverted: 1 − AUC = {1 - auc:.3f})"
 
 
-def scores_section(run: RunData, figures: FigureWriter) -> Section:
-    info = run.json("score", "score.json")
+def scores_section(run: SearchRun, figures: FigureWriter) -> Section:
+    info = run.scores.info
     if info.get("method", "vae") != "vae":
         return weak_scores_section(run, figures, info)
     names, n_members = score_names(run)
@@ -373,8 +310,8 @@ def scores_section(run: RunData, figures: FigureWriter) -> Section:
         "and the table says so."
     )
     section = Section("scores", "Scores", [used])
-    if run.has("score", "metrics.json"):
-        metrics = run.json("score", "metrics.json")
+    if run.scores.metrics is not None:
+        metrics = run.scores.metrics
         orientation = info.get("orientation") or {}
         n = max((len(m["members"]) for m in metrics.values()), default=0)
         rows = [
@@ -388,8 +325,8 @@ def scores_section(run: RunData, figures: FigureWriter) -> Section:
         caption = "On the test events (metrics.json); members are oriented before they are combined."
         section.blocks.append(Table(columns, rows, id="score-metrics", caption=caption))
     labels = run.labels
-    rows = run.test if labels is not None else np.arange(len(run.scores))
-    table = {c: run.scores[c].to_numpy()[rows] for c in run.scores.columns}
+    rows = run.test if labels is not None else np.arange(len(run.scores.table))
+    table = {c: run.scores.table[c].to_numpy()[rows] for c in run.scores.table.columns}
     test_labels = labels[rows] if labels is not None else None
     where = "test events" if labels is not None else "all events"
     fig = score_plots.score_distributions(table, test_labels, names, n_members, run.analysis.name)
@@ -430,10 +367,10 @@ def _window_rows(info: Mapping[str, Any], metrics: Mapping[str, Any] | None) -> 
     return columns, rows
 
 
-def weak_scores_section(run: RunData, figures: FigureWriter, info: Mapping[str, Any]) -> Section:
+def weak_scores_section(run: SearchRun, figures: FigureWriter, info: Mapping[str, Any]) -> Section:
     """CWoLa / CATHODE: the window scan, the flow's closure, and the best window's scores."""
     method, best = info["method"], info["best_window"]
-    metrics = run.json("score", "metrics.json") if run.has("score", "metrics.json") else None
+    metrics = run.scores.metrics
     text = (
         f"Scorer: {method} on {', '.join(info['features'])}; best window {best['index']} "
         f"({best['lo']:.0f}–{best['hi']:.0f} GeV, excess {best['significance']:.1f}σ at ε = {best['efficiency']})."
@@ -452,8 +389,8 @@ def weak_scores_section(run: RunData, figures: FigureWriter, info: Mapping[str, 
         fig = weak_plots.synthetic_features(best_window["histograms"], run.analysis.name)
         caption = "Best window: data against the flow's synthetic background, in the sidebands (they must agree) and the signal region."
         section.blocks.append(figures.add(fig, "synthetic_features", caption))
-    inside = run.scores["in_signal_region"].to_numpy(dtype=bool)
-    table = {"score": run.scores["score"].to_numpy()[inside]}
+    inside = run.scores.table["in_signal_region"].to_numpy(dtype=bool)
+    table = {"score": run.scores.table["score"].to_numpy()[inside]}
     labels = run.labels[inside] if run.labels is not None else None
     fig = score_plots.score_distributions(table, labels, ["score"], 0, run.analysis.name)
     section.blocks.append(figures.add(fig, "score_distributions", "Classifier score in the best window's signal region (out of fold)."))
@@ -465,8 +402,8 @@ def weak_scores_section(run: RunData, figures: FigureWriter, info: Mapping[str, 
     return section
 
 
-def selection_section(run: RunData) -> Section:
-    records = run.json("select", "selections.json")
+def selection_section(run: SearchRun) -> Section:
+    records = run.selections.records
     labelled = any("purity" in r for r in records)
     columns = ["selection", "events", "score threshold"]
     columns += ["signal events", "purity", "ε_S", "ε_B", "SIC"] if labelled else []
@@ -480,10 +417,10 @@ def selection_section(run: RunData) -> Section:
     return Section("selection", "Selection", [Table(columns, rows, id="selections")])
 
 
-def mass_fit_figure(run: RunData, fit: Mapping[str, Any]) -> Any:
+def mass_fit_figure(run: SearchRun, fit: Mapping[str, Any]) -> Any:
     """The mass histogram of one fit's selection with the fitted curves, its background, the
     true signal (with labels) and the pulls."""
-    hists = run.histograms
+    hists = run.histograms.hists
     obs, sel = fit["observable"], fit["selection"]
     counts, edges = counts_and_edges(histogram_from_uhi(hists[sel][obs]))
     region = fit.get("region")
@@ -493,11 +430,11 @@ def mass_fit_figure(run: RunData, fit: Mapping[str, Any]) -> Any:
     signal_counts = None
     binning = run.analysis.histogram.binning
     if run.labels is not None and obs in binning:
-        rows = run.selections[sel]
+        rows = run.selections.rows[sel]
         if region:
-            mjj = run.events[MJJ].to_numpy()[rows]
+            mjj = run.events.table[MJJ].to_numpy()[rows]
             rows = rows[(mjj >= region[0]) & (mjj < region[1])]
-        signal = run.events[obs].to_numpy()[rows][run.labels[rows] == 1]
+        signal = run.events.table[obs].to_numpy()[rows][run.labels[rows] == 1]
         signal_counts = counts_and_edges(fill_histogram(signal, binning[obs], obs))[0]
     return fit_plots.mass_fit(
         edges, counts, fit, fit_components(fit, edges, template), analysis=run.analysis.name, selection=sel,
@@ -569,8 +506,8 @@ def _fit_row(fit: Mapping[str, Any]) -> list[object]:
     ]  # fmt: skip
 
 
-def fits_section(run: RunData, figures: FigureWriter) -> Section:
-    fits = run.json("fit", "fits.json")
+def fits_section(run: SearchRun, figures: FigureWriter) -> Section:
+    fits = run.fits.fits
     rows = [_fit_row(f) for f in fits]
     columns = ["selection", "observable", "model", "valid", "mean [GeV]", "error [GeV]", "σ [GeV]", "signal yield",
                "χ²/ndf", "p-value", "local significance", "problems"]  # fmt: skip
@@ -600,8 +537,8 @@ def _window_text(window: Sequence[float | None] | None) -> str:
     return f"{window[0]:.0f}–{window[1]:.0f}"
 
 
-def bumphunt_section(run: RunData, figures: FigureWriter) -> Section:
-    hunts = run.json("bumphunt", "bumphunt.json")
+def bumphunt_section(run: SearchRun, figures: FigureWriter) -> Section:
+    hunts = run.bumphunts.summary
     cfg = run.analysis.bumphunt
     rows = [
         [sel, _window_text(h.get("window")), fmt(h.get("observed"), 0),
@@ -619,8 +556,8 @@ def bumphunt_section(run: RunData, figures: FigureWriter) -> Section:
     return Section("bumphunt", "Bump hunt", [Paragraph(text), Table(columns, rows, id="bumphunt")])
 
 
-def masses_section(run: RunData, figures: FigureWriter) -> Section:
-    masses = run.json("extract", "masses.json")
+def masses_section(run: SearchRun, figures: FigureWriter) -> Section:
+    masses = run.masses.masses
     truth, generated = run.truth, run.generated
     hunted = any(m.get("global_significance") is not None for m in masses.values())
     tested = any("sideband" in m for m in masses.values())
@@ -685,30 +622,15 @@ def _why_not_claimed(mass: Mapping[str, Any], claim_significance: float) -> str:
     return f"below the {claim_significance:g} σ claim threshold"
 
 
-def result_summary(run: RunData) -> list[str]:
+def result_summary(run: SearchRun) -> list[str]:
     """The masses, one line each, for the top of the page: the lines ``lhcad run`` prints and
     results.json's ``summary`` holds (:func:`lhcad.report.summary.mass_line`)."""
-    if "extract" not in run.artifacts:
+    if not run.has("extract"):
         return []
-    return summary_lines(run.json("extract", "masses.json"), run.analysis.extract.claim_significance)
+    return summary_lines(run.masses.masses, run.analysis.extract.claim_significance)
 
 
-def config_section(run: RunData) -> Section:
-    text = yaml.safe_dump(run.analysis.model_dump(mode="json"), sort_keys=False)
-    return Section("configuration", "Configuration", [Code(text, "The resolved analysis configuration (YAML).")])
-
-
-def provenance_section(run: RunData, versions: Mapping[str, str]) -> Section:
-    data_files = run.artifacts["data"].manifest.get("files", {}) if "data" in run.artifacts else {}
-    rows = [["config sha256", config_sha256(run.analysis)]]
-    rows += [[f"data sha256 ({Path(p).name})", h] for p, h in data_files.items()]
-    rows += [[f"version of {name}", v] for name, v in versions.items()]
-    ran = stages_to_run(run.analysis)[0]  # the stages of the run, in order (train only for the VAE)
-    rows += [[f"stage {kind} key", run.artifacts[kind].key] for kind in ran if kind in run.artifacts]
-    return Section("provenance", "Provenance", [Table([], rows, id="provenance")])
-
-
-SECTIONS: tuple[tuple[str, Callable[[RunData, FigureWriter], Section]], ...] = (
+SECTIONS: tuple[tuple[str, Callable[[SearchRun, FigureWriter], Section]], ...] = (
     ("data", data_section),
     ("preprocess", preprocess_section),
     ("train", training_section),
@@ -726,14 +648,30 @@ def build_report(
     """Write ``directory/index.html`` and ``directory/figures/``; returns the figure names."""
     cfg = analysis.report
     figures = FigureWriter.for_report(directory, analysis)
-    run = RunData(artifacts, analysis)
+    run = SearchRun(artifacts, analysis)
     sections: list[Section] = []
     with plot_style(cfg.style):
         for stage, make in SECTIONS:
             if stage in artifacts:
                 sections.append(make(run, figures))
-    sections += [config_section(run), provenance_section(run, versions)]
+    sections += [config_section(analysis), provenance_section(analysis, artifacts, versions)]
     subtitle = f"{analysis.description or 'lhcad analysis'} — lhcad {versions.get('lhcad', '')}"
     page = render_page(f"lhcad report: {analysis.name}", subtitle, sections, summary=result_summary(run))
     (directory / "index.html").write_text(page, encoding="utf-8")
     return figures.written
+
+
+def rebuild_search_report(
+    out: Path, artifacts: dict[str, Artifact], run: Mapping[str, Any], analysis: AnalysisBase
+) -> Path:
+    """Rebuild ``out/report/`` of an LHCO search with :func:`build_report` from the cached
+    artifacts of its last run and swap it in atomically; returns the path of ``index.html``."""
+    if not isinstance(analysis, AnalysisConfig):
+        raise LhcadError(f"not an LHCO search (kind: {analysis.kind})", source=out / "run.json")
+    artifacts = {kind: artifact for kind, artifact in artifacts.items() if kind != REPORT}
+    for needed in ("data", "extract"):
+        if needed not in artifacts:
+            raise LhcadError(f"the last run has no {needed!r} stage: nothing to report", source=out / "run.json")
+    versions = {str(k): str(v) for k, v in dict(run.get("versions") or {}).items()}
+    replace_tree(out / REPORT, lambda tmp: build_report(artifacts, analysis, tmp, versions=versions))
+    return out / REPORT / "index.html"

@@ -2,7 +2,7 @@
 significance from background-only pseudo-experiments (look-elsewhere corrected).
 
 The scan stays inside ``bumphunt.range`` and inside the selection's ``mjj_range`` (the range a
-weak scorer scores alike, :mod:`lhcad.stages.select`), whole bins only. A weak scorer's
+weak scorer scores alike, :mod:`lhcad.families.lhco.stages.select`), whole bins only. A weak scorer's
 pseudo-experiments also draw its selection's ``tile_jitter`` (the efficiency's scatter between
 its windows' tiles), so the global significance counts bumps the selection can make itself.
 """
@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from lhcad.config.models import BumpHuntConfig
 from lhcad.data.columns import MJJ
-from lhcad.histograms import counts_and_edges, histogram_from_uhi
+from lhcad.families.lhco.artifacts import BumpHunts, Histograms
+from lhcad.families.lhco.config import BumpHuntConfig
+from lhcad.families.lhco.stages.select import clip_range, selection_records
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
-from lhcad.stages.histogram import ALL_EVENTS
-from lhcad.stages.select import clip_range, selection_records
 
 SCAN_DETAILS = ("scan_windows", "scan_local_p", "toy_statistics")
 
@@ -33,14 +32,14 @@ def run_bumphunt(ctx: StageContext) -> None:
     from lhcad.fit.bumphunt import bump_hunt
 
     cfg: BumpHuntConfig = ctx.config()
-    hists = ctx.inputs["histogram"].read_json("histograms.json")
-    records = selection_records(ctx)
+    hists = Histograms.read(ctx.inputs["histogram"])
+    records = selection_records(ctx.inputs.get("select"))
     summary: dict[str, Any] = {}
     details: dict[str, Any] = {}
-    for selection, by_observable in hists.items():
-        if selection == ALL_EVENTS or MJJ not in by_observable:
+    for selection in hists.selections():
+        if MJJ not in hists.hists[selection]:
             continue
-        counts, edges = counts_and_edges(histogram_from_uhi(by_observable[MJJ]))
+        counts, edges = hists.counts_and_edges(selection, MJJ)
         record = records.get(selection, {})
         result = bump_hunt(
             edges, counts, fit_range=clip_range(cfg.range, record.get("mjj_range")),
@@ -53,5 +52,4 @@ def run_bumphunt(ctx: StageContext) -> None:
             "bump hunt %s: window %s, local %.1f sigma, global %.1f sigma",
             selection, result["window"], result["local_significance"], result["global_significance"],
         )  # fmt: skip
-    ctx.out.write_json("bumphunt.json", summary)
-    ctx.out.write_json("scans.json", details)
+    BumpHunts(summary, details).write(ctx.out)

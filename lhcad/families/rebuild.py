@@ -25,7 +25,7 @@ def rebuild_report(out: Path) -> Path:
     swap it in atomically; returns the path of ``index.html``.
 
     The run's recorded analysis names its family; an LHCO search is redrawn by
-    :func:`lhcad.report.rebuild_search_report`, the other families by rerunning their report
+    :func:`lhcad.families.lhco.stages.report.rebuild_search_report`, the other families by rerunning their report
     stage on its cached inputs (:func:`rerun_report_stage`).
     """
     out = Path(out)

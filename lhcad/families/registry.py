@@ -37,7 +37,7 @@ from lhcad.families.jet_images import stages as _jet_images_stages  # noqa: F401
 from lhcad.families.jet_images.config import JET_IMAGES_PIPELINE, JetImagesAnalysis
 from lhcad.families.lhco import stages as _lhco_stages  # noqa: F401
 from lhcad.families.lhco.config import STANDARD_PIPELINE, AnalysisConfig, check_columns
-from lhcad.families.lhco.report import rebuild_search_report
+from lhcad.families.lhco.stages.report import rebuild_search_report
 from lhcad.families.pointcloud import stages as _pointcloud_stages  # noqa: F401
 from lhcad.families.pointcloud.config import POINTCLOUD_PIPELINE, PointCloudAnalysis
 from lhcad.pipeline.artifacts import Artifact

@@ -1,8 +1,9 @@
 """The report of an LHCO resonance search, built from its stages' outputs (read through
 :mod:`lhcad.families.lhco.artifacts`): every figure, then the HTML page ``OUT/report/index.html``.
-The ``report`` stage builds it at the end of ``lhcad run``; :func:`rebuild_search_report` (what
-``lhcad report OUT`` runs for a search) rebuilds it from the cached artifacts of the last run
-without recomputing any stage, e.g. after a change to the plotting code.
+The ``report`` stage builds it at the end of ``lhcad run``;
+:func:`lhcad.families.lhco.stages.report.rebuild_search_report` (what ``lhcad report OUT`` runs
+for a search) rebuilds it from the cached artifacts of the last run without recomputing any
+stage, e.g. after a change to the plotting code.
 
 Sections follow the pipeline: data, preprocessing, training, scores, selection, fits, bump hunt,
 masses, then the configuration and the provenance; a section shows only when its stage ran (a
@@ -30,12 +31,10 @@ import numpy as np
 from lhcad.config import AnalysisBase
 from lhcad.data.columns import MASS_OBSERVABLES, MJ_HEAVY, MJ_LIGHT, MJJ, RND_TRUTH_GEV
 from lhcad.data.sources import EMBEDDED_DIR, EMBEDDED_PREFIX
-from lhcad.errors import LhcadError
 from lhcad.families.lhco.artifacts import ALL_EVENTS, SearchArtifacts
 from lhcad.families.lhco.config import AnalysisConfig
 from lhcad.families.lhco.curves import fit_components, reconstruct
 from lhcad.histograms import counts_and_edges, fill_histogram, histogram_from_uhi
-from lhcad.io.atomic import replace_tree
 from lhcad.pipeline.artifacts import Artifact
 from lhcad.plots import fits as fit_plots
 from lhcad.plots import inputs as input_plots
@@ -47,8 +46,6 @@ from lhcad.plots.style import RESONANCES, plot_style
 from lhcad.report.html import Flagged, Paragraph, Section, Table, render_page
 from lhcad.report.parts import FigureWriter, config_section, fmt, provenance_section
 from lhcad.report.summary import summary_lines
-
-REPORT = "report"
 
 MAX_RECONSTRUCTED = 50_000
 """Events passed through the VAE for the reconstruction figure."""
@@ -660,18 +657,3 @@ def build_report(
     (directory / "index.html").write_text(page, encoding="utf-8")
     return figures.written
 
-
-def rebuild_search_report(
-    out: Path, artifacts: dict[str, Artifact], run: Mapping[str, Any], analysis: AnalysisBase
-) -> Path:
-    """Rebuild ``out/report/`` of an LHCO search with :func:`build_report` from the cached
-    artifacts of its last run and swap it in atomically; returns the path of ``index.html``."""
-    if not isinstance(analysis, AnalysisConfig):
-        raise LhcadError(f"not an LHCO search (kind: {analysis.kind})", source=out / "run.json")
-    artifacts = {kind: artifact for kind, artifact in artifacts.items() if kind != REPORT}
-    for needed in ("data", "extract"):
-        if needed not in artifacts:
-            raise LhcadError(f"the last run has no {needed!r} stage: nothing to report", source=out / "run.json")
-    versions = {str(k): str(v) for k, v in dict(run.get("versions") or {}).items()}
-    replace_tree(out / REPORT, lambda tmp: build_report(artifacts, analysis, tmp, versions=versions))
-    return out / REPORT / "index.html"

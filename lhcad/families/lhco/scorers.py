@@ -35,7 +35,6 @@ from lhcad.errors import StageError
 from lhcad.executors import Executor
 from lhcad.families.lhco.artifacts import Scores, SearchArtifacts
 from lhcad.families.lhco.config import ScoreConfig
-from lhcad.metrics import max_sic, roc_auc
 from lhcad.preprocessing import TEST
 from lhcad.weak.scan import run_scan
 from lhcad.weak.settings import FlowSettings, ScanSettings, WindowSettings
@@ -67,6 +66,7 @@ class Scorer(ABC):
 def score_metrics(labels: np.ndarray, per_member: np.ndarray, combined: np.ndarray) -> dict[str, Any]:
     """AUC and max SIC of the ensemble score, with the members' for comparison; ``inverted``
     where the AUC is below 0.5 (the label-free orientation put the signal on the low side)."""
+    from lhcad.metrics import max_sic, roc_auc  # scikit-learn: a second of import time, only to measure
 
     def measured(score: np.ndarray) -> dict[str, Any]:
         auc = roc_auc(labels, score)

@@ -40,6 +40,7 @@ def _without_run_times(results: dict) -> dict:
     return {k: v for k, v in results.items() if k not in ("created", "timing")}
 
 
+@pytest.mark.slow
 def test_api_and_cli_give_the_same_results_and_typed_views(tmp_path: Path) -> None:
     analysis = _analysis(tmp_path)
     config = lhcad.load_analysis(analysis, QUICK)

@@ -198,6 +198,7 @@ def test_unwritable_output_directory(tmp_path: Path, events_file: Path) -> None:
 # ---- errors met later in the pipeline ---------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_top_n_larger_than_the_dataset_keeps_earlier_results_intact(tmp_path: Path, events_file: Path) -> None:
     path = analysis(tmp_path, f"data:\n  path: {events_file}\n{FAST}pipeline: [data, preprocess, train, score, select, histogram, fit, extract, export]\n")
     out = tmp_path / "out"

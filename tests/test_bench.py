@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from lhcad.cli import main
 from lhcad.data.parquet import write_events_parquet
 from lhcad.data.toy import make_toy_events
+
+pytestmark = pytest.mark.slow  # trains, scores and fits a whole pipeline, then reruns it
 
 KEYS = (
     "train_events_per_s", "naive_train_events_per_s", "train_speedup_vs_naive", "score_events_per_s",

@@ -36,6 +36,7 @@ def with_bump(rng: np.random.Generator, n_background: int, n_signal: int) -> np.
     return np.histogram(events, EDGES)[0].astype(float)
 
 
+@pytest.mark.slow
 def test_background_only_global_p_values_are_uniform_and_rarely_claim() -> None:
     """200 background-only experiments (3000 events each), each calibrated with 200
     pseudo-experiments (the default is 2000; 200 keep this test fast and resolve p to 0.005): the
@@ -109,6 +110,7 @@ def test_window_p_values_and_global_p_agree_with_pybumphunter() -> None:
     assert abs(result.global_p - hunter.global_Pval) < 4 * np.sqrt(p * (1 - p) * 2 / 2000)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mask_window_in_fit", [True, False])
 def test_gross_vitells_predicts_the_pseudo_experiments_beyond_two_sigma(mask_window_in_fit: bool) -> None:
     """The asymptotic formula, with the upcrossings of Z^2 = 1 counted on pseudo-experiments,
@@ -151,6 +153,7 @@ def test_too_few_events_give_no_evidence_and_a_reason(counts: np.ndarray) -> Non
     assert json.loads(json.dumps(result.to_dict(), allow_nan=False))["window"] == [None, None]
 
 
+@pytest.mark.slow
 def test_pseudo_experiments_that_draw_the_selections_tile_jitter_keep_its_own_bumps_from_claims() -> None:
     """A weak scorer's selection keeps a slightly different background fraction in each mjj tile
     (each window calibrates its cut on its own sidebands). On 100 background-only spectra whose

@@ -52,6 +52,7 @@ SMALL = ClassifyConfig(
 )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_cnn_separates_narrow_from_wide_blobs() -> None:
     train, val, test = _split_inputs(*toy_images(300, seed=1), images=True)
     assert train[0].shape[1:] == (1, SIDE, SIDE)  # channels first for the network
@@ -149,6 +150,7 @@ report:
 """
 
 
+@pytest.mark.slow
 def test_pipeline_from_yaml_writes_results_and_report(tmp_path: Path) -> None:
     x, y = toy_images(150, seed=5)
     files = {}

@@ -30,6 +30,7 @@ report: {{formats: [png]}}
     return write_analysis(tmp_path, text)
 
 
+@pytest.mark.slow
 def test_the_study_writes_files_results_and_report(tmp_path: Path, toy_parquet: Path) -> None:
     out = tmp_path / "out"
     record = run_pipeline(load_analysis(study(tmp_path, toy_parquet)), out=out)

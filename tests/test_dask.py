@@ -19,6 +19,7 @@ def _square(x: int, offset: int = 0) -> int:
     return x * x + offset
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::Warning")
 def test_local_cluster_maps_in_order_with_shared_inputs() -> None:
     with open_executor(ExecutorConfig(kind="dask", n_workers=2)) as executor:
@@ -32,6 +33,7 @@ def test_split_evenly_covers_every_item_once() -> None:
     assert split_evenly([1], 4) == [[1]]
 
 
+@pytest.mark.slow
 @pytest.mark.gen
 @pytest.mark.filterwarnings("ignore::Warning")
 def test_generate_on_dask_gives_the_same_events_as_local(tmp_path: Path) -> None:
@@ -46,6 +48,7 @@ def test_generate_on_dask_gives_the_same_events_as_local(tmp_path: Path) -> None
     pd.testing.assert_frame_equal(local, dask)
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::Warning")
 def test_analysis_on_a_local_cluster_matches_the_local_run(tmp_path: Path) -> None:
     """Member groups trained and event chunks scored as Dask tasks give the in-process run's

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from lhcad.cli import main
@@ -23,6 +24,7 @@ def invoke(*args: str):
     return CliRunner().invoke(main, list(args))
 
 
+@pytest.mark.slow
 def test_bmm_analysis_writes_results_and_report_and_reruns_from_cache(tmp_path):
     out = tmp_path / "out"
     first = invoke("run", str(ANALYSES / "digits_bmm.yaml"), "--out", str(out), *QUICK_BMM)

@@ -61,6 +61,7 @@ def test_encode_and_decode_pick_one_member():
     assert images.shape == (4, 6) and images.min() > 0 and images.max() < 1
 
 
+@pytest.mark.slow
 def test_latent_knn_accuracy_is_far_above_chance_on_the_digits(tmp_path):
     overrides = {"train.epochs": 15, "train.model.hidden": [64, 32], "report.formats": ["png"]}
     config = load_analysis(ANALYSES / "digits_vae.yaml", overrides)

@@ -51,6 +51,7 @@ def _schema_keys(node: dict[str, Any], defs: dict[str, Any], path: str = "") -> 
         yield from _schema_keys(node["items"], defs, f"{path}[]")
 
 
+@pytest.mark.slow
 def test_yaml_reference_page_lists_every_field_of_the_config_models(site: Path) -> None:
     from lhcad.families.lhco.config import AnalysisConfig
     from lhcad.families.schema import analysis_schema
@@ -68,6 +69,7 @@ def test_yaml_reference_page_lists_every_field_of_the_config_models(site: Path) 
     assert html.escape(epochs, quote=False) in page
 
 
+@pytest.mark.slow
 def test_stage_and_cli_pages_cover_the_registry_and_the_click_app(site: Path) -> None:
     from lhcad.cli import main
     from lhcad.pipeline.registry import available_stages
@@ -84,6 +86,7 @@ def test_stage_and_cli_pages_cover_the_registry_and_the_click_app(site: Path) ->
                 assert html.escape(param.opts[0], quote=False) in cli, (name, param.opts)
 
 
+@pytest.mark.slow
 def test_pages_have_no_unexpanded_markers_and_the_api_reference_is_generated(site: Path) -> None:
     pages = list(site.rglob("*.html"))
     assert not [p for p in pages if "<!-- lhcad:" in p.read_text(encoding="utf-8")]

@@ -38,6 +38,7 @@ def pull(fit: FitResult, truth: float) -> float:
     return (fit.mean - truth) / error
 
 
+@pytest.mark.slow
 def test_mean_errors_cover_the_truth_over_toys() -> None:
     """50 toys: a Crystal Ball peak (500 events, 3450 GeV, 5% wide) on 1500 dijet-QCD events,
     fitted with no start value. The pulls of the mean are standard normal (measured: mean -0.08,
@@ -54,6 +55,7 @@ def test_mean_errors_cover_the_truth_over_toys() -> None:
     assert 0.7 < std < 1.3, f"pull std {std:.2f} (mean {mean:.2f})"
 
 
+@pytest.mark.slow
 def test_background_only_toys_rarely_show_a_three_sigma_peak() -> None:
     """In at least 95% of background-only toys the fit claims no peak of 3 sigma local
     significance. The fit looks everywhere, so a few percent may (the look-elsewhere effect, which
@@ -66,6 +68,7 @@ def test_background_only_toys_rarely_show_a_three_sigma_peak() -> None:
     assert all(fit.significance >= 0.0 for fit in fits)
 
 
+@pytest.mark.slow
 def test_a_dijet_spectrum_over_the_full_mjj_range_gives_the_peak_within_its_errors() -> None:
     """1500 QCD-like events over 1.5-8 TeV in 65 bins plus a 5%-wide peak of 400 at 3450 GeV:
     the double-sided Crystal Ball finds it without start values, mean within 2 errors, width
@@ -144,6 +147,7 @@ def test_results_are_json_and_rebuild_their_curves() -> None:
     assert np.all(fine_total[(fine[1:] <= 2800.0) | (fine[:-1] >= 5500.0)] == 0.0)
 
 
+@pytest.mark.slow
 def test_a_fit_takes_well_under_a_second() -> None:
     rng = np.random.default_rng(8)
     histograms = [np.histogram(np.concatenate([dijet_events(rng, 1500), rng.normal(3450.0, 172.5, 500)]), MJJ_EDGES)[0] for _ in range(5)]
@@ -208,6 +212,7 @@ def test_a_peak_wider_than_its_relative_width_bounds_is_not_measured() -> None:
     assert abs(measured.mean - 483.0) < 3 * measured.mean_error
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("mass", "width", "edges", "seed"),
     [(483.0, 43.0, HEAVY_EDGES, 21), (100.0, 12.0, LIGHT_EDGES, 22)],
@@ -239,6 +244,7 @@ def test_free_tailed_jet_mass_fits_are_robust_and_unbiased_over_toys(mass: float
     assert np.std(means, ddof=1) < 1.5 * np.median(errors)
 
 
+@pytest.mark.slow
 def test_the_asymmetric_crystal_ball_finds_the_mode_of_a_skewed_peak_and_its_constraint_tames_the_scatter() -> None:
     """12 toys of 2000 jets of a skewed peak (mode 480 GeV, core half-widths 36 and 54 GeV:
     asymmetry 0.2) on 2000 QCD jets. The asymmetric Crystal Ball measures the mode (their
@@ -334,6 +340,7 @@ def test_the_background_does_not_peak_under_the_signal() -> None:
         assert fit.signal_yield == pytest.approx(700, abs=3 * fit.signal_yield_error)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("mass", "width", "edges", "mode", "seed"),
     [(490.0, 45.0, HEAVY_EDGES, 100.0, 41), (100.0, 12.0, LIGHT_EDGES, 40.0, 42)],

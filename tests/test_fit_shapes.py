@@ -124,6 +124,7 @@ def test_power_expo_holds_the_gamma_spectrum_of_qcd_jet_masses() -> None:
     np.testing.assert_allclose(fitted, expected, rtol=1e-8)
 
 
+@pytest.mark.slow
 def test_dijet_bin_integrals_are_accurate_to_1e_6_even_for_wide_bins() -> None:
     """Gauss-Legendre on refined panels vs adaptive quadrature, bin by bin, over parameters from
     a steep QCD spectrum to a flat one, and binnings from 100 GeV bins to a few wide ones."""

@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from lhcad.api import load_analysis
 from lhcad.data.parquet import write_events_parquet
 from lhcad.data.toy import make_toy_events
 from lhcad.pipeline.runner import run_pipeline
 from tests.conftest import write_analysis
+
+pytestmark = pytest.mark.slow  # a whole pipeline up to the fit stage
 
 # The toy's QCD mjj falls exponentially, so mjj is fitted on an exponential here.
 ANALYSIS = """\

@@ -163,6 +163,7 @@ def heavy_light(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return np.maximum(frame.mj1, frame.mj2), np.minimum(frame.mj1, frame.mj2), tau21
 
 
+@pytest.mark.slow
 @gen
 def test_events_have_the_lhco_columns(samples: dict[str, pd.DataFrame]) -> None:
     signal, qcd = samples["signal"], samples["qcd"]
@@ -180,6 +181,7 @@ def test_events_have_the_lhco_columns(samples: dict[str, pd.DataFrame]) -> None:
     assert qcd["pthat"].min() >= 1000
 
 
+@pytest.mark.slow
 @gen
 def test_dijet_selection(samples: dict[str, pd.DataFrame]) -> None:
     qcd = samples["qcd"]
@@ -188,6 +190,7 @@ def test_dijet_selection(samples: dict[str, pd.DataFrame]) -> None:
     assert np.hypot(qcd.pxj1, qcd.pyj1).min() > 900
 
 
+@pytest.mark.slow
 @gen
 def test_signal_peaks_at_the_resonance_masses(samples: dict[str, pd.DataFrame]) -> None:
     signal, qcd = samples["signal"], samples["qcd"]
@@ -198,6 +201,7 @@ def test_signal_peaks_at_the_resonance_masses(samples: dict[str, pd.DataFrame]) 
     assert np.median(tau21) < np.median(heavy_light(qcd)[2]) - 0.15
 
 
+@pytest.mark.slow
 @gen
 def test_same_seed_same_events(samples: dict[str, pd.DataFrame]) -> None:
     from lhcad.gen import generate_events
@@ -208,6 +212,7 @@ def test_same_seed_same_events(samples: dict[str, pd.DataFrame]) -> None:
     assert not np.allclose(other[MJJ], again[MJJ])
 
 
+@pytest.mark.slow
 @gen
 def test_resumed_parallel_run_matches_a_fresh_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("pythia8mc")
@@ -270,6 +275,7 @@ def test_cli_writes_parquet_and_provenance(tmp_path: Path) -> None:
     assert "--overwrite" in again.output
 
 
+@pytest.mark.slow
 @pytest.mark.gen
 def test_an_analysis_can_generate_its_data_and_caches_it(tmp_path: Path) -> None:
     """``data.generate``: the generator as a data source, cached like any stage."""

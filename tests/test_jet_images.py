@@ -166,6 +166,7 @@ def test_conv_vae_is_small_and_keeps_the_image_shape() -> None:
     assert torch.sigmoid(output).max() < 0.01  # starts from empty images
 
 
+@pytest.mark.slow
 def test_conv_vae_validation_loss_falls() -> None:
     import torch
 
@@ -206,6 +207,7 @@ report:
 """
 
 
+@pytest.mark.slow
 def test_jet_image_analysis_reports_latent_and_anomaly_aucs(tmp_path: Path) -> None:
     write_image_file(tmp_path / "qcd.h5", toy_images(160, seed=8))
     write_image_file(tmp_path / "top.h5", toy_images(40, seed=9, prongs=3, p=80))

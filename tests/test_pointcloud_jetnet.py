@@ -153,6 +153,7 @@ def test_generate_jetnet_needs_a_jet_type(tmp_path: Path) -> None:
     assert "--jet-type" in result.output
 
 
+@pytest.mark.slow
 @pytest.mark.gen
 def test_generate_jetnet_writes_gluon_jets_near_1_tev(tmp_path: Path) -> None:
     from lhcad.cli import main

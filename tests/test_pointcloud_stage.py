@@ -38,6 +38,7 @@ def _toy_jets(path: Path, n: int, prongs: int, seed: int, jet_type: str) -> Path
     return path
 
 
+@pytest.mark.slow
 def test_jets_study_writes_generative_metrics_anomaly_scores_and_report(tmp_path: Path) -> None:
     qcd = _toy_jets(tmp_path / "g.hdf5", 160, 1, 0, "g")
     top = _toy_jets(tmp_path / "t.hdf5", 60, 3, 1, "t")

@@ -15,7 +15,7 @@ from lhcad.data.columns import JET_COLUMNS, LABEL, MJJ, RAW_N_COLUMNS
 
 pytest.importorskip("fastjet")
 pytest.importorskip("pythia8mc")
-pytestmark = pytest.mark.gen
+pytestmark = [pytest.mark.gen, pytest.mark.slow]  # generates, then clusters the raw output again
 
 GENERATE = ["generate", "--process", "rnd", "--n", "12", "--n-signal", "4", "--no-progress"]
 

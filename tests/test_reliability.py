@@ -15,6 +15,8 @@ import pytest
 from lhcad.data.parquet import write_events_parquet
 from lhcad.data.toy import make_toy_events
 
+pytestmark = pytest.mark.slow  # whole pipelines, run again and killed mid-stage
+
 PIPELINE = ["data", "preprocess", "train", "score", "select", "histogram", "fit", "extract", "export"]
 TIME_FIELDS = ("created", "timing")
 

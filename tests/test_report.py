@@ -145,6 +145,7 @@ def records(table: list[list[str]]) -> list[dict[str, str]]:
     return [dict(zip(header, row)) for row in rows]
 
 
+@pytest.mark.slow
 def test_the_page_has_the_pipeline_sections_in_order_and_no_network_resource(out: Path) -> None:
     p = page(out)
     assert p.sections == [
@@ -154,6 +155,7 @@ def test_the_page_has_the_pipeline_sections_in_order_and_no_network_resource(out
     assert "http://" not in text and "https://" not in text and "<script" not in text
 
 
+@pytest.mark.slow
 def test_every_figure_is_on_the_page(out: Path) -> None:
     p = page(out)
     figures = out / "report" / "figures"
@@ -176,6 +178,7 @@ def test_pdfs_are_written_and_linked(tmp_path: Path) -> None:
     assert Page(html).links == ["#s", "figures/empty.png", "figures/empty.pdf"]  # nav, image, PDF
 
 
+@pytest.mark.slow
 def test_the_masses_table_shows_results_json(out: Path) -> None:
     masses = json.loads((out / "results.json").read_text())["masses"]
     rows = {r["observable"]: r for r in records(page(out).tables["masses"])}
@@ -191,6 +194,7 @@ def test_the_masses_table_shows_results_json(out: Path) -> None:
         assert shown["claimed"] == ("yes" if m.get("claimed") else "no")
 
 
+@pytest.mark.slow
 def test_the_banner_shows_the_summary_lines_of_results_json(out: Path) -> None:
     results = json.loads((out / "results.json").read_text())
     text = (out / "report" / "index.html").read_text(encoding="utf-8")
@@ -200,6 +204,7 @@ def test_the_banner_shows_the_summary_lines_of_results_json(out: Path) -> None:
     assert "selection syst" in text and "find the same peak" in text  # the systematic's definition
 
 
+@pytest.mark.slow
 def test_the_fit_table_lists_every_fit(out: Path) -> None:
     fits = json.loads((out / "results.json").read_text())["fits"]
     rows = records(page(out).tables["fits"])
@@ -208,6 +213,7 @@ def test_the_fit_table_lists_every_fit(out: Path) -> None:
         assert row["mean [GeV]"] == ("–" if fit["mean"] is None else f"{fit['mean']:.1f}")
 
 
+@pytest.mark.slow
 def test_the_selection_and_score_tables_show_the_artifacts(out: Path, run_data: SearchRun) -> None:
     p = page(out)
     selections = run_data.selections.records
@@ -231,11 +237,13 @@ def test_an_auc_below_one_half_says_it_is_inverted() -> None:
     assert auc_text(None) == "–"
 
 
+@pytest.mark.slow
 def test_the_configuration_on_the_page_is_the_runs(out: Path, run_data: SearchRun) -> None:
     (config_text,) = [t for t in page(out).pres if t.startswith("kind:")]
     assert yaml.safe_load(config_text) == run_data.analysis.model_dump(mode="json")
 
 
+@pytest.mark.slow
 def test_provenance_names_the_config_and_data_hashes(out: Path) -> None:
     results = json.loads((out / "results.json").read_text())
     rows = dict(page(out).tables["provenance"])
@@ -244,6 +252,7 @@ def test_provenance_names_the_config_and_data_hashes(out: Path) -> None:
     assert rows["version of lhcad"] == results["lhcad_version"]
 
 
+@pytest.mark.slow
 def test_the_plotted_mass_histogram_is_the_selections(run_data: SearchRun) -> None:
     fit = next(f for f in run_data.fits.fits if f["observable"] == "mj_heavy")
     fig = mass_fit_figure(run_data, fit)
@@ -261,6 +270,7 @@ def test_the_plotted_mass_histogram_is_the_selections(run_data: SearchRun) -> No
     assert signal.sum() == (labels[in_range] == 1).sum()
 
 
+@pytest.mark.slow
 def test_the_fit_curve_integrates_to_the_fitted_yields(run_data: SearchRun) -> None:
     hists = run_data.histograms.hists
     valid = [f for f in run_data.fits.fits if f["valid"]]
@@ -289,6 +299,7 @@ class Unlabelled(SearchRun):
     truth: dict[str, float] = {}
 
 
+@pytest.mark.slow
 def test_without_labels_the_page_shows_all_events_and_no_roc(run_data: SearchRun, tmp_path: Path) -> None:
     blind = Unlabelled(run_data.artifacts, run_data.analysis)
     figures = FigureWriter(tmp_path, ("png",), "blind")
@@ -309,6 +320,7 @@ def test_the_truth_is_the_core_of_the_labelled_signal() -> None:
     assert signal_peak(np.concatenate([core, tail])) == pytest.approx(3500.0, abs=20.0)
 
 
+@pytest.mark.slow
 def test_lhcad_report_rebuilds_the_page_without_rerunning_stages(out: Path) -> None:
     run_json = (out / "run.json").read_text()
     caches = sorted(p.name for p in (out / "cache").glob("*/*"))
@@ -339,6 +351,7 @@ def test_page_text_is_escaped() -> None:
     assert "<b>x</b>" not in html and "&lt;td&gt;" in html and "a &lt; b" in html
 
 
+@pytest.mark.slow
 def test_invalid_fits_and_parameters_at_their_limits_are_red_with_the_reason(run_data: SearchRun, tmp_path: Path) -> None:
     fits = run_data.fits.fits
     good = {"valid": True, "reason": None, "at_limit": [], "fmin": None}

@@ -17,6 +17,8 @@ import pytest
 
 from tests.test_report import built_run
 
+pytestmark = pytest.mark.slow  # a whole pipeline (test_report.built_run), then Chromium
+
 FLAGS = [
     "--headless",
     "--no-sandbox",

@@ -26,6 +26,7 @@ def gen_extra() -> None:
     pytest.importorskip("fastjet")
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("gen_extra")
 def test_top_jets_are_their_constituents_and_weigh_a_top() -> None:
     sample = generate_single_jets("t", 40, (500.0, 700.0), seed=3, max_particles=200)
@@ -46,6 +47,7 @@ def test_top_jets_are_their_constituents_and_weigh_a_top() -> None:
     assert np.all((sample.particles[..., 2] > -np.pi) & (sample.particles[..., 2] <= np.pi))
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("gen_extra")
 def test_quark_and_gluon_jets_are_labelled_and_gluons_have_more_constituents() -> None:
     sample = generate_jets(("q", "g"), 60, (80.0, 120.0), seed=2)
@@ -65,6 +67,7 @@ def test_bad_requests_are_generator_errors() -> None:
         generate_jets(("t", "w"), 10, (500.0, 700.0))
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("gen_extra")
 def test_generate_images_writes_w_jets_in_the_cms_layout(tmp_path) -> None:
     from click.testing import CliRunner

@@ -124,6 +124,7 @@ def test_gaussianizer_is_invertible_and_the_conditional_form_removes_the_mjj_dri
 # --- cross-training ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["hgb", "mlp"])
 def test_every_event_is_scored_once_by_classifiers_that_never_saw_it(kind: str) -> None:
     rng = np.random.default_rng(2)
@@ -203,6 +204,7 @@ def test_the_window_scan_claims_an_excess_only_after_paying_for_every_window_tri
 # --- the scan on the drifting toy ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cathode_closes_on_the_sidebands_and_finds_the_signal_window(cathode_scan: ScanResult) -> None:
     assert all(w["closure_auc"] < 0.55 for w in cathode_scan.windows)
     best = cathode_scan.windows[cathode_scan.best]
@@ -213,6 +215,7 @@ def test_cathode_closes_on_the_sidebands_and_finds_the_signal_window(cathode_sca
     assert cathode_scan.metrics["cathode"]["max_sic"] > 3
 
 
+@pytest.mark.slow
 def test_plain_cwola_sculpts_where_the_background_drifts_with_mjj(cwola_scan: ScanResult, cathode_scan: ScanResult) -> None:
     # the SR-vs-sideband classifier learns the drift: excesses where there is no signal (the
     # sideband calibration, both sides weighing equally, cancels only its linear part)
@@ -224,6 +227,7 @@ def test_plain_cwola_sculpts_where_the_background_drifts_with_mjj(cwola_scan: Sc
     assert signal_window(cwola_scan)["truth"]["max_sic"] < signal_window(cathode_scan)["truth"]["max_sic"]
 
 
+@pytest.mark.slow
 def test_every_window_scores_its_own_events_and_nothing_else_is_scored(cwola_scan: ScanResult) -> None:
     mjj = drifting_toy()[0]
     lo, hi = cwola_scan.mjj_range
@@ -250,6 +254,7 @@ def cathode_null_scan() -> ScanResult:
     return toy_scan("cathode", n_signal=0)
 
 
+@pytest.mark.slow
 def test_on_background_alone_a_score_cut_keeps_the_same_fraction_in_every_window(cathode_null_scan: ScanResult) -> None:
     # the selection makes no bump of its own: each window passes about its reference
     # efficiency (chi2 of the selected counts against e N_window, three windows, below 3 sigma;
@@ -261,6 +266,7 @@ def test_on_background_alone_a_score_cut_keeps_the_same_fraction_in_every_window
         assert chi2 < 14.2, (efficiency, selected, expected)  # p = 0.003 for 3 degrees of freedom
 
 
+@pytest.mark.slow
 def test_with_a_signal_the_cut_keeps_more_where_the_signal_is(cathode_scan: ScanResult) -> None:
     selected, scored = selected_per_window(cathode_scan, 0.01)
     fractions = selected / scored
@@ -314,6 +320,7 @@ def test_cwola_stage_writes_the_score_contract_and_select_keeps_window_events(tm
 
 
 
+@pytest.mark.slow
 def test_cathode_stage_with_a_template_reports_the_idealised_detector(tmp_path: Path, toy_parquet: Path) -> None:
     template = tmp_path / "template.parquet"
     write_events_parquet(make_toy_events(6000, 0, seed=11), template)
@@ -354,6 +361,7 @@ def test_shipped_weak_analyses_load_and_differ_only_in_the_method() -> None:
     assert pd.api.types.is_list_like(cathode.score.weak_features)
 
 
+@pytest.mark.slow
 def test_a_scan_is_reproducible_from_its_seed(cwola_scan: ScanResult) -> None:
     again = toy_scan("cwola")
     assert again.best == cwola_scan.best

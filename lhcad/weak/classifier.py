@@ -147,6 +147,8 @@ class MLPClassifier:
     def fit(self, x: np.ndarray, y: np.ndarray) -> MLPClassifier:
         import torch
 
+        from lhcad.models.trainer import TrainSettings, train_model
+
         spec = self.spec
         generator = torch.Generator().manual_seed(self.seed)
         torch.manual_seed(self.seed)
@@ -154,38 +156,36 @@ class MLPClassifier:
         net = self._network().to(spec.device)
         rng = np.random.default_rng(self.seed)
         is_val = rng.random(len(x)) < spec.val_fraction
-        tensors = {
-            part: (
+        bce = torch.nn.BCEWithLogitsLoss(reduction="none")
+
+        def weighted_loss(model: torch.nn.Module, batch: tuple[torch.Tensor, ...], _: Any = None) -> torch.Tensor:
+            xb, yb, wb = batch
+            return (bce(model(xb).squeeze(1), yb) * wb).mean()
+
+        train, val = (
+            (
                 torch.as_tensor(x[mask], dtype=torch.float32, device=spec.device),
                 torch.as_tensor(y[mask], dtype=torch.float32, device=spec.device),
                 torch.as_tensor(balanced_weights(y[mask]), dtype=torch.float32, device=spec.device),
             )
-            for part, mask in (("train", ~is_val), ("val", is_val))
-        }
-        xt, yt, wt = tensors["train"]
-        xv, yv, wv = tensors["val"]
-        optimizer = torch.optim.Adam(net.parameters(), lr=spec.lr)
-        loss_fn = torch.nn.BCEWithLogitsLoss(reduction="none")
-        best, since = float("inf"), 0
-        for _ in range(spec.epochs):
-            net.train()
-            order = torch.randperm(len(xt), generator=generator).to(spec.device)
-            for start in range(0, len(xt), spec.batch_size):
-                batch = order[start : start + spec.batch_size]
-                loss = (loss_fn(net(xt[batch]).squeeze(1), yt[batch]) * wt[batch]).mean()
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-            net.eval()
-            with torch.no_grad():
-                val = float((loss_fn(net(xv).squeeze(1), yv) * wv).mean())
-            if val < best - 1e-6:
-                best, since = val, 0
-                self.state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
-            else:
-                since += 1
-                if since >= spec.patience:
-                    break
+            for mask in (~is_val, is_val)
+        )
+        settings = TrainSettings(
+            epochs=spec.epochs, batch_size=spec.batch_size, lr=spec.lr, patience=spec.patience, device=spec.device
+        )
+        trained = train_model(
+            net,
+            weighted_loss,
+            train,
+            lambda model: weighted_loss(model, val),
+            settings,
+            self.seed,
+            generator=generator,
+            optimizer=torch.optim.Adam(net.parameters(), lr=spec.lr),
+            min_delta=1e-6,
+        )
+        if trained.best_epoch:
+            self.state = {k: v.detach().cpu().clone() for k, v in trained.model.state_dict().items()}
         return self
 
     def decision_function(self, x: np.ndarray) -> np.ndarray:

@@ -42,7 +42,7 @@ def _compress(
     input_path: Path, out: Path, columns: str | None, hidden: str, **options: Any
 ) -> None:
     from lhcad.families.compress.codec import CompressionSettings, compress_table, decompress_file  # torch
-    from lhcad.models.training import TrainSettings  # torch
+    from lhcad.models.trainer import TrainSettings  # torch
 
     frame = read_parquet_table(input_path)
     train = TrainSettings(

@@ -26,7 +26,7 @@ from lhcad.errors import DataError
 
 if TYPE_CHECKING:
     from lhcad.families.compress.model import CompressorArchitecture
-    from lhcad.models.training import TrainSettings
+    from lhcad.models.trainer import TrainSettings
 
 #: Rows per encoder/decoder pass (no gradients: large chunks are cheap).
 CHUNK_ROWS = 65_536
@@ -43,7 +43,7 @@ class CompressionSettings:
         activation: activation between layers.
         beta: KL weight of the VAE.
         latent_dtype: ``float16`` or ``float32`` storage of the latent values.
-        train: optimisation settings (None: :class:`~lhcad.models.training.TrainSettings` defaults).
+        train: optimisation settings (None: :class:`~lhcad.models.trainer.TrainSettings` defaults).
         val_fraction: rows held out for early stopping and the choice of the best epoch.
         seed: initialisation, split and shuffling seed.
     """
@@ -198,8 +198,7 @@ def compress_table(
         DataError: unusable columns, non-finite values, a table too small to train on.
     """
     from lhcad.families.compress.model import DenseCompressor, compressor_loss
-    from lhcad.models.single import train_model
-    from lhcad.models.training import TrainSettings
+    from lhcad.models.trainer import TrainSettings, train_model
 
     if settings.latent_dtype not in LATENT_DTYPES:
         raise DataError(
@@ -286,7 +285,7 @@ def decompress_file(path: Path, device: str = "cpu") -> pd.DataFrame:
     import torch
 
     from lhcad.families.compress.model import CompressorArchitecture, build_decoder
-    from lhcad.models.training import resolve_device
+    from lhcad.models.trainer import resolve_device
 
     content = read_lhcz(path)
     header, arrays = content.header, content.arrays

@@ -118,7 +118,7 @@ class DenseCompressor(nn.Module):
 def compressor_loss(
     model: DenseCompressor, batch: tuple[torch.Tensor, ...], generator: torch.Generator
 ) -> torch.Tensor:
-    """Per-event loss for :func:`lhcad.models.single.train_model`: the squared error summed over
+    """Per-event loss for :func:`lhcad.models.trainer.train_model`: the squared error summed over
     columns; for the VAE, of a reparametrised sample (the means in eval mode, so the validation
     loss is noise-free) plus ``beta`` times the KL divergence from the prior."""
     (x,) = batch

@@ -49,7 +49,7 @@ def run_compress(ctx: StageContext) -> None:
         float16_baseline,
         size_baselines,
     )
-    from lhcad.models.training import TrainSettings
+    from lhcad.models.trainer import TrainSettings
 
     cfg: CompressConfig = ctx.config()
     table = compressed_table(Events.read(ctx.inputs["data"]).table, cfg)

@@ -1,7 +1,7 @@
 """The dense VAE on digit images: what its 2-D latent space shows.
 
 The network and its training are the LHC analyses' own (:class:`~lhcad.models.vae.EnsembleVAE`
-trained by :func:`~lhcad.models.training.train_ensemble`), with a Bernoulli decoder
+trained by :func:`~lhcad.models.ensemble.train_ensemble`), with a Bernoulli decoder
 (``recon_loss: bce``) because the pixels are intensities in [0, 1]. This module reads the
 trained model: the encoder means of the images, the decoder over a regular grid of latent
 points, and reconstructions.

@@ -155,7 +155,7 @@ def run_bmm(ctx: StageContext) -> None:
 def run_digits_vae(ctx: StageContext) -> None:
     from lhcad.families.digits.latent import decode, encode_means, latent_grid, reconstruct
     from lhcad.families.digits.metrics import knn_accuracy, pca_projection
-    from lhcad.models.training import train_ensemble
+    from lhcad.models.ensemble import train_ensemble
 
     cfg: DigitsConfig = ctx.config("digits")
     train_cfg: TrainConfig = ctx.config("train")
@@ -249,7 +249,7 @@ def mean_losses(model: Any, x: np.ndarray) -> list[float]:
     """Every member's mean loss (negative ELBO, z = z_mean as for validation) on images ``x``."""
     import torch
 
-    from lhcad.models.training import validation_loss
+    from lhcad.models.ensemble import validation_loss
 
     return validation_loss(model, torch.as_tensor(x, dtype=torch.float32)).tolist()
 

@@ -20,8 +20,7 @@ from torch.nn import functional as F
 from lhcad.families.egamma.networks import build_network, count_parameters
 from lhcad.families.egamma.config import ClassifyConfig
 from lhcad.metrics import roc_auc
-from lhcad.models.single import Batch, ModelTrainResult, train_model
-from lhcad.models.training import TrainSettings, resolve_device
+from lhcad.models.trainer import Batch, ModelTrainResult, TrainSettings, resolve_device, train_model
 
 PREDICT_CHUNK = 8192
 """Events per forward pass when scoring."""

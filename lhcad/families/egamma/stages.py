@@ -66,7 +66,7 @@ def run_classify(ctx: StageContext) -> None:
     from lhcad.families.egamma.fit import bootstrap_auc, predict, train_classifier
     from lhcad.families.egamma.samples import InputScaling
     from lhcad.metrics import roc_auc
-    from lhcad.models.training import resolve_device
+    from lhcad.models.trainer import resolve_device
 
     cfg = ctx.config()
     data = ctx.inputs["labelled"].read_arrays("samples.npz")

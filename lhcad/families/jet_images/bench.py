@@ -38,8 +38,7 @@ def bench_conv_vae(n_images: int, device: str, batch_size: int = 128) -> dict[st
 
     from lhcad.families.jet_images.config import ConvVAEConfig
     from lhcad.families.jet_images.conv_vae import normalise_images, vae_loss
-    from lhcad.models.single import train_model
-    from lhcad.models.training import TrainSettings
+    from lhcad.models.trainer import TrainSettings, train_model
     from lhcad.families.jet_images.stages import build_model
 
     cfg = ConvVAEConfig()

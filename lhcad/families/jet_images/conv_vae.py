@@ -146,7 +146,7 @@ def kl_divergence(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 
 def vae_loss(loss: ReconLoss, beta: float):
-    """The per-image loss ``sum of channel losses + beta KL`` for :func:`lhcad.models.single.train_model`."""
+    """The per-image loss ``sum of channel losses + beta KL`` for :func:`lhcad.models.trainer.train_model`."""
 
     def loss_fn(
         model: nn.Module, batch: tuple[torch.Tensor, ...], generator: torch.Generator

@@ -160,8 +160,7 @@ def run_jet_images_train(ctx: StageContext) -> None:
     import torch
 
     from lhcad.families.jet_images.conv_vae import vae_loss
-    from lhcad.models.single import train_model
-    from lhcad.models.training import TrainSettings, resolve_device
+    from lhcad.models.trainer import TrainSettings, resolve_device, train_model
 
     train_cfg: JetImageTrainConfig = ctx.config("jet_images.train")
     data = ctx.inputs["jet_images_data"]

@@ -78,7 +78,7 @@ def score_metrics(labels: np.ndarray, per_member: np.ndarray, combined: np.ndarr
 def _score_chunk(x: np.ndarray, *, spec: dict[str, Any], states: list[dict[str, Any]], batch_size: int) -> dict[str, np.ndarray]:
     """One executor task: rebuild the ensemble from its weights and score a chunk of events."""
     from lhcad.models.scoring import latent_scores
-    from lhcad.models.training import resolve_device
+    from lhcad.models.trainer import resolve_device
     from lhcad.models.vae import EnsembleVAE, VAEArchitecture
 
     model = EnsembleVAE(VAEArchitecture.from_dict(spec["architecture"]), spec["seeds"])
@@ -95,7 +95,7 @@ class VaeScorer(Scorer):
 
     def score(self, inputs: SearchArtifacts, executor: Executor, log: logging.Logger) -> Scores:
         from lhcad.models.scoring import ORIENTATION, event_scores, latent_scores
-        from lhcad.models.training import resolve_device
+        from lhcad.models.trainer import resolve_device
 
         cfg = self.cfg
         if not inputs.has("train"):

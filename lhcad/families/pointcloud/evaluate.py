@@ -10,8 +10,7 @@ import numpy as np
 import torch
 
 from lhcad.metrics import DEFAULT_FPR_FLOOR, max_sic, roc_auc
-from lhcad.models.single import ModelTrainResult, train_model
-from lhcad.models.training import TrainSettings
+from lhcad.models.trainer import ModelTrainResult, TrainSettings, train_model
 from lhcad.families.pointcloud.model import PointCloudArchitecture, PointCloudVAE, vae_loss
 from lhcad.families.pointcloud.sets import FeatureScaler
 
@@ -119,7 +118,7 @@ def train_pointcloud_vae(
     log_features: tuple[int, ...] = (),
 ) -> tuple[TrainedPointCloudVAE, ModelTrainResult]:
     """Fit the feature scaling on the training sets, then train the VAE on ``(points, mask)``
-    with :func:`lhcad.models.single.train_model`."""
+    with :func:`lhcad.models.trainer.train_model`."""
     scaler = FeatureScaler.fit(*train, log_features=log_features)
     torch.manual_seed(seed)
     model = PointCloudVAE(arch)

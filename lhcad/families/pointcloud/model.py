@@ -136,7 +136,7 @@ def vae_loss(
     model: nn.Module, batch: tuple[torch.Tensor, ...], generator: torch.Generator
 ) -> torch.Tensor:
     """Per-event training loss of a :class:`PointCloudVAE` on ``(points, mask)`` (the
-    :func:`lhcad.models.single.train_model` loss function)."""
+    :func:`lhcad.models.trainer.train_model` loss function)."""
     points, mask = batch
     noise = torch.randn(
         len(points), model.arch.latent_dim, generator=generator, device=points.device

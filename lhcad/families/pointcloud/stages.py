@@ -146,7 +146,7 @@ def run_pointcloud_data(ctx: StageContext) -> None:
     needs=("pointcloud_data",),
 )
 def run_pointcloud_train(ctx: StageContext) -> None:
-    from lhcad.models.training import TrainSettings
+    from lhcad.models.trainer import TrainSettings
     from lhcad.families.pointcloud.evaluate import train_pointcloud_vae
     from lhcad.families.pointcloud.model import PointCloudArchitecture
 

@@ -22,7 +22,7 @@ from lhcad.pipeline.runner import StageContext
 from lhcad.preprocessing import TRAIN, VAL
 
 if TYPE_CHECKING:
-    from lhcad.models.training import TrainSettings
+    from lhcad.models.trainer import TrainSettings
     from lhcad.models.vae import EnsembleVAE, VAEArchitecture
 
 
@@ -67,7 +67,7 @@ def train_member_group(
     val_labels: np.ndarray | None,
 ) -> dict[str, Any]:
     """Train some members of the ensemble together (one executor task); plain, picklable output."""
-    from lhcad.models.training import train_ensemble
+    from lhcad.models.ensemble import train_ensemble
 
     tracker = AucTracker(x_val, val_labels, len(seeds)) if val_labels is not None else None
     result = train_ensemble(arch, settings, x_train, x_val, seeds, on_epoch=tracker, progress=True)

@@ -8,8 +8,7 @@ import torch
 from torch import nn
 
 from lhcad.errors import StageError
-from lhcad.models.single import train_model
-from lhcad.models.training import TrainSettings
+from lhcad.models.trainer import EarlyStopping, TrainSettings, train_model
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -67,3 +66,31 @@ def test_non_finite_training_data_are_refused() -> None:
     x[5, 1] = np.nan
     with pytest.raises(StageError, match="NaN"):
         train_model(nn.Linear(3, 1), squared_error, (x, y), (x, y), SETTINGS, 0)
+
+
+def test_early_stopping_needs_more_than_min_delta() -> None:
+    stopping = EarlyStopping(patience=2, min_delta=0.1)
+    assert stopping.update(1.0) == (True, False)
+    assert stopping.update(0.95) == (False, False)  # not better by more than 0.1
+    assert stopping.update(0.5) == (True, False)
+    assert stopping.update(0.45) == (False, False)
+    assert stopping.update(0.44) == (False, True)
+
+
+def test_batches_from_a_data_loader_without_validation_keep_the_last_epoch() -> None:
+    from torch.utils.data import DataLoader, TensorDataset
+
+    x, y = regression_task()
+    torch.manual_seed(0)
+    loader = DataLoader(TensorDataset(torch.as_tensor(x), torch.as_tensor(y)), batch_size=64, shuffle=True)
+    result = train_model(nn.Linear(3, 1), squared_error, loader, None, SETTINGS, 0)
+    assert len(result.history) == SETTINGS.epochs and result.stopped_epoch is None
+    assert "val_loss" not in result.history[-1]
+    np.testing.assert_allclose(result.model.weight.detach().numpy().ravel(), [1.0, -2.0, 0.5], atol=0.01)
+
+
+def test_a_validation_function_stops_training() -> None:
+    x, y = regression_task()
+    settings = TrainSettings(epochs=40, batch_size=64, lr=0.05, patience=3)
+    result = train_model(nn.Linear(3, 1), squared_error, (x, y), lambda model: 1.0, settings, 0)
+    assert result.best_epoch == 1 and result.stopped_epoch == 4

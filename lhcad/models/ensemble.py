@@ -1,4 +1,6 @@
-"""The fast ensemble trainer.
+"""The vectorized ensemble trainer, the specialisation of :func:`lhcad.models.trainer.train_model`
+for a :class:`~lhcad.models.vae.EnsembleVAE`: the same settings, device, optimizers, seeded
+streams and early-stopping rule (one :class:`~lhcad.models.trainer.EarlyStopping` per member).
 
 The training set lives on the device as one float32 tensor; every epoch each member draws its
 own permutation from its own generator and batches are gathered by index: no DataLoader and no
@@ -19,10 +21,9 @@ stopped or after ``epochs``.
 from __future__ import annotations
 
 import math
-import re
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,39 +31,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from lhcad.errors import LhcadError, StageError
+from lhcad.errors import StageError
+from lhcad.models.trainer import EarlyStopping, TrainSettings, make_optimizer, resolve_device, training_generator
 from lhcad.models.vae import EnsembleVAE, VAEArchitecture
 
-OPTIMIZERS: tuple[str, ...] = ("adam", "adamw", "adadelta")
 #: Events per chunk when the validation loss is computed (no gradients, so chunks can be large).
 VALIDATION_CHUNK = 262_144
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """Optimisation settings shared by every member.
-
-    Attributes:
-        epochs: maximum number of passes over the training set.
-        batch_size: events per step (each member sees its own shuffle of them).
-        optimizer: ``adam``, ``adamw`` or ``adadelta`` (the reference study's choice).
-        lr: learning rate, used as given for every optimizer: 1e-3 is typical for Adam(W);
-            Adadelta scales its adaptive step by ``lr`` and its customary value is 1.0.
-        weight_decay: L2 penalty (decoupled for AdamW).
-        patience: epochs without a lower validation loss after which a member stops; None
-            disables early stopping.
-        grad_clip: maximum gradient norm per member (None: no clipping).
-        device: ``cpu``, ``cuda`` (or ``cuda:N``) or ``auto``.
-    """
-
-    epochs: int = 100
-    batch_size: int = 1024
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    patience: int | None = 10
-    grad_clip: float | None = None
-    device: str = "cpu"
 
 
 @dataclass
@@ -91,39 +65,6 @@ class TrainResult:
     events_per_second: float = 0.0
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> CUDA when present, else CPU; ``cpu``; ``cuda`` or ``cuda:N``.
-
-    Raises:
-        LhcadError: unknown name, or CUDA asked for where there is none.
-    """
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name != "cpu" and not re.fullmatch(r"cuda(:\d+)?", name):
-        raise LhcadError(f"unknown device {name!r} (use auto, cpu or cuda)", where="train.device")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise LhcadError(
-            f"device {name} was asked for but no CUDA GPU is available (use auto or cpu)", where="train.device"
-        )
-    return torch.device(name)
-
-
-def make_optimizer(params: Iterable[torch.Tensor], settings: TrainSettings) -> torch.optim.Optimizer:
-    """The optimizer named in the settings, in its fastest implementation (fused Adam(W),
-    multi-tensor Adadelta).
-
-    All three are elementwise, which is what keeps ensemble members independent.
-    """
-    options = {"lr": settings.lr, "weight_decay": settings.weight_decay}
-    if settings.optimizer == "adam":
-        return torch.optim.Adam(params, **options, fused=True)
-    if settings.optimizer == "adamw":
-        return torch.optim.AdamW(params, **options, fused=True)
-    if settings.optimizer == "adadelta":
-        return torch.optim.Adadelta(params, **options, foreach=True)
-    raise ValueError(f"unknown optimizer {settings.optimizer!r}, expected one of {OPTIMIZERS}")
-
-
 def clip_member_gradients(model: EnsembleVAE, max_norm: float) -> torch.Tensor:
     """Scale each member's gradient so its norm (over all its parameters, and only its own) is at
     most ``max_norm``, as ``torch.nn.utils.clip_grad_norm_`` does for a lone model.
@@ -137,16 +78,6 @@ def clip_member_gradients(model: EnsembleVAE, max_norm: float) -> torch.Tensor:
     for g in grads:
         g.mul_(factor.view(-1, *([1] * (g.dim() - 1))))
     return norms
-
-
-def training_generator(seed: int, device: torch.device) -> torch.Generator:
-    """A member's generator for shuffling and reparametrisation noise.
-
-    Its seed is derived from the member seed through :class:`numpy.random.SeedSequence`, so the
-    training stream is independent of the stream the same seed gave the initialisation.
-    """
-    stream_seed = np.random.SeedSequence(seed, spawn_key=(1,)).generate_state(1, np.uint64)[0]
-    return torch.Generator(device=device).manual_seed(int(stream_seed))
 
 
 @torch.no_grad()
@@ -245,9 +176,7 @@ def train_ensemble(
         best_epochs=[0] * n_members,
         stopped_epochs=[None] * n_members,
     )
-    best_criterion = np.full(n_members, -np.inf)
-    best_val_loss = np.full(n_members, np.inf)
-    epochs_since_improvement = np.zeros(n_members, dtype=int)
+    stopping = [EarlyStopping(settings.patience) for _ in range(n_members)]
 
     t0 = time.perf_counter()
     bar = tqdm(
@@ -274,13 +203,10 @@ def train_ensemble(
         for k in np.flatnonzero(active):
             state = model.member_state(k)
             result.last_states[k] = state
-            if score[k] > best_criterion[k]:
-                best_criterion[k], result.best_states[k], result.best_epochs[k] = score[k], state, epoch
-            if val_loss[k] < best_val_loss[k]:
-                best_val_loss[k], epochs_since_improvement[k] = val_loss[k], 0
-            else:
-                epochs_since_improvement[k] += 1
-            if settings.patience is not None and epochs_since_improvement[k] >= settings.patience:
+            is_best, stop = stopping[k].update(float(val_loss[k]), float(score[k]))
+            if is_best:
+                result.best_states[k], result.best_epochs[k] = state, epoch
+            if stop:
                 result.stopped_epochs[k] = epoch
         bar.set_postfix(loss=f"{train_means[0].mean():.4f}", val_loss=f"{val_loss.mean():.4f}")
         if on_epoch is not None:

@@ -3,7 +3,7 @@ latent sizes (stages ``compress`` and ``compress_report``)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, field_validator
 
@@ -11,6 +11,10 @@ from lhcad.config.base import AnalysisBase, ExecutorConfig, ReportConfig
 from lhcad.config.data import DataConfig
 from lhcad.config.section import PositiveInt, Section
 from lhcad.data.columns import JET_COLUMNS
+from lhcad.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class CompressConfig(Section):
@@ -81,3 +85,15 @@ class CompressAnalysis(AnalysisBase):
 
     def executor_settings(self) -> ExecutorConfig:
         return self.executor
+
+
+def compressed_table(events: pd.DataFrame, cfg: CompressConfig) -> pd.DataFrame:
+    """The columns of the events table that the analysis compresses."""
+    missing = [c for c in cfg.columns if c not in events.columns]
+    if missing:
+        raise ConfigError(
+            f"no column {', '.join(missing)} in the events table "
+            f"(have: {', '.join(events.columns)})",
+            where="compress.columns",
+        )
+    return events[cfg.columns].reset_index(drop=True)

@@ -7,22 +7,20 @@ self-contained), and compared with the original table the compressors saw.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from lhcad.families.compress.codec import decompress_file
 from lhcad.families.compress.metrics import DERIVED_OBSERVABLES, derived_tables, has_jets
 from lhcad.families.compress.plots import distribution_grid, residual_grid, tradeoff_figure
-from lhcad.config import config_sha256
-from lhcad.families.compress.config import CompressAnalysis
+from lhcad.families.compress.config import CompressAnalysis, compressed_table
 from lhcad.data.columns import MJ_HEAVY, MJ_LIGHT, MJJ
-from lhcad.pipeline.artifacts import Artifact
-from lhcad.plots.style import plot_style
+from lhcad.data.stage import Events
+from lhcad.pipeline.runner import StageContext
+from lhcad.report.html import FigureRef, Paragraph, Section, Table
 from lhcad.report.parts import FigureWriter, fmt
-from lhcad.report.html import Code, FigureRef, Paragraph, Section, Table, render_page
+from lhcad.report.stage import ReportPage
 from lhcad.results import results_header
 
 #: Baler (GSoC 2023, seed 004): average of three runs at K = 4 on its own HEP table; times in
@@ -230,23 +228,6 @@ def summary_section(metrics: Mapping[str, Any]) -> Section:
     )
 
 
-def provenance_sections(analysis: CompressAnalysis, versions: Mapping[str, str]) -> list[Section]:
-    """The resolved configuration and the versions that produced the numbers."""
-    text = yaml.safe_dump(analysis.model_dump(mode="json"), sort_keys=False)
-    rows = [
-        ["config sha256", config_sha256(analysis)],
-        *([f"version of {k}", v] for k, v in versions.items()),
-    ]
-    return [
-        Section(
-            "configuration",
-            "Configuration",
-            [Code(text, "The resolved analysis configuration (YAML).")],
-        ),
-        Section("provenance", "Provenance", [Table([], rows, id="provenance")]),
-    ]
-
-
 def _summary_line(metrics: Mapping[str, Any]) -> str:
     """The result in one line: the AE at the largest K against zstd parquet and float16."""
     best = max(metrics["runs"], key=lambda r: (r["latent_dim"], r["model"] == "ae"))
@@ -259,37 +240,22 @@ def _summary_line(metrics: Mapping[str, Any]) -> str:
     )
 
 
-def build_compress_report(
-    compressed: Artifact,
-    table: pd.DataFrame,
-    analysis: CompressAnalysis,
-    directory: Path,
-    *,
-    versions: Mapping[str, str],
-) -> dict[str, Any]:
-    """Write ``directory/index.html`` and its figures; return the content of results.json."""
+def compress_page(ctx: StageContext, figures: FigureWriter) -> ReportPage:
+    """The page of the ``compress_report`` stage (:func:`lhcad.report.stage.report_stage`)."""
+    analysis: CompressAnalysis = ctx.config("analysis")
+    compressed = ctx.inputs["compress"]
+    table = compressed_table(Events.read(ctx.inputs["data"]).table, analysis.compress)
     metrics = compressed.read_json("metrics.json")
     restored = {
         run["name"]: decompress_file(compressed.path(run["file"])) for run in metrics["runs"]
     }
-    figures = FigureWriter.for_report(directory, analysis)
-    with plot_style(analysis.report.style):
-        blocks = figure_blocks(figures, metrics, table, restored)
     sections = [
         summary_section(metrics),
-        Section("figures", "Figures", blocks),
+        Section("figures", "Figures", figure_blocks(figures, metrics, table, restored)),
         Section("physics", "Derived physics", [derived_table(metrics)]),
         Section("columns", "Columns", [column_table(metrics)]),
-        *provenance_sections(analysis, versions),
     ]
-    subtitle = (
-        f"{analysis.description or 'lhcad compression study'} — lhcad {versions.get('lhcad', '')}"
-    )
-    page = render_page(
-        f"lhcad report: {analysis.name}", subtitle, sections, summary=_summary_line(metrics)
-    )
-    (directory / "index.html").write_text(page, encoding="utf-8")
-    return {
+    results = {
         **results_header(analysis),
         **{
             k: metrics[k]
@@ -298,3 +264,4 @@ def build_compress_report(
         "runs": [{k: v for k, v in run.items() if k != "history"} for run in metrics["runs"]],
         "seed_reference": SEED_REFERENCE,
     }
+    return ReportPage(sections, _summary_line(metrics), results)

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import time
 
-import pandas as pd
-
-from lhcad.families.compress.config import CompressAnalysis, CompressConfig
+from lhcad.families.compress.config import CompressConfig, compressed_table
 from lhcad.data.stage import Events
-from lhcad.errors import ConfigError
 from lhcad.pipeline.registry import stage
-from lhcad.pipeline.runner import StageContext, versions
+from lhcad.pipeline.runner import StageContext
+from lhcad.report.stage import PageBuilder, report_stage
 
 ROUNDTRIP_SCRATCH = "roundtrip.parquet"
 
@@ -19,18 +17,6 @@ ROUNDTRIP_SCRATCH = "roundtrip.parquet"
 def run_name(kind: str, latent_dim: int) -> str:
     """The artifact stem of one compressor, e.g. ``ae_k4``."""
     return f"{kind}_k{latent_dim}"
-
-
-def compressed_table(events: pd.DataFrame, cfg: CompressConfig) -> pd.DataFrame:
-    """The columns of the events table that the analysis compresses."""
-    missing = [c for c in cfg.columns if c not in events.columns]
-    if missing:
-        raise ConfigError(
-            f"no column {', '.join(missing)} in the events table "
-            f"(have: {', '.join(events.columns)})",
-            where="compress.columns",
-        )
-    return events[cfg.columns].reset_index(drop=True)
 
 
 @stage(
@@ -124,21 +110,17 @@ def run_compress(ctx: StageContext) -> None:
     )
 
 
-@stage(
+def _compress_page() -> PageBuilder:
+    from lhcad.families.compress.report import compress_page  # matplotlib: only when the stage runs
+
+    return compress_page
+
+
+run_compress_report = report_stage(
     "compress_report",
     summary="figures, HTML page and results.json of the compression study",
-    reads=("compress", "report", "analysis"),
+    subject="lhcad compression study",
+    reads=("compress",),
     needs=("data", "compress"),
-    publish={"results.json": "results.json", "report": "report"},
+    builder=_compress_page,
 )
-def run_compress_report(ctx: StageContext) -> None:
-    from lhcad.families.compress.report import build_compress_report  # matplotlib: only when the stage runs
-
-    analysis: CompressAnalysis = ctx.config("analysis")
-    table = compressed_table(Events.read(ctx.inputs["data"]).table, analysis.compress)
-    directory = ctx.out.path("report")
-    directory.mkdir()
-    results = build_compress_report(
-        ctx.inputs["compress"], table, analysis, directory, versions=versions()
-    )
-    ctx.out.write_json("results.json", results)

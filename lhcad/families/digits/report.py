@@ -16,9 +16,10 @@ import numpy as np
 from lhcad.families.digits.config import DigitsAnalysis
 from lhcad.families.digits import plots
 from lhcad.pipeline.artifacts import Artifact
-from lhcad.plots.style import plot_style
-from lhcad.report.parts import FigureWriter, provenance_section
-from lhcad.report.html import Code, Paragraph, Section, Table, render_page
+from lhcad.pipeline.runner import StageContext
+from lhcad.report.html import Code, Paragraph, Section, Table
+from lhcad.report.parts import FigureWriter
+from lhcad.report.stage import ReportPage
 from lhcad.results import results_header
 
 
@@ -210,20 +211,14 @@ def config_section(analysis: DigitsAnalysis) -> Section:
     )
 
 
-def build_digits_report(
-    artifacts: Mapping[str, Artifact],
-    analysis: DigitsAnalysis,
-    directory: Path,
-    *,
-    versions: Mapping[str, str],
-) -> dict[str, Any]:
-    """Write ``directory/index.html`` and its figures; return the ``results.json`` content."""
+def digits_page(ctx: StageContext, figures: FigureWriter) -> ReportPage:
+    """The page of the ``digits_report`` stage (:func:`lhcad.report.stage.report_stage`)."""
+    artifacts, analysis = ctx.inputs, ctx.config("analysis")
     data = artifacts["digits_data"]
     summary = data.read_json("summary.json")
     arrays = data.read_arrays("images.npz")
     shape = (int(summary["shape"][0]), int(summary["shape"][1]))
     rlabel = _data_label(summary)
-    figures = FigureWriter.for_report(directory, analysis)
     results: dict[str, Any] = {
         **results_header(analysis),
         "data": {
@@ -232,24 +227,17 @@ def build_digits_report(
     }
     sections = [data_section(summary, data.manifest.get("files", {}))]
     headline = []
-    with plot_style(analysis.report.style):
-        if "bmm" in artifacts:
-            section, results["bmm"] = bmm_section(artifacts["bmm"], shape, figures, rlabel)
-            sections.append(section)
-            headline.append(
-                f"mixture purity {results['bmm']['purity']:.3f}, NMI {results['bmm']['nmi']:.3f}"
-            )
-        if "digits_vae" in artifacts:
-            section, results["vae"] = vae_section(
-                artifacts["digits_vae"], analysis, arrays["labels"], shape, figures, rlabel
-            )
-            sections.append(section)
-            headline.append(f"latent kNN accuracy {results['vae']['knn_accuracy']:.3f}")
-    sections += [config_section(analysis), provenance_section(analysis, artifacts, versions)]
-    subtitle = f"{analysis.description or 'lhcad digit study'} — lhcad {versions.get('lhcad', '')}"
+    if "bmm" in artifacts:
+        section, results["bmm"] = bmm_section(artifacts["bmm"], shape, figures, rlabel)
+        sections.append(section)
+        headline.append(
+            f"mixture purity {results['bmm']['purity']:.3f}, NMI {results['bmm']['nmi']:.3f}"
+        )
+    if "digits_vae" in artifacts:
+        section, results["vae"] = vae_section(
+            artifacts["digits_vae"], analysis, arrays["labels"], shape, figures, rlabel
+        )
+        sections.append(section)
+        headline.append(f"latent kNN accuracy {results['vae']['knn_accuracy']:.3f}")
     line = "; ".join(headline)
-    page = render_page(
-        f"lhcad report: {analysis.name}", subtitle, sections, summary=line[:1].upper() + line[1:]
-    )
-    (directory / "index.html").write_text(page, encoding="utf-8")
-    return results
+    return ReportPage(sections, line[:1].upper() + line[1:], results, configuration=config_section(analysis))

@@ -22,6 +22,7 @@ from lhcad.models.settings import architecture, member_seeds, settings_of
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
 from lhcad.preprocessing import TEST, TRAIN, VAL, stratified_split
+from lhcad.report.stage import PageBuilder, report_stage
 
 if TYPE_CHECKING:
     from lhcad.config.vae import TrainConfig
@@ -254,21 +255,17 @@ def mean_losses(model: Any, x: np.ndarray) -> list[float]:
     return validation_loss(model, torch.as_tensor(x, dtype=torch.float32)).tolist()
 
 
-@stage(
+def _digits_page() -> PageBuilder:
+    from lhcad.families.digits.report import digits_page  # matplotlib: only when the stage runs
+
+    return digits_page
+
+
+run_digits_report = report_stage(
     "digits_report",
     summary="figures and HTML page of a digit study (OUT/report/index.html) and OUT/results.json",
-    reads=("report", "analysis"),
+    subject="lhcad digit study",
     needs=("digits_data",),
     optional=("bmm", "digits_vae"),
-    publish={"report": "report", "results.json": "results.json"},
+    builder=_digits_page,
 )
-def run_digits_report(ctx: StageContext) -> None:
-    from lhcad.families.digits.report import build_digits_report  # matplotlib: only when the stage runs
-    from lhcad.pipeline.runner import versions
-
-    directory = ctx.out.path("report")
-    directory.mkdir()
-    results = build_digits_report(
-        ctx.inputs, ctx.config("analysis"), directory, versions=versions()
-    )
-    ctx.out.write_json("results.json", results)

@@ -13,10 +13,11 @@ from lhcad.families.egamma import plots
 from lhcad.families.egamma.samples import SPLIT_NAMES
 from lhcad.families.egamma.config import EgammaAnalysis
 from lhcad.pipeline.artifacts import Artifact
-from lhcad.plots.style import plot_style
+from lhcad.pipeline.runner import StageContext
 from lhcad.preprocessing import TEST
-from lhcad.report.parts import FigureWriter, config_section, fmt, provenance_section
-from lhcad.report.html import FigureRef, Paragraph, Section, Table, render_page
+from lhcad.report.html import FigureRef, Paragraph, Section, Table
+from lhcad.report.parts import FigureWriter, fmt
+from lhcad.report.stage import ReportPage
 from lhcad.results import results_header
 
 EXAMPLES_PER_CLASS = 4
@@ -70,12 +71,9 @@ def _models_table(metrics: Mapping[str, Any]) -> Table:
     return Table(columns, rows, id="models")
 
 
-def build_classification_report(
-    artifacts: Mapping[str, Artifact], analysis: EgammaAnalysis, directory: Path, *, versions: Mapping[str, str]
-) -> dict[str, Any]:
-    """Write ``directory/index.html`` and its figures; returns the results."""
-    cfg = analysis.report
-    figures = FigureWriter.for_report(directory, analysis)
+def classification_page(ctx: StageContext, figures: FigureWriter) -> ReportPage:
+    """The page of the ``classify_report`` stage (:func:`lhcad.report.stage.report_stage`)."""
+    artifacts, analysis = ctx.inputs, ctx.config("analysis")
     summary = artifacts["labelled"].read_json("summary.json")
     metrics = artifacts["classify"].read_json("metrics.json")["models"]
     scores = artifacts["classify"].read_arrays("scores.npz")
@@ -88,31 +86,30 @@ def build_classification_report(
     x_test, y_test = samples["x"][test], samples["y"][test]
     name = analysis.name
 
-    with plot_style(cfg.style):
-        results_blocks = [
-            _models_table(metrics),
-            figures.add(plots.roc_figure(labels, model_scores, aucs, name), "roc",
-                        f"ROC curves on the {len(labels):,} test events; ± is the standard deviation of the AUC over "
-                        f"{analysis.classify.bootstrap} bootstrap resamplings.", wide=False),
-            figures.add(plots.score_figure(labels, model_scores, classes, name), "scores",
-                        "Output probability of each network for the test events of each class."),
-            figures.add(plots.history_figure({k: m["history"] for k, m in metrics.items()},
-                                             {k: m["best_epoch"] for k, m in metrics.items()}, name), "training",
-                        "Loss per epoch and validation AUC (early stopping follows the validation loss; the weights "
-                        "kept are those of the best validation AUC)."),
-        ]  # fmt: skip
-        input_blocks: list[Paragraph | Table | FigureRef] = []
-        if summary["images"]:
-            means = np.stack([samples["x"][samples["y"] == c].mean(axis=0) for c in (0, 1)])
-            input_blocks.append(figures.add(plots.mean_images_figure(means, classes, summary["channels"], name), "mean_images",
-                                            "Mean image of each class per channel (all events), and their difference."))
-            for ch, channel in enumerate(summary["channels"]):
-                input_blocks.append(figures.add(
-                    plots.example_images_figure(x_test[..., ch], y_test, classes, channel, EXAMPLES_PER_CLASS, name),
-                    f"examples_{channel.replace(' ', '_')}", f"Example test images, {channel} channel (top: {classes[0]}, bottom: {classes[1]})."))  # fmt: skip
-        else:
-            input_blocks.append(figures.add(plots.feature_figure(samples["x"], samples["y"], classes, summary["channels"], name),
-                                            "features", "Distribution of each feature per class (all events)."))  # fmt: skip
+    results_blocks = [
+        _models_table(metrics),
+        figures.add(plots.roc_figure(labels, model_scores, aucs, name), "roc",
+                    f"ROC curves on the {len(labels):,} test events; ± is the standard deviation of the AUC over "
+                    f"{analysis.classify.bootstrap} bootstrap resamplings.", wide=False),
+        figures.add(plots.score_figure(labels, model_scores, classes, name), "scores",
+                    "Output probability of each network for the test events of each class."),
+        figures.add(plots.history_figure({k: m["history"] for k, m in metrics.items()},
+                                         {k: m["best_epoch"] for k, m in metrics.items()}, name), "training",
+                    "Loss per epoch and validation AUC (early stopping follows the validation loss; the weights "
+                    "kept are those of the best validation AUC)."),
+    ]  # fmt: skip
+    input_blocks: list[Paragraph | Table | FigureRef] = []
+    if summary["images"]:
+        means = np.stack([samples["x"][samples["y"] == c].mean(axis=0) for c in (0, 1)])
+        input_blocks.append(figures.add(plots.mean_images_figure(means, classes, summary["channels"], name), "mean_images",
+                                        "Mean image of each class per channel (all events), and their difference."))
+        for ch, channel in enumerate(summary["channels"]):
+            input_blocks.append(figures.add(
+                plots.example_images_figure(x_test[..., ch], y_test, classes, channel, EXAMPLES_PER_CLASS, name),
+                f"examples_{channel.replace(' ', '_')}", f"Example test images, {channel} channel (top: {classes[0]}, bottom: {classes[1]})."))  # fmt: skip
+    else:
+        input_blocks.append(figures.add(plots.feature_figure(samples["x"], samples["y"], classes, summary["channels"], name),
+                                        "features", "Distribution of each feature per class (all events)."))  # fmt: skip
 
     best = analysis.classify.models[0]
     headline = f"{plots.model_name(best)}: test AUC = {aucs[best][0]:.4f} ± {aucs[best][1]:.4f} ({classes[1]} vs {classes[0]})"
@@ -120,9 +117,5 @@ def build_classification_report(
         _samples_section(summary),
         Section("inputs", "Inputs", input_blocks),
         Section("results", "Classifiers", results_blocks),
-        config_section(analysis),
-        provenance_section(analysis, artifacts, versions),
     ]
-    subtitle = f"{analysis.description or 'lhcad classification'} — lhcad {versions.get('lhcad', '')}"
-    (directory / "index.html").write_text(render_page(f"lhcad report: {name}", subtitle, sections, summary=headline), encoding="utf-8")
-    return classification_results(artifacts, analysis)
+    return ReportPage(sections, headline, classification_results(artifacts, analysis))

@@ -10,8 +10,9 @@ import numpy as np
 
 from lhcad.families.egamma.config import EgammaAnalysis
 from lhcad.pipeline.registry import stage
-from lhcad.pipeline.runner import StageContext, versions
+from lhcad.pipeline.runner import StageContext
 from lhcad.preprocessing import TEST, TRAIN, VAL
+from lhcad.report.stage import PageBuilder, report_stage
 
 
 def labelled_files(config: EgammaAnalysis) -> list[Path]:
@@ -110,18 +111,16 @@ def run_classify(ctx: StageContext) -> None:
     })  # fmt: skip
 
 
-@stage(
+def _classification_page() -> PageBuilder:
+    from lhcad.families.egamma.report import classification_page  # matplotlib: only when the stage runs
+
+    return classification_page
+
+
+run_classify_report = report_stage(
     "classify_report",
     summary="ROC with bootstrap AUC uncertainty, score distributions, images per class: OUT/report/index.html",
-    reads=("report", "analysis"),
+    subject="lhcad classification",
     needs=("labelled", "classify"),
-    publish={"report": "report", "results.json": "results.json"},
+    builder=_classification_page,
 )
-def run_classify_report(ctx: StageContext) -> None:
-    from lhcad.families.egamma.report import build_classification_report
-
-    analysis: EgammaAnalysis = ctx.config("analysis")
-    directory = ctx.out.path("report")
-    directory.mkdir()
-    results = build_classification_report(ctx.inputs, analysis, directory, versions=versions())
-    ctx.out.write_json("results.json", results)

@@ -26,6 +26,7 @@ from lhcad.errors import DataError, StageError
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
 from lhcad.preprocessing import TEST, TRAIN, VAL
+from lhcad.report.stage import PageBuilder, report_stage
 
 if TYPE_CHECKING:
     from lhcad.families.jet_images.conv_vae import ConvVAE
@@ -319,20 +320,16 @@ def run_jet_images_score(ctx: StageContext) -> None:
         )
 
 
-@stage(
+def _jet_images_page() -> PageBuilder:
+    from lhcad.families.jet_images.report import jet_images_page  # matplotlib: only when the stage runs
+
+    return jet_images_page
+
+
+run_jet_images_report = report_stage(
     "jet_images_report",
     summary="figures and HTML page of a jet-image study (OUT/report/index.html) and OUT/results.json",
-    reads=("report", "analysis"),
+    subject="lhcad jet-image study",
     needs=("jet_images_data", "jet_images_train", "jet_images_score"),
-    publish={"report": "report", "results.json": "results.json"},
+    builder=_jet_images_page,
 )
-def run_jet_images_report(ctx: StageContext) -> None:
-    from lhcad.families.jet_images.report import build_jet_images_report  # matplotlib: only when the stage runs
-    from lhcad.pipeline.runner import versions
-
-    directory = ctx.out.path("report")
-    directory.mkdir()
-    results = build_jet_images_report(
-        ctx.inputs, ctx.config("analysis"), directory, versions=versions()
-    )
-    ctx.out.write_json("results.json", results)

@@ -9,21 +9,20 @@ AUC and max SIC of the reconstruction error for each anomaly type against the te
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from lhcad.config import config_sha256
 from lhcad.families.pointcloud.config import PointCloudAnalysis
 from lhcad.pipeline.artifacts import Artifact
-from lhcad.plots.style import BACKGROUND, SIGNAL, plot_style
+from lhcad.pipeline.runner import StageContext
+from lhcad.plots.style import BACKGROUND, SIGNAL
 from lhcad.families.pointcloud import plots
 from lhcad.families.pointcloud.evaluate import LATENT_SOURCES, TrainedPointCloudVAE, anomaly_metrics
 from lhcad.families.pointcloud.metrics import generative_metrics, relative_jet_mass
+from lhcad.report.html import Paragraph, Section, Table
 from lhcad.report.parts import FigureWriter, fmt
-from lhcad.report.html import Code, Paragraph, Section, Table, render_page
+from lhcad.report.stage import ReportPage
 from lhcad.results import results_header
 
 TEST = 2  # the test value of the split array (lhcad.families.digits.stages.TEST)
@@ -50,16 +49,10 @@ def _e3(value: float | None) -> str:
     return fmt(None if value is None else 1e3 * value, 2)
 
 
-def build_pointcloud_report(
-    data: Artifact,
-    trained_artifact: Artifact,
-    analysis: PointCloudAnalysis,
-    directory: Path,
-    *,
-    versions: Mapping[str, str],
-    seed: int = 0,
-) -> dict[str, Any]:
-    """Write ``directory/index.html`` and its figures; return the content of results.json."""
+def pointcloud_page(ctx: StageContext, figures: FigureWriter) -> ReportPage:
+    """The page of the ``pointcloud_report`` stage (:func:`lhcad.report.stage.report_stage`)."""
+    analysis: PointCloudAnalysis = ctx.config("analysis")
+    data, trained_artifact, seed = ctx.inputs["pointcloud_data"], ctx.inputs["pointcloud_train"], ctx.seed
     cfg = analysis.pointcloud
     summary = data.read_json("summary.json")
     training = trained_artifact.read_json("training.json")
@@ -109,29 +102,27 @@ def build_pointcloud_report(
                 )["recon"]
             metrics["anomaly"] = anomaly_metrics(errors["recon"], anomaly_scores)
 
-    figures = FigureWriter.for_report(directory, analysis)
     blocks: list[Any] = []
-    with plot_style(analysis.report.style):
-        if is_jets:
-            gallery = plots.jet_gallery(rows, analysis.name)
-            caption = "Test jets, their reconstructions and generated jets in (η_rel, φ_rel); marker area ∝ pT_rel"
-        else:
-            gallery = plots.digit_gallery(rows, tuple(summary["image_shape"]), analysis.name)
-            caption = "Test digits, their reconstructions and generated digits, drawn from their (x, y, I) points"
-        blocks.append(figures.add(gallery, "gallery", caption))
-        extra = {"m / pT (jet)": [relative_jet_mass(*s[1]) for s in samples]} if is_jets else None
+    if is_jets:
+        gallery = plots.jet_gallery(rows, analysis.name)
+        caption = "Test jets, their reconstructions and generated jets in (η_rel, φ_rel); marker area ∝ pT_rel"
+    else:
+        gallery = plots.digit_gallery(rows, tuple(summary["image_shape"]), analysis.name)
+        caption = "Test digits, their reconstructions and generated digits, drawn from their (x, y, I) points"
+    blocks.append(figures.add(gallery, "gallery", caption))
+    extra = {"m / pT (jet)": [relative_jet_mass(*s[1]) for s in samples]} if is_jets else None
+    blocks.append(figures.add(
+        plots.feature_distributions(features, samples, analysis.name, log_features=(2,) if is_jets else (),
+                                    extra=extra),
+        "distributions", "Point features over all valid points (pT_rel in log10), and the relative jet mass",
+    ))  # fmt: skip
+    blocks.append(figures.add(plots.history_figure(training["history"], analysis.name), "history",
+                              "Loss per set against epoch", wide=False))  # fmt: skip
+    if anomaly_scores:
         blocks.append(figures.add(
-            plots.feature_distributions(features, samples, analysis.name, log_features=(2,) if is_jets else (),
-                                        extra=extra),
-            "distributions", "Point features over all valid points (pT_rel in log10), and the relative jet mass",
+            plots.anomaly_figure(errors["recon"], anomaly_scores, analysis.name), "anomaly",
+            "Reconstruction error of test jets (background) and of each anomaly type; ROC curves",
         ))  # fmt: skip
-        blocks.append(figures.add(plots.history_figure(training["history"], analysis.name), "history",
-                                  "Loss per set against epoch", wide=False))  # fmt: skip
-        if anomaly_scores:
-            blocks.append(figures.add(
-                plots.anomaly_figure(errors["recon"], anomaly_scores, analysis.name), "anomaly",
-                "Reconstruction error of test jets (background) and of each anomaly type; ROC curves",
-            ))  # fmt: skip
 
     sections = [
         Section("summary", "Summary", [
@@ -149,20 +140,9 @@ def build_pointcloud_report(
         )
     if "anomaly" in metrics:
         sections.append(Section("anomaly", "Anomaly scores", [_anomaly_table(metrics["anomaly"])]))
-    sections += [
-        Section("figures", "Figures", blocks),
-        Section("configuration", "Configuration", [Code(yaml.safe_dump(analysis.model_dump(mode="json"), sort_keys=False), "The resolved analysis configuration (YAML).")]),
-        Section("provenance", "Provenance", [Table([], [["config sha256", config_sha256(analysis)], *([f"version of {k}", v] for k, v in versions.items())], id="provenance")]),
-    ]  # fmt: skip
-    page = render_page(
-        f"lhcad report: {analysis.name}",
-        f"{analysis.description or 'point-cloud VAE with the Chamfer loss'} — lhcad {versions.get('lhcad', '')}",
-        sections,
-        summary=_headline(metrics),
-    )
-    (directory / "index.html").write_text(page, encoding="utf-8")
+    sections.append(Section("figures", "Figures", blocks))
     training_summary = {k: v for k, v in training.items() if k != "history"}
-    return {
+    results = {
         **results_header(analysis),
         "kind": summary["kind"],
         "loss": cfg.model.loss,
@@ -172,6 +152,7 @@ def build_pointcloud_report(
         **({"jetnet_gluon_reference_e3": JETNET_GLUON_REFERENCE} if is_jets else {}),
         "figures": figures.written,
     }
+    return ReportPage(sections, _headline(metrics), results)
 
 
 def _method_text(loss: str, is_jets: bool, log_pt: bool) -> str:

@@ -16,8 +16,9 @@ from lhcad.families.pointcloud.config import PointCloudAnalysis, PointCloudConfi
 from lhcad.data.digits import SKLEARN_DIGITS
 from lhcad.errors import ConfigError, DataError, StageError
 from lhcad.pipeline.registry import stage
-from lhcad.pipeline.runner import StageContext, versions
+from lhcad.pipeline.runner import StageContext
 from lhcad.preprocessing import TEST, TRAIN, VAL, stratified_split
+from lhcad.report.stage import PageBuilder, report_stage
 
 DIGIT_FEATURES: tuple[str, ...] = ("x", "y", "I")
 JET_FEATURES: tuple[str, ...] = ("eta_rel", "phi_rel", "pt_rel")
@@ -183,22 +184,17 @@ def run_pointcloud_train(ctx: StageContext) -> None:
     )  # fmt: skip
 
 
-@stage(
+def _pointcloud_page() -> PageBuilder:
+    from lhcad.families.pointcloud.report import pointcloud_page  # matplotlib: only when the stage runs
+
+    return pointcloud_page
+
+
+run_pointcloud_report = report_stage(
     "pointcloud_report",
     summary="reconstructions, generated sets, W1M/W1P, anomaly AUC and SIC; results.json and the HTML page",
-    reads=("pointcloud", "report", "analysis"),
+    subject="point-cloud VAE with the Chamfer loss",
+    reads=("pointcloud",),
     needs=("pointcloud_data", "pointcloud_train"),
-    publish={"results.json": "results.json", "report": "report"},
+    builder=_pointcloud_page,
 )
-def run_pointcloud_report(ctx: StageContext) -> None:
-    from lhcad.families.pointcloud.report import (
-        build_pointcloud_report,  # matplotlib: only when the stage runs
-    )
-
-    directory = ctx.out.path("report")
-    directory.mkdir()
-    results = build_pointcloud_report(
-        ctx.inputs["pointcloud_data"], ctx.inputs["pointcloud_train"], ctx.config("analysis"), directory,
-        versions=versions(), seed=ctx.seed,
-    )  # fmt: skip
-    ctx.out.write_json("results.json", results)

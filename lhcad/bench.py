@@ -69,17 +69,18 @@ def bench_training(x: np.ndarray, epochs: int, members: int, batch_size: int, de
     from lhcad.config.vae import TrainConfig
     from lhcad.models.naive import train_naive_reference
     from lhcad.models.ensemble import train_ensemble
-    from lhcad.models.settings import architecture, settings_of
+    from lhcad.models.settings import architecture
+    from lhcad.models.trainer import TrainSettings
 
     cfg = TrainConfig(members=members, epochs=epochs, batch_size=batch_size, device=device, patience=None)  # type: ignore[arg-type]
-    arch, settings = architecture(cfg, x.shape[1]), settings_of(cfg)
+    arch, settings = architecture(cfg, x.shape[1]), TrainSettings.of(cfg)
     seeds = list(range(members))
     n_val = max(len(x) // 10, 1)
     # warm-up (allocator, kernels, thread pools) so that neither trainer pays start-up costs
     warm = TrainConfig(members=members, epochs=1, batch_size=batch_size, device=device, patience=None)  # type: ignore[arg-type]
-    train_ensemble(arch, settings_of(warm), x[n_val : n_val + 5000], x[:n_val], seeds)
+    train_ensemble(arch, TrainSettings.of(warm), x[n_val : n_val + 5000], x[:n_val], seeds)
     if naive:
-        train_naive_reference(arch, settings_of(warm), x[n_val : n_val + 5000], seeds)
+        train_naive_reference(arch, TrainSettings.of(warm), x[n_val : n_val + 5000], seeds)
     t0 = time.perf_counter()
     train_ensemble(arch, settings, x[n_val:], x[:n_val], seeds)
     seconds = time.perf_counter() - t0

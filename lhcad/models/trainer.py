@@ -19,7 +19,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -62,6 +62,12 @@ class TrainSettings:
     patience: int | None = 10
     grad_clip: float | None = None
     device: str = "cpu"
+
+    @classmethod
+    def of(cls, section: Any) -> TrainSettings:
+        """The settings a config section names (an attribute per field it sets: ``epochs``,
+        ``lr``...); the fields it lacks keep their defaults."""
+        return cls(**{f.name: getattr(section, f.name) for f in fields(cls) if hasattr(section, f.name)})
 
 
 def resolve_device(name: str) -> torch.device:

@@ -40,13 +40,7 @@ def run_compress(ctx: StageContext) -> None:
     cfg: CompressConfig = ctx.config()
     table = compressed_table(Events.read(ctx.inputs["data"]).table, cfg)
     baselines = size_baselines(table)
-    train = TrainSettings(
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        lr=cfg.lr,
-        patience=cfg.patience,
-        device=cfg.device,
-    )
+    train = TrainSettings.of(cfg)
     runs = []
     for kind in cfg.models:
         for latent_dim in cfg.latent_dims:

@@ -18,7 +18,7 @@ import numpy as np
 from lhcad.families.digits.config import DigitsAnalysis, DigitsConfig
 from lhcad.data.digits import SKLEARN_DIGITS
 from lhcad.errors import ConfigError, DataError, StageError
-from lhcad.models.settings import architecture, member_seeds, settings_of
+from lhcad.models.settings import architecture, member_seeds
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
 from lhcad.preprocessing import TEST, TRAIN, VAL, stratified_split
@@ -157,6 +157,7 @@ def run_digits_vae(ctx: StageContext) -> None:
     from lhcad.families.digits.latent import decode, encode_means, latent_grid, reconstruct
     from lhcad.families.digits.metrics import knn_accuracy, pca_projection
     from lhcad.models.ensemble import train_ensemble
+    from lhcad.models.trainer import TrainSettings
 
     cfg: DigitsConfig = ctx.config("digits")
     train_cfg: TrainConfig = ctx.config("train")
@@ -169,7 +170,7 @@ def run_digits_vae(ctx: StageContext) -> None:
     seeds = member_seeds(train_cfg, ctx.seed)
     with cpu_threads(cfg.threads):
         result = train_ensemble(
-            arch, settings_of(train_cfg), x[split == TRAIN], x[split == VAL], seeds, progress=True
+            arch, TrainSettings.of(train_cfg), x[split == TRAIN], x[split == VAL], seeds, progress=True
         )
     model = result.model.cpu()
     for k, state in enumerate(result.best_states):  # every member at its best validation loss

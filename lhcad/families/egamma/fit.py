@@ -36,14 +36,6 @@ class TrainedClassifier:
     n_parameters: int
 
 
-def train_settings(config: ClassifyConfig) -> TrainSettings:
-    """The trainer's settings of a ``classify`` section (Adam, no gradient clipping)."""
-    return TrainSettings(
-        epochs=config.epochs, batch_size=config.batch_size, optimizer="adam", lr=config.lr,
-        weight_decay=config.weight_decay, patience=config.patience, device=config.device,
-    )  # fmt: skip
-
-
 def binary_cross_entropy(model: nn.Module, batch: Batch, generator: torch.Generator) -> torch.Tensor:
     """Per-event binary cross-entropy of the model's logits (batch: inputs, 0/1 labels)."""
     x, y = batch
@@ -71,7 +63,7 @@ def train_classifier(
     """Train the network ``kind`` on ``train`` = (inputs, 0/1 labels), keeping the weights of the
     epoch with the best AUC on ``val`` (``on_epoch``: the trainer's per-epoch callback)."""
     model = build_network(kind, config, tuple(train[0].shape[1:]), seed)
-    settings = train_settings(config)
+    settings = TrainSettings.of(config)
     x_val = torch.as_tensor(val[0], device=resolve_device(settings.device))
 
     def validation_auc(network: nn.Module) -> float:

@@ -172,15 +172,7 @@ def run_jet_images_train(ctx: StageContext) -> None:
     seed = train_cfg.seed + 1_000_003 * ctx.seed
     torch.manual_seed(seed)
     model = build_model(train_cfg.model)
-    settings = TrainSettings(
-        epochs=train_cfg.epochs,
-        batch_size=train_cfg.batch_size,
-        optimizer=train_cfg.optimizer,
-        lr=train_cfg.lr,
-        weight_decay=train_cfg.weight_decay,
-        patience=train_cfg.patience,
-        device=train_cfg.device,
-    )
+    settings = TrainSettings.of(train_cfg)
 
     def log_epoch(epoch: int, entry: dict[str, Any]) -> None:
         ctx.log.info("epoch %d: loss %.2f, val_loss %.2f", epoch, entry["loss"], entry["val_loss"])

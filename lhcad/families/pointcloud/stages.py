@@ -160,9 +160,7 @@ def run_pointcloud_train(ctx: StageContext) -> None:
         point_hidden=m.point_hidden, loss=m.loss, n_positions=2, beta=m.beta, mask_weight=m.mask_weight,
     )  # fmt: skip
     t = cfg.train
-    settings = TrainSettings(
-        epochs=t.epochs, batch_size=t.batch_size, lr=t.lr, patience=t.patience, device=t.device
-    )
+    settings = TrainSettings.of(t)
     log_features = (2,) if cfg.data.kind == "jetnet" and m.log_pt else ()
     trained, result = train_pointcloud_vae(
         arch,

@@ -16,7 +16,7 @@ from lhcad.data.stage import Events
 from lhcad.executors import split_evenly
 from lhcad.families.lhco.artifacts import Ensemble, ModelInputs
 from lhcad.models.scoring_names import SCORE_NAMES
-from lhcad.models.settings import architecture, member_seeds, settings_of
+from lhcad.models.settings import architecture, member_seeds
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
 from lhcad.preprocessing import TRAIN, VAL
@@ -105,6 +105,8 @@ def _merge_epochs(groups: list[dict[str, Any]]) -> list[Any]:
 
 @stage("train", version=2, summary="train the vectorized VAE ensemble (per-epoch validation AUC with labels)", needs=("data", "preprocess"))
 def run_train(ctx: StageContext) -> None:
+    from lhcad.models.trainer import TrainSettings  # torch
+
     cfg: TrainConfig = ctx.config()
     inputs = ModelInputs.read(ctx.inputs["preprocess"])
     x, split = inputs.x, inputs.split
@@ -121,7 +123,7 @@ def run_train(ctx: StageContext) -> None:
         train_member_group,
         split_evenly(seeds, executor.n_workers),
         arch=arch,
-        settings=settings_of(cfg),
+        settings=TrainSettings.of(cfg),
         x_train=x[split == TRAIN],
         x_val=x[split == VAL],
         val_labels=val_labels,

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from lhcad.config.base import ExecutorConfig
+from lhcad.data.columns import FEATURE_SETS
 from lhcad.data.raw_features import DEFAULT_CHUNK_ROWS, convert_raw_file
 from lhcad.data.sources import detect_format
 from lhcad.errors import DataError, handle_errors
@@ -73,26 +74,38 @@ from lhcad.gen import require_gen_extra
     default=None,
     help="Convert only the first N events (a quick look at a big file).",
 )
+@click.option(
+    "--feature-set",
+    type=click.Choice(FEATURE_SETS),
+    default="standard",
+    show_default=True,
+    help="standard: the official 14 jet columns; extended: also tau1..5 of each jet at "
+    "beta = 0.5, 1, 2 (tau{N}j{J}_b05/_b1/_b2, GeV) and constituent counts (nconstj1, nconstj2).",
+)
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
 def features_command(
     raw: Path, out: Path, key: str | None, workers: int, chunk_rows: int, jet_pt_min: float,
-    masterkey: Path | None, executor: str, address: str | None, max_events: int | None, progress: bool,
+    masterkey: Path | None, executor: str, address: str | None, max_events: int | None,
+    feature_set: str, progress: bool,
 ) -> None:  # fmt: skip
     """Cluster an official LHCO raw particle file into jet features (needs the gen extra).
 
     Anti-kT R = 1.0 on every event's massless particles, the two leading jets' px, py, pz, m
-    and tau1..3, and mjj: one row per event (NaN and counted when there are fewer than two
+    and tau1..3, and mjj (with --feature-set extended also tau1..5 at three betas and the
+    constituent counts): one row per event (NaN and counted when there are fewer than two
     jets). An interrupted conversion resumes from its finished blocks.
     """
     handle_errors(_features)(
         raw, out, key=key, workers=workers, chunk_rows=chunk_rows, jet_pt_min=jet_pt_min,
-        masterkey=masterkey, executor=executor, address=address, max_events=max_events, progress=progress,
+        masterkey=masterkey, executor=executor, address=address, max_events=max_events,
+        feature_set=feature_set, progress=progress,
     )  # fmt: skip
 
 
 def _features(
     raw: Path, out: Path, *, key: str | None, workers: int, chunk_rows: int, jet_pt_min: float,
-    masterkey: Path | None, executor: str, address: str | None, max_events: int | None, progress: bool,
+    masterkey: Path | None, executor: str, address: str | None, max_events: int | None,
+    feature_set: str, progress: bool,
 ) -> None:  # fmt: skip
     if detect_format(raw, key) != "raw_h5":
         raise DataError("not a raw LHCO particle file", source=raw)
@@ -101,5 +114,6 @@ def _features(
         summary = convert_raw_file(
             raw, out, key=key, chunk_rows=chunk_rows, workers=workers, jet_pt_min=jet_pt_min,
             executor=runner, progress=progress, masterkey=masterkey, max_events=max_events,
+            feature_set=feature_set,
         )  # fmt: skip
     click.echo(json.dumps(summary, indent=2))

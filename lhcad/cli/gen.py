@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from lhcad.config.base import ExecutorConfig
+from lhcad.data.columns import FEATURE_SETS
 from lhcad.errors import handle_errors
 from lhcad.executors import open_executor
 from lhcad.families.jet_images import IMAGE_PROCESS_NAMES
@@ -68,6 +69,9 @@ def _command_line(context: click.Context) -> str:
               help="Cluster massless particles (E = |p|), as the raw format stores them (implied by --format raw).")
 @click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="parquet", show_default=True,
               help="parquet: LHCO features; raw: the official raw particle layout (HDF5, 700 x (pT, eta, phi) + label).")
+@click.option("--feature-set", type=click.Choice(FEATURE_SETS), default="standard", show_default=True,
+              help="parquet: standard writes the official 14 jet columns; extended also tau1..5 of each jet at "
+                   "beta = 0.5, 1, 2 (tau{N}j{J}_b05/_b1/_b2, GeV) and constituent counts (nconstj1, nconstj2).")
 @click.option("--jet-type", type=click.Choice(JETNET_TYPES), default=None,
               help="--process jetnet: gluon, light-quark, top, W or Z jets at pT ~ 1 TeV.")
 @click.option("--n-particles", type=click.Choice([str(n) for n in N_PARTICLES]), default=None,
@@ -91,8 +95,9 @@ def _command_line(context: click.Context) -> str:
 def generate_command(**options: Any) -> None:
     """Generate LHCO-format events with Pythia 8 + FastJet (needs the gen extra).
 
-    Writes OUT (parquet: pxj1 .. tau3j2, mjj, label; or with --format raw the official raw
-    particle layout, HDF5) and OUT's .provenance.json.
+    Writes OUT (parquet: pxj1 .. tau3j2, mjj, label, with --feature-set extended also the
+    extended substructure columns; or with --format raw the official raw particle layout, HDF5)
+    and OUT's .provenance.json.
     """
     command = _command_line(click.get_current_context())
     if options["process"] == "jetnet":
@@ -148,6 +153,7 @@ def _generate(
     jet_response: bool,
     massless: bool,
     fmt: str,
+    feature_set: str,
     seed: int,
     workers: int,
     chunk_size: int,
@@ -159,7 +165,7 @@ def _generate(
 ) -> None:
     samples, shuffle = plan_samples(
         process, n, n_signal=n_signal, mZ=mz, mX=mx, mY=my, pthat_min=pthat_min, mpi=mpi, detector=detector,
-        jet_response=jet_response, massless=massless,
+        jet_response=jet_response, massless=massless, feature_set=feature_set,
     )  # fmt: skip
     with open_executor(ExecutorConfig(kind=executor, address=address, n_workers=workers)) as runner:  # type: ignore[arg-type]
         provenance = generate_to_parquet(

@@ -40,6 +40,10 @@ class GenerateConfig(Section):
     """Worker processes (or Dask tasks with ``executor.kind: dask``)."""
     chunk_size: PositiveInt = 1000
     """Events per chunk (the unit of resumption and parallelism)."""
+    feature_set: Literal["standard", "extended"] = "standard"
+    """``standard``: the official 14 jet columns; ``extended``: also tau1..tau5 of each jet at
+    beta = 0.5, 1, 2 and the constituent multiplicities (``lhcad.data.columns.EXTENDED_COLUMNS``),
+    kept in the events table next to the standard ones."""
 
 
 class RawConversionConfig(Section):

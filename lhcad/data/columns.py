@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 #: Centre-of-mass energy of the LHC Run 2 data the LHCO 2020 datasets emulate, in GeV.
 SQRT_S_GEV = 13000.0
 
@@ -11,8 +13,54 @@ JET_COLUMNS: tuple[str, ...] = (
     "pxj2", "pyj2", "pzj2", "mj2", "tau1j2", "tau2j2", "tau3j2",
 )  # fmt: skip
 
+#: Extended substructure columns (``lhcad generate`` / ``lhcad features`` with
+#: ``--feature-set extended``), written after the official columns; official files lack them.
+#: ``tau{N}j{J}_{tag}``: unnormalised N-subjettiness tau_N of jet J in GeV, N = 1 ..
+#: ``EXTENDED_N_MAX``, at angular exponent beta with tag ``BETA_TAGS[beta]`` (``b05`` for 0.5,
+#: ``b1``, ``b2``), the same axes, R0 and measure as ``tau{N}j{J}`` (which is the ``b1`` value:
+#: ``tau2j1_b1 == tau2j1``); ``nconstj{J}``: the number of constituents of jet J.
+EXTENDED_BETAS: tuple[float, ...] = (0.5, 1.0, 2.0)
+BETA_TAGS: dict[float, str] = {0.5: "b05", 1.0: "b1", 2.0: "b2"}
+EXTENDED_N_MAX = 5
+
+
+def tau_column(n: int, jet: int, beta: float) -> str:
+    """Name of the extended column of tau_n of jet ``jet`` (1 or 2) at angular exponent ``beta``.
+
+    >>> tau_column(4, 2, 0.5)
+    'tau4j2_b05'
+    """
+    return f"tau{n}j{jet}_{BETA_TAGS[beta]}"
+
+
+NCONST_COLUMNS: tuple[str, ...] = ("nconstj1", "nconstj2")
+
+#: All extended columns, in file order: jet 1's taus (beta, then N), jet 2's, then the multiplicities.
+EXTENDED_COLUMNS: tuple[str, ...] = (
+    *(tau_column(n, j, b) for j in (1, 2) for b in EXTENDED_BETAS for n in range(1, EXTENDED_N_MAX + 1)),
+    *NCONST_COLUMNS,
+)
+
+#: What ``--feature-set`` (and ``data.generate.feature_set``) accepts: the official 14 jet
+#: columns, or those plus ``EXTENDED_COLUMNS``.
+FEATURE_SETS: tuple[str, ...] = ("standard", "extended")
+
 LABEL = "label"
 EVENT_ID = "event_id"
+
+
+def event_columns(names: Sequence[str]) -> list[str]:
+    """The columns lhcad reads from a file with columns ``names``: the official jet columns,
+    the extended ones it has (``EXTENDED_COLUMNS``, in their canonical order) and ``label``;
+    anything else (``mjj``, truth columns) is left out.
+
+    >>> event_columns(["mjj", "nconstj2", "label", *JET_COLUMNS])[14:]
+    ['nconstj2', 'label']
+    """
+    present = set(names)
+    extended = [c for c in EXTENDED_COLUMNS if c in present]
+    return [*JET_COLUMNS, *extended, *([LABEL] if LABEL in present else [])]
+
 
 # Derived features (lhcad.data.features computes them).
 MJJ = "mjj"
@@ -29,6 +77,29 @@ PT_LIGHT = "pt_light"
 DERIVED_COLUMNS: tuple[str, ...] = (
     MJJ, MJ_HEAVY, MJ_LIGHT, DELTA_M, TAU21_HEAVY, TAU21_LIGHT, TAU32_HEAVY, TAU32_LIGHT,
     PT_HEAVY, PT_LIGHT,
+)  # fmt: skip
+
+
+def tau_ratio_column(n: int, jet: str, beta: float) -> str:
+    """Name of the derived ratio tau_{n+1}/tau_n of the ``heavy`` or ``light`` jet at ``beta``
+    (:func:`lhcad.data.features.extended_ratio_features`).
+
+    >>> tau_ratio_column(1, "heavy", 2.0)
+    'tau21_heavy_b2'
+    """
+    return f"tau{n + 1}{n}_{jet}_{BETA_TAGS[beta]}"
+
+
+NCONST_HEAVY = "nconst_heavy"
+NCONST_LIGHT = "nconst_light"
+
+#: Derived features of the extended set, mass-ordered like ``tau21_heavy``: tau_{N+1}/tau_N for
+#: N = 1 .. EXTENDED_N_MAX - 1 at every beta (``tau21_heavy_b1`` equals ``tau21_heavy``), and the
+#: multiplicities.
+EXTENDED_DERIVED_COLUMNS: tuple[str, ...] = (
+    *(tau_ratio_column(n, jet, b) for jet in ("heavy", "light") for b in EXTENDED_BETAS
+      for n in range(1, EXTENDED_N_MAX)),
+    NCONST_HEAVY, NCONST_LIGHT,
 )  # fmt: skip
 
 #: The observables whose peaks give the resonance masses: m_Z from mjj, m_X from the heavy jet,

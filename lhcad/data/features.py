@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from lhcad.data import columns as col
+from lhcad.errors import DataError
 
 
 def jet_energy(px: np.ndarray, py: np.ndarray, pz: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -75,3 +76,61 @@ def add_derived_features(events: pd.DataFrame) -> pd.DataFrame:
     }
     base = events.drop(columns=[c for c in col.DERIVED_COLUMNS if c in events.columns])
     return pd.concat([base.reset_index(drop=True), pd.DataFrame(derived)], axis=1)
+
+
+def tau_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """tau_{N+1}/tau_N, NaN where tau_N = 0 (a jet with at most N constituents), as for tau21.
+
+    >>> tau_ratio(np.array([1.0, 0.0]), np.array([2.0, 0.0]))
+    array([0.5, nan])
+    """
+    return _ratio(np.asarray(numerator, dtype=np.float64), np.asarray(denominator, dtype=np.float64))
+
+
+def has_extended_columns(events: pd.DataFrame) -> bool:
+    """Whether ``events`` has every extended column (``lhcad.data.columns.EXTENDED_COLUMNS``)."""
+    return all(name in events.columns for name in col.EXTENDED_COLUMNS)
+
+
+def extended_ratio_features(events: pd.DataFrame) -> pd.DataFrame:
+    """The derived features of the extended set (``EXTENDED_DERIVED_COLUMNS``), mass-ordered.
+
+    For each beta of ``EXTENDED_BETAS`` and N = 1 .. ``EXTENDED_N_MAX`` - 1, tau_{N+1}/tau_N of
+    the heavier and the lighter jet (``tau32_heavy_b05``, ...; NaN where tau_N = 0, like
+    ``tau21_heavy``, which equals ``tau21_heavy_b1``), and the constituent multiplicities
+    ``nconst_heavy``, ``nconst_light``. The heavier jet is chosen as in
+    :func:`add_derived_features` (j1 when ``mj1 >= mj2``).
+
+    Args:
+        events: Events with the jet masses and every column of ``EXTENDED_COLUMNS``.
+
+    Returns:
+        A frame of ``EXTENDED_DERIVED_COLUMNS`` (float64), one row per event, index reset.
+
+    Raises:
+        DataError: If ``events`` lacks extended columns (an official features file, or one
+            made with the standard feature set).
+    """
+    missing = [name for name in col.EXTENDED_COLUMNS if name not in events.columns]
+    if missing:
+        raise DataError(
+            f"no extended substructure columns (missing {', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}): "
+            "make the file with `lhcad generate` or `lhcad features` and --feature-set extended"
+        )
+    first_heavier = events["mj1"].to_numpy(np.float64) >= events["mj2"].to_numpy(np.float64)
+    derived: dict[str, np.ndarray] = {}
+    for side, heavy in (("heavy", first_heavier), ("light", ~first_heavier)):
+        for beta in col.EXTENDED_BETAS:
+            for n in range(1, col.EXTENDED_N_MAX):
+                ratios = [
+                    tau_ratio(
+                        events[col.tau_column(n + 1, jet, beta)].to_numpy(np.float64),
+                        events[col.tau_column(n, jet, beta)].to_numpy(np.float64),
+                    )
+                    for jet in (1, 2)
+                ]
+                derived[col.tau_ratio_column(n, side, beta)] = np.where(heavy, ratios[0], ratios[1])
+    nconst = [events[name].to_numpy(np.float64) for name in col.NCONST_COLUMNS]
+    derived[col.NCONST_HEAVY] = np.where(first_heavier, nconst[0], nconst[1])
+    derived[col.NCONST_LIGHT] = np.where(first_heavier, nconst[1], nconst[0])
+    return pd.DataFrame({name: derived[name] for name in col.EXTENDED_DERIVED_COLUMNS})

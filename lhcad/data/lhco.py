@@ -26,7 +26,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from lhcad.data.columns import JET_COLUMNS, LABEL, RAW_N_COLUMNS
+from lhcad.data.columns import JET_COLUMNS, LABEL, RAW_N_COLUMNS, event_columns
 from lhcad.errors import DataError
 
 
@@ -151,11 +151,12 @@ def inspect_h5(path: Path, key: str | None = None) -> tuple[str, FrameLayout]:
 
 
 def read_features_h5(path: Path, key: str | None = None, chunk_rows: int = 200_000) -> pd.DataFrame:
-    """Read an official LHCO features file: the jet columns (float64 as stored) and ``label`` if present."""
+    """Read an official LHCO features file: the jet columns (float64 as stored), the extended
+    columns if present (a file lhcad wrote with them) and ``label`` if present."""
     kind, layout = inspect_h5(path, key)
     if kind != "features_h5":
         raise DataError("a raw particle file, not a features file: convert it with `lhcad features`", source=path)
-    columns = [*JET_COLUMNS, *([LABEL] if LABEL in layout.columns else [])]
+    columns = event_columns(layout.columns)
     parts = []
     try:
         with _open(path) as handle:

@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lhcad.data.columns import JET_COLUMNS, LABEL
+from lhcad.data.columns import EXTENDED_COLUMNS, JET_COLUMNS, LABEL, event_columns
 from lhcad.errors import DataError
 from lhcad.io.atomic import atomic_path
 
@@ -26,13 +26,18 @@ def parquet_schema(path: Path) -> pa.Schema:
 
 
 def check_event_schema(schema: pa.Schema, path: Path) -> None:
-    """Require the LHCO jet columns as floats; ``label`` (if present) as integers or floats."""
+    """Require the LHCO jet columns as floats; extended columns (if present) and ``label`` (if
+    present) as integers or floats."""
     missing = [c for c in JET_COLUMNS if c not in schema.names]
     if missing:
         raise DataError(f"missing required columns: {', '.join(missing)}", source=path)
     for name in JET_COLUMNS:
         if not pa.types.is_floating(schema.field(name).type):
             raise DataError(f"column {name} must be floating point, found {schema.field(name).type}", source=path)
+    for name in [c for c in EXTENDED_COLUMNS if c in schema.names]:
+        kind = schema.field(name).type
+        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+            raise DataError(f"column {name} must be numeric, found {kind}", source=path)
     if LABEL in schema.names:
         kind = schema.field(LABEL).type
         if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)):
@@ -40,10 +45,11 @@ def check_event_schema(schema: pa.Schema, path: Path) -> None:
 
 
 def read_events_parquet(path: Path) -> pd.DataFrame:
-    """Read the jet columns (and ``label``) of an events parquet file."""
+    """Read the jet columns (the extended ones too, when the file has them, and ``label``) of an
+    events parquet file."""
     schema = parquet_schema(path)
     check_event_schema(schema, path)
-    columns = [*JET_COLUMNS, *([LABEL] if LABEL in schema.names else [])]
+    columns = event_columns(schema.names)
     try:
         return pq.read_table(path, columns=columns).to_pandas()
     except (pa.ArrowException, OSError) as exc:

@@ -4,7 +4,9 @@ Every event's particles (massless; pT, eta, phi) are clustered with anti-kT R = 
 ``jet_pt_min`` are kept and the two leading-pT jets give px, py, pz, m and tau1..tau3 (beta = 1,
 R0 = 1, unnormalised, one-pass exclusive-kT axes: the definition the official features files
 use, chosen so that features from a converted raw file and from an official features file mean
-the same and can be mixed, and the same code as lhcad's generator). The output
+the same and can be mixed, and the same code as lhcad's generator). With the ``extended``
+feature set the extended columns follow (``EXTENDED_COLUMNS``: tau1..tau5 at beta = 0.5, 1, 2
+and the constituent multiplicities, :mod:`lhcad.data.columns`). The output
 has exactly one row per input event, in order, so black-box ``.masterkey`` files stay aligned:
 an event with fewer than two jets gets NaN features (counted and reported; the ``data`` stage's
 ``nan_policy`` then drops it with a count, never silently).
@@ -32,7 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from lhcad.data.columns import JET_COLUMNS, LABEL, MJJ, RAW_N_COLUMNS
+from lhcad.data.columns import EXTENDED_COLUMNS, FEATURE_SETS, JET_COLUMNS, LABEL, MJJ, RAW_N_COLUMNS
 from lhcad.data.lhco import _open, frame_layout, inspect_h5, iter_raw_chunks, read_masterkey
 from lhcad.errors import DataError
 from lhcad.gen.detector import Particles
@@ -62,23 +64,39 @@ def particles_from_raw(block: np.ndarray) -> Particles:
     )
 
 
+def feature_columns(feature_set: str = "standard") -> list[str]:
+    """The feature columns written for ``feature_set`` (``standard`` or ``extended``), in order.
+
+    Raises:
+        DataError: For an unknown feature set.
+    """
+    if feature_set not in FEATURE_SETS:
+        raise DataError(f"unknown feature set {feature_set!r} (choose: {', '.join(FEATURE_SETS)})")
+    return [*JET_COLUMNS, MJJ, *(EXTENDED_COLUMNS if feature_set == "extended" else ())]
+
+
 def features_of_block(
-    block: np.ndarray, labels: np.ndarray | None, jet_pt_min: float = 20.0
+    block: np.ndarray,
+    labels: np.ndarray | None,
+    jet_pt_min: float = 20.0,
+    feature_set: str = "standard",
 ) -> pd.DataFrame:
     """One row of LHCO features per event of a raw block (NaN where there are fewer than two jets).
 
-    The events are clustered ``CLUSTER_EVENTS`` at a time, one FastJet call each.
+    The events are clustered ``CLUSTER_EVENTS`` at a time, one FastJet call each;
+    ``feature_set="extended"`` adds ``EXTENDED_COLUMNS``.
     """
     from lhcad.gen.jets import lhco_features, select_dijets  # awkward, fastjet
 
-    values = np.full((len(block), len(JET_COLUMNS) + 1), np.nan, dtype=np.float32)
+    names = feature_columns(feature_set)
+    values = np.full((len(block), len(names)), np.nan, dtype=np.float32)
     for start in range(0, len(block), CLUSTER_EVENTS):
         particles = particles_from_raw(block[start : start + CLUSTER_EVENTS])
-        dijets = select_dijets(particles, jet_pt_min=jet_pt_min, lead_pt_min=0.0)
-        values[start + dijets.events] = lhco_features(dijets, rng=None)[
-            [*JET_COLUMNS, MJJ]
-        ].to_numpy()
-    frame = pd.DataFrame(values, columns=[*JET_COLUMNS, MJJ])
+        dijets = select_dijets(
+            particles, jet_pt_min=jet_pt_min, lead_pt_min=0.0, extended=feature_set == "extended"
+        )
+        values[start + dijets.events] = lhco_features(dijets, rng=None)[names].to_numpy()
+    frame = pd.DataFrame(values, columns=names)
     if labels is not None:
         frame[LABEL] = labels
     return frame
@@ -99,12 +117,13 @@ class _Job:
     jet_pt_min: float
     source: tuple[int, int]
     """Size and modification time (ns) of the raw file: a changed file is converted again."""
+    feature_set: str = "standard"
 
     def identity(self) -> dict[str, Any]:
         """What a finished part must have been made from to be reused."""
         return {
             "path": self.path, "key": self.key, "start": self.start, "stop": self.stop,
-            "jet_pt_min": self.jet_pt_min, "source": list(self.source),
+            "jet_pt_min": self.jet_pt_min, "source": list(self.source), "feature_set": self.feature_set,
         }  # fmt: skip
 
     def done(self) -> bool:
@@ -117,8 +136,9 @@ class _Job:
 
 
 def _plan_jobs(
-    raw: Path, key: str | None, n_rows: int, chunk_rows: int, parts_dir: Path, jet_pt_min: float
-) -> list[_Job]:
+    raw: Path, key: str | None, n_rows: int, chunk_rows: int, parts_dir: Path, jet_pt_min: float,
+    feature_set: str = "standard",
+) -> list[_Job]:  # fmt: skip
     stat = raw.stat()
     return [
         _Job(
@@ -129,6 +149,7 @@ def _plan_jobs(
             str(parts_dir / f"part-{i:05d}.parquet"),
             jet_pt_min,
             (stat.st_size, stat.st_mtime_ns),
+            feature_set,
         )
         for i, start in enumerate(range(0, n_rows, chunk_rows))
     ]
@@ -155,7 +176,7 @@ def _convert_part(job: _Job) -> int:
         )
     block = values[:, :RAW_N_COLUMNS].reshape(len(values), -1, 3)
     labels = values[:, RAW_N_COLUMNS].astype(np.int8) if values.shape[1] > RAW_N_COLUMNS else None
-    return _write_part(job, features_of_block(block, labels, job.jet_pt_min))
+    return _write_part(job, features_of_block(block, labels, job.jet_pt_min, job.feature_set))
 
 
 def convert_raw_file(
@@ -170,6 +191,7 @@ def convert_raw_file(
     progress: bool = False,
     masterkey: Path | None = None,
     max_events: int | None = None,
+    feature_set: str = "standard",
 ) -> dict[str, int | str]:
     """Convert a raw LHCO file to a features parquet file (resumable); returns a summary.
 
@@ -186,7 +208,10 @@ def convert_raw_file(
         masterkey: A black box's ``.masterkey``: its 0/1 labels become the ``label`` column,
             event by event (the file itself must be unlabelled).
         max_events: Convert only the first ``max_events`` events (a quick look at a big file).
+        feature_set: ``standard`` (the official 14 jet columns and ``mjj``) or ``extended``
+            (those plus ``EXTENDED_COLUMNS``: tau1..tau5 at beta = 0.5, 1, 2, multiplicities).
     """
+    feature_columns(feature_set)  # validates it before any work
     _, layout = inspect_h5(raw, key)
     n_rows = layout.n_rows if max_events is None else min(max_events, layout.n_rows)
     labels = None
@@ -198,7 +223,7 @@ def convert_raw_file(
         labels = read_masterkey(masterkey, layout.n_rows)[:n_rows]
     parts_dir = out.with_name(out.name + ".parts")
     parts_dir.mkdir(parents=True, exist_ok=True)
-    jobs = _plan_jobs(raw, key, n_rows, chunk_rows, parts_dir, jet_pt_min)
+    jobs = _plan_jobs(raw, key, n_rows, chunk_rows, parts_dir, jet_pt_min, feature_set)
     todo = [job for job in jobs if not job.done()]
     with tqdm(total=n_rows, initial=n_rows - sum(j.stop - j.start for j in todo), unit="ev",
               disable=not progress, smoothing=0.1) as bar:  # fmt: skip
@@ -233,7 +258,7 @@ def _convert_sequential(
     blocks = iter_raw_chunks(raw, key, jobs[0].stop - jobs[0].start) if jobs else iter(())
     for job, (block, file_labels) in zip(jobs, blocks):
         if job.part in todo:
-            yield _write_part(job, features_of_block(block, file_labels, job.jet_pt_min))
+            yield _write_part(job, features_of_block(block, file_labels, job.jet_pt_min, job.feature_set))
 
 
 def _join_parts(

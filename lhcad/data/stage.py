@@ -73,7 +73,10 @@ def generate_into(cfg: DataConfig, scratch: Path, executor: Executor | None = No
 
     gen = cfg.generate
     assert gen is not None
-    physics = dict(mZ=gen.mZ, mX=gen.mX, mY=gen.mY, pthat_min=gen.pthat_min, mpi=gen.mpi, detector=gen.detector)
+    physics = dict(
+        mZ=gen.mZ, mX=gen.mX, mY=gen.mY, pthat_min=gen.pthat_min, mpi=gen.mpi, detector=gen.detector,
+        feature_set=gen.feature_set,
+    )  # fmt: skip
     samples, shuffle = plan_samples(gen.process, gen.n, n_signal=gen.n_signal, **physics)
     out = scratch / "generated.parquet"
     generate_to_parquet(

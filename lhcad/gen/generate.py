@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from lhcad import __version__
-from lhcad.data.columns import JET_COLUMNS, LABEL, MJJ, RAW_N_COLUMNS
+from lhcad.data.columns import EXTENDED_COLUMNS, FEATURE_SETS, JET_COLUMNS, LABEL, MJJ, RAW_N_COLUMNS
 from lhcad.data.parquet import write_events_parquet
 from lhcad.data.raw_writer import RawFileWriter, particles_to_rows
 from lhcad.executors import Executor
@@ -69,6 +69,9 @@ class GeneratorConfig:
             the features are exactly those of the clustered particles.
         massless: Make the reconstructed particles massless (E = |p|) before clustering, as the
             official raw files do (they hold only pT, eta, phi); always on for raw output.
+        feature_set: ``standard`` (the official 14 jet columns) or ``extended``: also
+            ``EXTENDED_COLUMNS`` (tau1..tau5 of each jet at beta = 0.5, 1, 2 and the constituent
+            multiplicities, :mod:`lhcad.data.columns`); the standard columns are the same.
     """
 
     process: str
@@ -83,12 +86,15 @@ class GeneratorConfig:
     lead_pt_min: float = 1200.0
     jet_response: bool = True
     massless: bool = False
+    feature_set: str = "standard"
 
     def __post_init__(self) -> None:
         if self.process not in PROCESSES:
             raise GeneratorError(f"unknown process {self.process!r} (known: {', '.join(PROCESSES)})")
         if self.detector not in DETECTORS:
             raise GeneratorError(f"unknown detector {self.detector!r} (known: {', '.join(DETECTORS)})")
+        if self.feature_set not in FEATURE_SETS:
+            raise GeneratorError(f"unknown feature set {self.feature_set!r} (known: {', '.join(FEATURE_SETS)})")
         self.pythia_settings()  # validates the masses and the pTHat cut
 
     @property
@@ -178,7 +184,11 @@ def _reconstruct(
     if config.massless:
         reco = _massless(reco)
     dijets = select_dijets(
-        reco, radius=config.jet_radius, jet_pt_min=config.jet_pt_min, lead_pt_min=config.lead_pt_min
+        reco,
+        radius=config.jet_radius,
+        jet_pt_min=config.jet_pt_min,
+        lead_pt_min=config.lead_pt_min,
+        extended=config.feature_set == "extended",
     )
     smear = config.detector == "simple" and config.jet_response
     frame = lhco_features(dijets, rng if smear else None)
@@ -254,8 +264,9 @@ def _generate_chunk(
     return result, stats, rows
 
 
-def _output_columns(truth: bool) -> list[str]:
-    return [*JET_COLUMNS, MJJ, *(TRUTH_COLUMNS if truth else ()), LABEL]
+def _output_columns(truth: bool, feature_set: str = "standard") -> list[str]:
+    extended = EXTENDED_COLUMNS if feature_set == "extended" else ()
+    return [*JET_COLUMNS, MJJ, *extended, *(TRUTH_COLUMNS if truth else ()), LABEL]
 
 
 def generate_events(
@@ -271,6 +282,7 @@ def generate_events(
     detector: str = "simple",
     chunk: int = 0,
     truth: bool = False,
+    feature_set: str = "standard",
 ) -> pd.DataFrame:
     """Generate ``n`` selected events in this process.
 
@@ -286,6 +298,7 @@ def generate_events(
         detector: ``simple`` or ``none``.
         chunk: Chunk number within the run (seeds chunk ``chunk`` of ``generate_to_parquet``).
         truth: Also return the truth columns ``pthat`` and ``mhat`` (GeV).
+        feature_set: ``standard`` or ``extended`` (adds ``EXTENDED_COLUMNS`` after ``mjj``).
 
     Returns:
         The LHCO feature columns (float32), ``mjj`` and ``label`` (int8); ``attrs["generation"]``
@@ -297,9 +310,11 @@ def generate_events(
     require_gen_extra()
     if n <= 0:
         raise GeneratorError(f"the number of events must be positive, got {n}")
-    config = GeneratorConfig(process, mZ=mZ, mX=mX, mY=mY, pthat_min=pthat_min, mpi=mpi, detector=detector)
+    config = GeneratorConfig(
+        process, mZ=mZ, mX=mX, mY=mY, pthat_min=pthat_min, mpi=mpi, detector=detector, feature_set=feature_set
+    )
     frame, stats, _ = _generate_chunk(config, n, seed, chunk)
-    frame = frame[_output_columns(truth)]
+    frame = frame[_output_columns(truth, feature_set)]
     frame.attrs["generation"] = {"config": config.to_dict(), "seed": seed, **stats}
     return frame
 
@@ -348,7 +363,7 @@ def _done_stats(task: _Task) -> dict[str, Any] | None:
 def _run_task(task: _Task) -> dict[str, Any]:
     """Generate one chunk and write it atomically (runs in a worker process)."""
     frame, stats, rows = _generate_chunk(task.config, task.n, task.seed, task.chunk, task.raw)
-    table = pa.Table.from_pandas(frame[_output_columns(truth=False)], preserve_index=False)
+    table = pa.Table.from_pandas(frame[_output_columns(False, task.config.feature_set)], preserve_index=False)
     if rows is not None:
         particles = pa.FixedSizeListArray.from_arrays(pa.array(rows.ravel()), RAW_N_COLUMNS)
         table = table.append_column(RAW_PARTICLES, particles)
@@ -467,7 +482,8 @@ def generate_to_parquet(
         command: The command line to record in the provenance.
         executor: Run the chunks as tasks of this executor (e.g. Dask) instead of local
             processes; the workers must see the output's directory.
-        fmt: ``parquet`` (LHCO features, ``mjj``, ``label``) or ``raw``: each event's
+        fmt: ``parquet`` (LHCO features, ``mjj``, the extended columns of samples whose
+            ``feature_set`` is ``extended``, ``label``) or ``raw``: each event's
             reconstructed particles (massless, so the file holds exactly what was clustered),
             700 x (pT, eta, phi) zero padded plus ``label``, pandas ``fixed`` HDF5 layout.
 
@@ -488,6 +504,11 @@ def generate_to_parquet(
     if fmt not in OUTPUT_FORMATS:
         raise GeneratorError(f"unknown output format {fmt!r} (known: {', '.join(OUTPUT_FORMATS)})")
     raw = fmt == "raw"
+    if raw and any(config.feature_set != "standard" for config, _ in samples):
+        raise GeneratorError(
+            "the raw format holds particles, not features: convert it with "
+            "`lhcad features --feature-set extended` instead"
+        )
     if raw:
         samples = [(replace(config, massless=True), n) for config, n in samples]
     parts = _parts_dir(out)

@@ -68,6 +68,30 @@ def loss_curves(history: Mapping[str, Any], analysis: str) -> Figure:
     return fig
 
 
+def model_loss_figure(
+    epochs: Sequence[int],
+    train: Sequence[float],
+    val: Sequence[float],
+    best_epoch: int,
+    analysis: str,
+    *,
+    ylabel: str = "loss per event",
+    rlabel: str = "√s = 13 TeV",
+) -> Figure:
+    """One model's training and validation loss against the epoch, its best epoch marked."""
+    fig, ax = single()
+    ax.plot(epochs, train, marker="o", label="training", color="#3f90da")
+    ax.plot(epochs, val, marker="s", label="validation", color="#e42536")
+    if best_epoch:
+        ax.axvline(best_epoch, color="#94a4a2", ls="--", label=f"best epoch ({best_epoch})")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    integer_epochs(ax)
+    ax.legend()
+    label_figure(fig, analysis, ax=ax, rlabel=rlabel)
+    return fig
+
+
 def auc_vs_epoch(
     per_member: Mapping[str, Sequence[Sequence[float | None]]],
     ensemble: Mapping[str, Sequence[float | None]] | None,

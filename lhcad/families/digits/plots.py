@@ -15,6 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from lhcad.plots.style import integer_epochs, label_figure, single
+from lhcad.plots.training import model_loss_figure
 
 DIGIT_COLORS = plt.get_cmap("tab10").colors
 
@@ -190,20 +191,12 @@ def loss_figure(
     history: Sequence[dict], member: int, best_epoch: int, analysis: str, rlabel: str
 ) -> Figure:
     """One member's training and validation loss (negative ELBO per image) against the epoch."""
-    fig, ax = single()
-    epochs = [entry["epoch"] for entry in history]
-    ax.plot(epochs, [entry["loss"][member] for entry in history], label="training", color="#3f90da")
-    ax.plot(
-        epochs,
+    return model_loss_figure(
+        [entry["epoch"] for entry in history],
+        [entry["loss"][member] for entry in history],
         [entry["val_loss"][member] for entry in history],
-        label="validation",
-        color="#e42536",
+        best_epoch,
+        analysis,
+        ylabel="loss per image (BCE + KL)",
+        rlabel=rlabel,
     )
-    if best_epoch:
-        ax.axvline(best_epoch, color="#94a4a2", ls="--", label=f"best epoch ({best_epoch})")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss per image (BCE + KL)")
-    integer_epochs(ax)
-    ax.legend()
-    label_figure(fig, analysis, ax=ax, rlabel=rlabel)
-    return fig

@@ -11,7 +11,8 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 from lhcad.families.jet_images.geometry import CHANNELS, IMAGE_SIZE, PIXEL
-from lhcad.plots.style import finish_grid, grid, integer_epochs, label_figure, single
+from lhcad.plots.style import finish_grid, grid, label_figure, single
+from lhcad.plots.training import model_loss_figure
 
 HALF_WIDTH = IMAGE_SIZE * PIXEL / 2
 EXTENT = (-HALF_WIDTH, HALF_WIDTH, -HALF_WIDTH, HALF_WIDTH)
@@ -166,18 +167,14 @@ def training_figure(
     history: Sequence[Mapping[str, float]], best_epoch: int, analysis: str
 ) -> Figure:
     """Training and validation loss per epoch."""
-    fig, ax = single()
-    epochs = [h["epoch"] for h in history]
-    ax.plot(epochs, [h["loss"] for h in history], marker="o", label="training")
-    ax.plot(epochs, [h["val_loss"] for h in history], marker="s", label="validation")
-    if best_epoch:
-        ax.axvline(best_epoch, color="grey", ls=":", label=f"best epoch ({best_epoch})")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss per image")
-    integer_epochs(ax)
-    ax.legend()
-    label_figure(fig, analysis, ax=ax)
-    return fig
+    return model_loss_figure(
+        [h["epoch"] for h in history],
+        [h["loss"] for h in history],
+        [h["val_loss"] for h in history],
+        best_epoch,
+        analysis,
+        ylabel="loss per image",
+    )
 
 
 def score_histograms_figure(

@@ -112,6 +112,21 @@ def test_extended_features_h5_keeps_its_columns_and_inspect_lists_them(tmp_path:
     assert "tau5j2_b05" in result.output and "nconstj1" in result.output
 
 
+def test_the_data_stage_keeps_the_extended_columns_through_signal_injection(tmp_path: Path) -> None:
+    from lhcad.config.data import DataConfig
+    from lhcad.data.stage import load_events
+
+    background, signal = synthetic_extended(200), synthetic_extended(50, seed=1)
+    background["label"], signal["label"] = np.int8(0), np.int8(1)
+    write_events_parquet(background, tmp_path / "bg.parquet")
+    write_events_parquet(signal, tmp_path / "sig.parquet")
+    cfg = DataConfig(path=str(tmp_path / "bg.parquet"), signal_path=str(tmp_path / "sig.parquet"), n_signal=10)
+    events, counts = load_events(cfg)
+    assert counts["n_events"] == 210 and counts["n_signal"] == 10
+    assert set(col.EXTENDED_COLUMNS) <= set(events.columns)
+    assert events[list(col.EXTENDED_COLUMNS)].notna().all().all()
+
+
 def test_a_non_numeric_extended_column_is_a_clear_error(tmp_path: Path) -> None:
     events = synthetic_extended(3)
     events["nconstj1"] = ["a", "b", "c"]

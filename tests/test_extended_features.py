@@ -28,7 +28,9 @@ def test_extended_column_names_are_defined_once_and_do_not_touch_the_official_on
     assert len(col.EXTENDED_COLUMNS) == 2 * len(BETAS) * col.EXTENDED_N_MAX + 2 == 32
     assert len(set(col.EXTENDED_COLUMNS)) == 32
     assert not set(col.EXTENDED_COLUMNS) & {*col.JET_COLUMNS, *col.DERIVED_COLUMNS}
-    assert col.EXTENDED_COLUMNS[:6] == ("tau1j1_b05", "tau2j1_b05", "tau3j1_b05", "tau4j1_b05", "tau5j1_b05", "tau1j1_b1")
+    assert col.EXTENDED_COLUMNS[:6] == (
+        "tau1j1_b05", "tau2j1_b05", "tau3j1_b05", "tau4j1_b05", "tau5j1_b05", "tau1j1_b1",
+    )  # fmt: skip
     assert col.EXTENDED_COLUMNS[-2:] == ("nconstj1", "nconstj2")
     assert col.tau_ratio_column(4, "light", 0.5) == "tau54_light_b05"
     assert len(set(col.EXTENDED_DERIVED_COLUMNS)) == 2 * 3 * 4 + 2

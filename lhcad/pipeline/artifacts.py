@@ -4,6 +4,7 @@ PyTorch state dicts (loaded with ``weights_only=True``)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -81,3 +82,26 @@ class Artifact:
         import torch
 
         return torch.load(self.path(name), map_location="cpu", weights_only=True)
+
+
+class StageOutputs:
+    """A run's cached stage outputs by stage name, for a family's typed view of them (a
+    subclass adds one ``cached_property`` per stage output, read through that output's class).
+
+    Raises:
+        LhcadError: on reading the output of a stage the run did not have (:meth:`has` asks).
+    """
+
+    def __init__(self, artifacts: Mapping[str, Artifact]):
+        self.artifacts = artifacts
+
+    def has(self, kind: str) -> bool:
+        """Whether the run had stage ``kind``."""
+        return kind in self.artifacts
+
+    def artifact(self, kind: str) -> Artifact:
+        """The cached output directory of stage ``kind``."""
+        try:
+            return self.artifacts[kind]
+        except KeyError:
+            raise LhcadError(f"stage {kind!r} did not run (ran: {', '.join(self.artifacts)})") from None

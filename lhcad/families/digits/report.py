@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from lhcad.families.digits.config import DigitsAnalysis
 from lhcad.families.digits import plots
-from lhcad.pipeline.artifacts import Artifact
+from lhcad.families.digits.artifacts import DigitsArtifacts, LatentVAE, Mixture
+from lhcad.families.digits.config import DigitsAnalysis
 from lhcad.pipeline.runner import StageContext
 from lhcad.report.html import Code, Paragraph, Section, Table
 from lhcad.report.parts import FigureWriter
@@ -46,15 +46,13 @@ def data_section(summary: Mapping[str, Any], files: Mapping[str, str]) -> Sectio
 
 
 def bmm_section(
-    artifact: Artifact, shape: tuple[int, int], figures: FigureWriter, rlabel: str
+    mixture: Mixture, shape: tuple[int, int], figures: FigureWriter, rlabel: str
 ) -> tuple[Section, dict[str, Any]]:
     """The mixture's figures and table, and its ``results.json`` block."""
-    stats = artifact.read_json("bmm.json")
-    arrays = artifact.read_arrays("bmm.npz")
+    stats = mixture.stats
     trials, final, analysis = stats["trials"], stats["iterations"], figures.analysis
     name = "Bernoulli" if stats["distribution"] == "bernoulli" else f"binomial (n = {trials})"
-    snapshots = dict(zip(arrays["snapshot_iterations"].tolist(), arrays["snapshots"], strict=True))
-    snapshots.setdefault(final, arrays["mu"])
+    snapshots = mixture.snapshots_by_iteration()
     rows = [
         f"{k} (digit {digit}, π = {pi:.2f})"
         for k, (digit, pi) in enumerate(zip(stats["majority_labels"], stats["pi"], strict=True))
@@ -87,7 +85,7 @@ def bmm_section(
     )
     curve = figures.add(
         plots.log_likelihood_figure(
-            stats["log_likelihood_history"], len(arrays["clusters"]), analysis, rlabel
+            stats["log_likelihood_history"], len(mixture.clusters), analysis, rlabel
         ),
         "bmm_log_likelihood",
         "Log-likelihood per image after each EM iteration (0: the initial parameters).",
@@ -95,7 +93,7 @@ def bmm_section(
     )
     samples = figures.add(
         plots.samples_figure(
-            arrays["mu"], arrays["samples"], shape, trials, rows, analysis, rlabel
+            mixture.mu, mixture.samples, shape, trials, rows, analysis, rlabel
         ),
         "bmm_samples",
         "Each component's mean and images drawn from it; rows name the component's majority "
@@ -118,7 +116,7 @@ def bmm_section(
 
 
 def vae_section(
-    artifact: Artifact,
+    vae: LatentVAE,
     analysis: DigitsAnalysis,
     labels: np.ndarray,
     shape: tuple[int, int],
@@ -126,8 +124,7 @@ def vae_section(
     rlabel: str,
 ) -> tuple[Section, dict[str, Any]]:
     """The VAE's figures and table, and its ``results.json`` block."""
-    stats = artifact.read_json("vae.json")
-    arrays = artifact.read_arrays("latent.npz")
+    stats = vae.stats
     cfg, train, name = analysis.digits.vae, analysis.train, figures.analysis
     intro = Paragraph(
         f"The dense VAE of the train section (hidden layers {train.model.hidden}, latent "
@@ -153,7 +150,7 @@ def vae_section(
         f"{stats['test_loss']:.2f} per image",
     )  # fmt: skip
     scatter = figures.add(
-        plots.latent_scatter_figure(arrays["z_mean"], labels, name, rlabel),
+        plots.latent_scatter_figure(vae.z_mean, labels, name, rlabel),
         "vae_latent",
         "Latent means of every image, coloured by digit (labels at each digit's median).",
         wide=False,
@@ -166,7 +163,7 @@ def vae_section(
     )
     grid = figures.add(
         plots.decoded_grid_figure(
-            arrays["grid_images"], cfg.grid_size, cfg.grid_range, shape, name, rlabel
+            vae.grid_images, cfg.grid_size, cfg.grid_range, shape, name, rlabel
         ),
         "vae_grid",
         f"Images decoded from a {cfg.grid_size}×{cfg.grid_size} grid over z ∈ "
@@ -174,7 +171,7 @@ def vae_section(
     )
     pairs = figures.add(
         plots.reconstructions_figure(
-            arrays["originals"], arrays["reconstructions"], shape, name, rlabel
+            vae.originals, vae.reconstructions, shape, name, rlabel
         ),
         "vae_reconstructions",
         "Test images (top) and their reconstructions from z_mean (bottom).",
@@ -213,11 +210,9 @@ def config_section(analysis: DigitsAnalysis) -> Section:
 
 def digits_page(ctx: StageContext, figures: FigureWriter) -> ReportPage:
     """The page of the ``digits_report`` stage (:func:`lhcad.report.stage.report_stage`)."""
-    artifacts, analysis = ctx.inputs, ctx.config("analysis")
-    data = artifacts["digits_data"]
-    summary = data.read_json("summary.json")
-    arrays = data.read_arrays("images.npz")
-    shape = (int(summary["shape"][0]), int(summary["shape"][1]))
+    artifacts, analysis = DigitsArtifacts(ctx.inputs), ctx.config("analysis")
+    data = artifacts.images
+    summary, shape = data.summary, data.shape
     rlabel = _data_label(summary)
     results: dict[str, Any] = {
         **results_header(analysis),
@@ -225,17 +220,18 @@ def digits_page(ctx: StageContext, figures: FigureWriter) -> ReportPage:
             k: summary[k] for k in ("source", "n_images", "shape", "n_train", "n_val", "n_test")
         },
     }
-    sections = [data_section(summary, data.manifest.get("files", {}))]
+    files = artifacts.artifact("digits_data").manifest.get("files", {})
+    sections = [data_section(summary, files)]
     headline = []
-    if "bmm" in artifacts:
-        section, results["bmm"] = bmm_section(artifacts["bmm"], shape, figures, rlabel)
+    if artifacts.has("bmm"):
+        section, results["bmm"] = bmm_section(artifacts.mixture, shape, figures, rlabel)
         sections.append(section)
         headline.append(
             f"mixture purity {results['bmm']['purity']:.3f}, NMI {results['bmm']['nmi']:.3f}"
         )
-    if "digits_vae" in artifacts:
+    if artifacts.has("digits_vae"):
         section, results["vae"] = vae_section(
-            artifacts["digits_vae"], analysis, arrays["labels"], shape, figures, rlabel
+            artifacts.vae, analysis, data.labels, shape, figures, rlabel
         )
         sections.append(section)
         headline.append(f"latent kNN accuracy {results['vae']['knn_accuracy']:.3f}")

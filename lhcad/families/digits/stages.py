@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from lhcad.families.digits.artifacts import DigitImages, LatentVAE, Mixture
 from lhcad.families.digits.config import DigitsAnalysis, DigitsConfig
 from lhcad.data.digits import SKLEARN_DIGITS
 from lhcad.errors import ConfigError, DataError, StageError
@@ -61,7 +62,6 @@ def run_digits_data(ctx: StageContext) -> None:
     split = stratified_split(labels, cfg.data.val, cfg.data.test, cfg.data.seed)
     if not (split == TRAIN).any() or not (split == TEST).any():
         raise StageError(f"{len(images)} images are too few to split into training and test images")
-    ctx.out.write_arrays("images.npz", images=images, labels=labels, split=split)
     summary = {
         "source": cfg.data.source,
         "n_images": len(images),
@@ -71,7 +71,7 @@ def run_digits_data(ctx: StageContext) -> None:
         "n_test": int((split == TEST).sum()),
         "label_counts": np.bincount(labels).tolist(),
     }
-    ctx.out.write_json("summary.json", summary)
+    DigitImages(images, labels, split, summary).write(ctx.out)
     ctx.log.info("%d images of %s pixels", len(images), "x".join(map(str, images.shape[1:])))
 
 
@@ -86,8 +86,8 @@ def run_bmm(ctx: StageContext) -> None:
     from lhcad.families.digits.metrics import cluster_purity, majority_labels, normalized_mutual_information
 
     cfg = ctx.config("digits").bmm
-    arrays = ctx.inputs["digits_data"].read_arrays("images.npz")
-    images, labels = arrays["images"], arrays["labels"]
+    data = DigitImages.read(ctx.inputs["digits_data"])
+    images, labels = data.images, data.labels
     trials = 1 if cfg.distribution == "bernoulli" else cfg.trials
     x = quantise(images, trials, cfg.threshold)
     rng = np.random.default_rng([cfg.seed, ctx.seed])
@@ -124,10 +124,9 @@ def run_bmm(ctx: StageContext) -> None:
         "majority_labels": majority_labels(clusters, labels, cfg.components).tolist(),
         "log_likelihood_history": fit.log_likelihood,
     }
-    ctx.out.write_json("bmm.json", metrics)
     snapshot_iterations = sorted(fit.snapshots)
-    ctx.out.write_arrays(
-        "bmm.npz",
+    Mixture(
+        metrics,
         mu=fit.mu,
         pi=fit.pi,
         clusters=clusters,
@@ -136,7 +135,7 @@ def run_bmm(ctx: StageContext) -> None:
         snapshots=np.stack([fit.snapshots[i] for i in snapshot_iterations])
         if snapshot_iterations
         else np.empty((0, *fit.mu.shape)),
-    )
+    ).write(ctx.out)
     ctx.log.info(
         "%s mixture, K=%d: %d iterations, purity %.3f, NMI %.3f",
         cfg.distribution,
@@ -161,8 +160,8 @@ def run_digits_vae(ctx: StageContext) -> None:
 
     cfg: DigitsConfig = ctx.config("digits")
     train_cfg: TrainConfig = ctx.config("train")
-    arrays = ctx.inputs["digits_data"].read_arrays("images.npz")
-    images, labels, split = arrays["images"], arrays["labels"], arrays["split"]
+    data = DigitImages.read(ctx.inputs["digits_data"])
+    images, labels, split = data.images, data.labels, data.split
     x = images.reshape(len(images), -1)
     if not (split == VAL).any():
         raise StageError("no validation images for early stopping (digits.data.val is too small)")
@@ -188,16 +187,6 @@ def run_digits_vae(ctx: StageContext) -> None:
     z = encode_means(model, x, member)
     test_index = np.flatnonzero(split == TEST)[: cfg.vae.reconstructions]
     grid_z = latent_grid(cfg.vae.grid_size, cfg.vae.grid_range)
-    ctx.out.write_arrays(
-        "latent.npz",
-        z_mean=z,
-        grid_z=grid_z,
-        grid_images=decode(model, grid_z, member),
-        originals=x[test_index],
-        reconstructions=reconstruct(model, x[test_index], member),
-    )
-    ctx.out.write_torch("weights.pt", result.best_states)
-    ctx.out.write_json("model.json", {"architecture": arch.to_dict(), "seeds": seeds})
     n_test = int((split == TEST).sum())
     metrics = {
         "knn_accuracy": knn[member],
@@ -215,7 +204,16 @@ def run_digits_vae(ctx: StageContext) -> None:
         "train_seconds": result.seconds,
         "n_test": n_test,
     }
-    ctx.out.write_json("vae.json", {**metrics, "history": result.history})
+    LatentVAE(
+        {**metrics, "history": result.history},
+        z_mean=z,
+        grid_z=grid_z,
+        grid_images=decode(model, grid_z, member),
+        originals=x[test_index],
+        reconstructions=reconstruct(model, x[test_index], member),
+        spec={"architecture": arch.to_dict(), "seeds": seeds},
+        weights=result.best_states,
+    ).write(ctx.out)
     ctx.log.info(
         "latent kNN accuracy %.3f (member %d, best epoch %d)",
         knn[member],

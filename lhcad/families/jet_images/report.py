@@ -11,6 +11,7 @@ import numpy as np
 
 from lhcad.gen.single_jets import JET_TYPES
 from lhcad.families.jet_images import plots
+from lhcad.families.jet_images.artifacts import JetImagesArtifacts
 from lhcad.families.jet_images.conv_vae import denormalise_images
 from lhcad.pipeline.runner import StageContext
 from lhcad.report.html import Paragraph, Section, Table
@@ -36,15 +37,13 @@ def _sample_text(sample: Mapping[str, Any] | None) -> str:
 
 def jet_images_page(ctx: StageContext, figures: FigureWriter) -> ReportPage:
     """The page of the ``jet_images_report`` stage (:func:`lhcad.report.stage.report_stage`)."""
-    artifacts, analysis = ctx.inputs, ctx.config("analysis")
+    artifacts, analysis = JetImagesArtifacts(ctx.inputs), ctx.config("analysis")
     cfg = analysis.jet_images
     model_cfg = cfg.train.model
-    summary = artifacts["jet_images_data"].read_json("summary.json")
-    training = artifacts["jet_images_train"].read_json("training.json")
-    score = artifacts["jet_images_score"]
-    metrics = score.read_json("metrics.json")
-    scores = score.read_arrays("scores.npz")
-    examples = score.read_arrays("examples.npz")
+    summary = artifacts.sample.summary
+    training = artifacts.model.training
+    scored = artifacts.scores
+    metrics, scores, examples = scored.metrics, scored.scores, scored.examples
     types = np.asarray([JET_TYPES[t] for t in scores["jet_type"]])
     signal_name = (
         plots.TYPE_NAMES.get(types[scores["signal"]][0], "signal")

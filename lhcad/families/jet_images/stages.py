@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from lhcad.families.jet_images.artifacts import JetImageSample, JetImageScores, TrainedConvVAE
 from lhcad.families.jet_images.config import (
     ConvVAEConfig,
     ImageSampleConfig,
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from lhcad.families.jet_images.conv_vae import ConvVAE
     from lhcad.families.jet_images.hdf5 import ImageFileWriter
 
-IMAGES_FILE = "images.h5"
 #: Scores used as anomaly scores (higher = less QCD-like).
 ANOMALY_SCORES: tuple[str, ...] = ("recon_error", "recon_0", "recon_1", "recon_2", "kl", "z_mean2")
 READ_BLOCK = 1024
@@ -83,7 +83,7 @@ def run_jet_images_data(ctx: StageContext) -> None:
     from lhcad.families.jet_images.hdf5 import ImageFileWriter
 
     data: JetImageDataConfig = ctx.config("jet_images.data")
-    with ImageFileWriter(ctx.out.path(IMAGES_FILE)) as writer:
+    with ImageFileWriter(JetImageSample.images_path(ctx.out)) as writer:
         n_background = _append_sample(writer, data.background, ctx.seed)
         n_signal = _append_sample(writer, data.signal, ctx.seed) if data.signal is not None else 0
     rng = np.random.default_rng([data.background.seed, ctx.seed])
@@ -98,7 +98,6 @@ def run_jet_images_data(ctx: StageContext) -> None:
         )
     signal = np.zeros(len(split), dtype=bool)
     signal[n_background:] = True
-    ctx.out.write_arrays("split.npz", split=split, signal=signal)
     summary = {
         "background": data.background.model_dump(),
         "signal": data.signal.model_dump() if data.signal else None,
@@ -108,7 +107,7 @@ def run_jet_images_data(ctx: StageContext) -> None:
         "n_val": int((split == VAL).sum()),
         "n_test": int((split == TEST).sum()),
     }
-    ctx.out.write_json("summary.json", summary)
+    JetImageSample(split, signal, summary).write(ctx.out)
     ctx.log.info("%d background and %d signal jet images", n_background, n_signal)
 
 
@@ -164,11 +163,9 @@ def run_jet_images_train(ctx: StageContext) -> None:
     from lhcad.models.trainer import TrainSettings, resolve_device, train_model
 
     train_cfg: JetImageTrainConfig = ctx.config("jet_images.train")
-    data = ctx.inputs["jet_images_data"]
-    split = data.read_arrays("split.npz")["split"]
-    path = data.path(IMAGES_FILE)
-    x_train, _ = normalised_rows(path, np.flatnonzero(split == TRAIN), train_cfg.model)
-    x_val, _ = normalised_rows(path, np.flatnonzero(split == VAL), train_cfg.model)
+    data = JetImageSample.read(ctx.inputs["jet_images_data"])
+    x_train, _ = normalised_rows(data.images_file, data.rows(TRAIN), train_cfg.model)
+    x_val, _ = normalised_rows(data.images_file, data.rows(VAL), train_cfg.model)
     seed = train_cfg.seed + 1_000_003 * ctx.seed
     torch.manual_seed(seed)
     model = build_model(train_cfg.model)
@@ -179,9 +176,7 @@ def run_jet_images_train(ctx: StageContext) -> None:
 
     loss = vae_loss(train_cfg.model.recon_loss, train_cfg.model.beta)
     result = train_model(model, loss, [x_train], [x_val], settings, seed, on_epoch=log_epoch)
-    ctx.out.write_torch("model.pt", {k: v.cpu() for k, v in result.model.state_dict().items()})
-    ctx.out.write_json(
-        "training.json",
+    TrainedConvVAE(
         {
             "history": result.history,
             "best_epoch": result.best_epoch,
@@ -194,13 +189,14 @@ def run_jet_images_train(ctx: StageContext) -> None:
             "device": str(resolve_device(train_cfg.device)),
             "torch_threads": torch.get_num_threads(),
         },
-    )
+        weights={k: v.cpu() for k, v in result.model.state_dict().items()},
+    ).write(ctx.out)
 
 
 def load_model(ctx: StageContext, model_cfg: ConvVAEConfig) -> ConvVAE:
     """The trained model of the ``jet_images_train`` stage, on the CPU, in eval mode."""
     model = build_model(model_cfg)
-    model.load_state_dict(ctx.inputs["jet_images_train"].read_torch("model.pt"))
+    model.load_state_dict(TrainedConvVAE.read(ctx.inputs["jet_images_train"]).state())
     return model.eval()
 
 
@@ -239,11 +235,10 @@ def run_jet_images_score(ctx: StageContext) -> None:
 
     model_cfg: ConvVAEConfig = ctx.config("jet_images.train").model
     evaluate: JetImageEvaluateConfig = ctx.config("jet_images.evaluate")
-    data = ctx.inputs["jet_images_data"]
-    arrays = data.read_arrays("split.npz")
-    test = np.flatnonzero(arrays["split"] == TEST)
-    x, values = normalised_rows(data.path(IMAGES_FILE), test, model_cfg)
-    signal = arrays["signal"][test]
+    data = JetImageSample.read(ctx.inputs["jet_images_data"])
+    test = data.rows(TEST)
+    x, values = normalised_rows(data.images_file, test, model_cfg)
+    signal = data.signal[test]
     model = load_model(ctx, model_cfg)
     scores = image_scores(model, x, model_cfg.recon_loss)
     metrics: dict[str, Any] = {
@@ -284,24 +279,24 @@ def run_jet_images_score(ctx: StageContext) -> None:
     with torch.no_grad():
         output, _, _ = model(torch.as_tensor(x[shown]))
         recon = reconstruction(output, model_cfg.recon_loss).clamp(0.0, 1.0).numpy()
-    ctx.out.write_arrays(
-        "scores.npz",
-        **{name: scores[name] for name in scores},
-        jet_type=values["jet_type"],
-        signal=signal,
-        pt=values["pt"],
-        m0=values["m0"],
-        **curves,
-    )
-    ctx.out.write_arrays(
-        "examples.npz",
-        original=x[shown],
-        reconstruction=recon,
-        jet_type=values["jet_type"][shown],
-        mean_background=x[~signal].mean(axis=0),
-        mean_signal=x[signal].mean(axis=0) if signal.any() else np.zeros_like(x[0]),
-    )
-    ctx.out.write_json("metrics.json", metrics)
+    JetImageScores(
+        scores=dict(
+            **{name: scores[name] for name in scores},
+            jet_type=values["jet_type"],
+            signal=signal,
+            pt=values["pt"],
+            m0=values["m0"],
+            **curves,
+        ),
+        examples=dict(
+            original=x[shown],
+            reconstruction=recon,
+            jet_type=values["jet_type"][shown],
+            mean_background=x[~signal].mean(axis=0),
+            mean_signal=x[signal].mean(axis=0) if signal.any() else np.zeros_like(x[0]),
+        ),
+        metrics=metrics,
+    ).write(ctx.out)
     if "quark_gluon" in metrics:
         ctx.log.info(
             "quark/gluon AUC from the latent means: %.3f", metrics["quark_gluon"]["latent_auc"]

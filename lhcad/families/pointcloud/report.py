@@ -13,19 +13,17 @@ from typing import Any
 
 import numpy as np
 
+from lhcad.families.pointcloud.artifacts import PointCloudArtifacts
 from lhcad.families.pointcloud.config import PointCloudAnalysis
-from lhcad.pipeline.artifacts import Artifact
 from lhcad.pipeline.runner import StageContext
 from lhcad.plots.style import BACKGROUND, SIGNAL
 from lhcad.families.pointcloud import plots
-from lhcad.families.pointcloud.evaluate import LATENT_SOURCES, TrainedPointCloudVAE, anomaly_metrics
+from lhcad.families.pointcloud.evaluate import LATENT_SOURCES, anomaly_metrics
 from lhcad.families.pointcloud.metrics import generative_metrics, relative_jet_mass
 from lhcad.report.html import Paragraph, Section, Table
 from lhcad.report.parts import FigureWriter, fmt
 from lhcad.report.stage import ReportPage
 from lhcad.results import results_header
-
-TEST = 2  # the test value of the split array (lhcad.families.digits.stages.TEST)
 
 #: Published W1M (x 1e-3) of MPGAN on gluon jets, 30 particles (Kansal et al., arXiv:2106.11535,
 #: NeurIPS 2021, evaluated on 50 000 jets). Only the W1M is quoted: the paper's table text could
@@ -39,12 +37,6 @@ LATENT_LABELS: dict[str, str] = {
 }
 
 
-def _test_sets(data: Artifact) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    sets = data.read_arrays("sets.npz")
-    test = sets["split"] == TEST
-    return sets["points"][test], sets["mask"][test], sets["labels"][test]
-
-
 def _e3(value: float | None) -> str:
     return fmt(None if value is None else 1e3 * value, 2)
 
@@ -52,12 +44,13 @@ def _e3(value: float | None) -> str:
 def pointcloud_page(ctx: StageContext, figures: FigureWriter) -> ReportPage:
     """The page of the ``pointcloud_report`` stage (:func:`lhcad.report.stage.report_stage`)."""
     analysis: PointCloudAnalysis = ctx.config("analysis")
-    data, trained_artifact, seed = ctx.inputs["pointcloud_data"], ctx.inputs["pointcloud_train"], ctx.seed
+    artifacts, seed = PointCloudArtifacts(ctx.inputs), ctx.seed
     cfg = analysis.pointcloud
-    summary = data.read_json("summary.json")
-    training = trained_artifact.read_json("training.json")
-    trained = TrainedPointCloudVAE.from_state(trained_artifact.read_torch("model.pt"))
-    points, mask, _ = _test_sets(data)
+    data = artifacts.sets
+    summary, training = data.summary, artifacts.trained.training
+    trained = artifacts.trained.model()
+    test = data.test()
+    points, mask = test.points, test.mask
     is_jets = summary["kind"] == "jetnet"
     features = summary["features"]
     n_generated = cfg.evaluate.n_generated or len(points)
@@ -93,13 +86,9 @@ def pointcloud_page(ctx: StageContext, figures: FigureWriter) -> ReportPage:
             source: generative_metrics((points, mask), sets, seed=seed)
             for source, sets in generated.items()
         }
-        if data.exists("anomalies.npz"):
-            anomalies = data.read_arrays("anomalies.npz")
-            for i, name in enumerate(summary["anomaly_names"]):
-                chosen = anomalies["labels"] == i
-                anomaly_scores[name] = trained.terms(
-                    anomalies["points"][chosen], anomalies["mask"][chosen]
-                )["recon"]
+        if data.anomalies is not None:
+            for name, sets in data.anomalies_by_name().items():
+                anomaly_scores[name] = trained.terms(sets.points, sets.mask)["recon"]
             metrics["anomaly"] = anomaly_metrics(errors["recon"], anomaly_scores)
 
     blocks: list[Any] = []

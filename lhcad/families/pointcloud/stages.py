@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lhcad.families.pointcloud.artifacts import PointSets, Sets, TrainedModel
 from lhcad.families.pointcloud.config import PointCloudAnalysis, PointCloudConfig, PointCloudDataConfig
 from lhcad.data.digits import SKLEARN_DIGITS
 from lhcad.errors import ConfigError, DataError, StageError
@@ -80,6 +81,7 @@ def run_pointcloud_data(ctx: StageContext) -> None:
     data: PointCloudDataConfig = ctx.config("pointcloud.data")
     rng = np.random.default_rng(data.seed)
     summary: dict = {"kind": data.kind, "n_points": data.n_points}
+    anomaly_sets: Sets | None = None
     if data.kind == "digits":
         images, labels = load_digits(data.source, data.labels)
         if data.digits is not None:
@@ -103,8 +105,7 @@ def run_pointcloud_data(ctx: StageContext) -> None:
             for path in data.anomaly_files.values()
         ]
         if anomalies:
-            ctx.out.write_arrays(
-                "anomalies.npz",
+            anomaly_sets = Sets(
                 points=np.concatenate([a[0] for a in anomalies]),
                 mask=np.concatenate([a[1] for a in anomalies]),
                 labels=np.concatenate([np.full(len(a[0]), i) for i, a in enumerate(anomalies)]),
@@ -120,9 +121,6 @@ def run_pointcloud_data(ctx: StageContext) -> None:
         raise StageError(
             f"{len(points)} sets are too few to split into training, validation and test sets"
         )
-    ctx.out.write_arrays(
-        "sets.npz", points=points, mask=mask, labels=labels.astype(np.int64), split=split
-    )
     summary |= {
         "n_sets": len(points),
         "n_train": int((split == TRAIN).sum()),
@@ -131,7 +129,7 @@ def run_pointcloud_data(ctx: StageContext) -> None:
         "mean_points": float(mask.sum(1).mean()),
         "label_counts": np.bincount(labels).tolist(),
     }
-    ctx.out.write_json("summary.json", summary)
+    PointSets(Sets(points, mask, labels.astype(np.int64)), split, summary, anomaly_sets).write(ctx.out)
     ctx.log.info(
         "%d sets of up to %d points (%.1f on average)",
         len(points),
@@ -152,8 +150,9 @@ def run_pointcloud_train(ctx: StageContext) -> None:
     from lhcad.families.pointcloud.model import PointCloudArchitecture
 
     cfg: PointCloudConfig = ctx.config("pointcloud")
-    sets = ctx.inputs["pointcloud_data"].read_arrays("sets.npz")
-    points, mask, split = sets["points"], sets["mask"], sets["split"]
+    data = PointSets.read(ctx.inputs["pointcloud_data"])
+    points = data.sets.points
+    train, val = data.part(TRAIN), data.part(VAL)
     m = cfg.model
     arch = PointCloudArchitecture(
         n_points=points.shape[1], n_features=points.shape[2], latent_dim=m.latent_dim, hidden=m.hidden,
@@ -164,18 +163,17 @@ def run_pointcloud_train(ctx: StageContext) -> None:
     log_features = (2,) if cfg.data.kind == "jetnet" and m.log_pt else ()
     trained, result = train_pointcloud_vae(
         arch,
-        (points[split == TRAIN], mask[split == TRAIN]),
-        (points[split == VAL], mask[split == VAL]),
+        (train.points, train.mask),
+        (val.points, val.mask),
         settings,
         seed=t.seed + ctx.seed,
         log_features=log_features,
     )
-    ctx.out.write_torch("model.pt", trained.state())
-    ctx.out.write_json("training.json", {
+    TrainedModel(trained.state(), {
         "best_epoch": result.best_epoch, "stopped_epoch": result.stopped_epoch, "epochs_run": len(result.history),
         "seconds": result.seconds, "seconds_per_epoch": result.seconds_per_epoch, "device": str(trained.device),
         "n_parameters": sum(p.numel() for p in trained.model.parameters()), "history": result.history,
-    })  # fmt: skip
+    }).write(ctx.out)  # fmt: skip
     ctx.log.info(
         "trained %d epochs in %.1f s (best epoch %d, val loss %.4g)", len(result.history), result.seconds,
         result.best_epoch, min(h["val_loss"] for h in result.history),

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from lhcad.families.egamma import plots
-from lhcad.families.egamma.samples import SPLIT_NAMES
+from lhcad.families.egamma.artifacts import ClassificationArtifacts
 from lhcad.families.egamma.config import EgammaAnalysis
-from lhcad.pipeline.artifacts import Artifact
+from lhcad.families.egamma.samples import SPLIT_NAMES
 from lhcad.pipeline.runner import StageContext
 from lhcad.preprocessing import TEST
 from lhcad.report.html import FigureRef, Paragraph, Section, Table
@@ -29,11 +29,11 @@ SIMULATION_NOTE = (
 )
 
 
-def classification_results(artifacts: Mapping[str, Artifact], analysis: EgammaAnalysis) -> dict[str, Any]:
+def classification_results(artifacts: ClassificationArtifacts, analysis: EgammaAnalysis) -> dict[str, Any]:
     """The content of ``results.json``: provenance keys, then the samples and every model's
     test AUC (with its bootstrap spread and 95% interval), training time and epochs."""
-    summary = artifacts["labelled"].read_json("summary.json")
-    metrics = artifacts["classify"].read_json("metrics.json")
+    summary = artifacts.labelled.summary
+    metrics = artifacts.classifiers.metrics
     return {
         **results_header(analysis),
         "classes": summary["classes"],
@@ -73,17 +73,14 @@ def _models_table(metrics: Mapping[str, Any]) -> Table:
 
 def classification_page(ctx: StageContext, figures: FigureWriter) -> ReportPage:
     """The page of the ``classify_report`` stage (:func:`lhcad.report.stage.report_stage`)."""
-    artifacts, analysis = ctx.inputs, ctx.config("analysis")
-    summary = artifacts["labelled"].read_json("summary.json")
-    metrics = artifacts["classify"].read_json("metrics.json")["models"]
-    scores = artifacts["classify"].read_arrays("scores.npz")
-    samples = artifacts["labelled"].read_arrays("samples.npz")
+    artifacts, analysis = ClassificationArtifacts(ctx.inputs), ctx.config("analysis")
+    samples, classifiers = artifacts.labelled, artifacts.classifiers
+    summary, metrics = samples.summary, classifiers.models
     classes = summary["classes"]
-    labels = scores["y"]
-    model_scores = {kind: scores[f"score_{kind}"] for kind in metrics}
+    labels = classifiers.labels
+    model_scores = classifiers.model_scores()
     aucs = {kind: (m["test_auc"], m["test_auc_bootstrap_std"]) for kind, m in metrics.items()}
-    test = samples["split"] == TEST
-    x_test, y_test = samples["x"][test], samples["y"][test]
+    x_test, y_test = samples.part(TEST)
     name = analysis.name
 
     results_blocks = [
@@ -100,7 +97,7 @@ def classification_page(ctx: StageContext, figures: FigureWriter) -> ReportPage:
     ]  # fmt: skip
     input_blocks: list[Paragraph | Table | FigureRef] = []
     if summary["images"]:
-        means = np.stack([samples["x"][samples["y"] == c].mean(axis=0) for c in (0, 1)])
+        means = np.stack([samples.x[samples.y == c].mean(axis=0) for c in (0, 1)])
         input_blocks.append(figures.add(plots.mean_images_figure(means, classes, summary["channels"], name), "mean_images",
                                         "Mean image of each class per channel (all events), and their difference."))
         for ch, channel in enumerate(summary["channels"]):
@@ -108,7 +105,7 @@ def classification_page(ctx: StageContext, figures: FigureWriter) -> ReportPage:
                 plots.example_images_figure(x_test[..., ch], y_test, classes, channel, EXAMPLES_PER_CLASS, name),
                 f"examples_{channel.replace(' ', '_')}", f"Example test images, {channel} channel (top: {classes[0]}, bottom: {classes[1]})."))  # fmt: skip
     else:
-        input_blocks.append(figures.add(plots.feature_figure(samples["x"], samples["y"], classes, summary["channels"], name),
+        input_blocks.append(figures.add(plots.feature_figure(samples.x, samples.y, classes, summary["channels"], name),
                                         "features", "Distribution of each feature per class (all events)."))  # fmt: skip
 
     best = analysis.classify.models[0]

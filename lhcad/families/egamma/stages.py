@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lhcad.families.egamma.artifacts import Classifiers, Labelled
 from lhcad.families.egamma.config import EgammaAnalysis
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
@@ -41,10 +42,8 @@ def run_labelled(ctx: StageContext) -> None:
     keep = subsample_per_class(samples.y, cfg.max_per_class, cfg.seed)
     x, y = samples.x[keep], samples.y[keep]
     split = stratified_split(y, cfg.val, cfg.test, cfg.seed)
-    with ctx.out.path("samples.npz").open("wb") as handle:
-        np.savez_compressed(handle, x=x, y=y, split=split)
     source = {"simulate": "simulated e/gamma showers (lhcad.families.egamma)", "files": "HDF5 image files", "table": "table"}[cfg.source]
-    ctx.out.write_json("summary.json", {
+    Labelled(x, y, split, {
         "source": source,
         "sources": samples.sources,
         "classes": list(samples.classes),
@@ -52,7 +51,7 @@ def run_labelled(ctx: StageContext) -> None:
         "images": samples.images,
         "shape": list(x.shape[1:]),
         "events": {name: [int(((split == s) & (y == c)).sum()) for c in (0, 1)] for name, s in zip(SPLIT_NAMES, (TRAIN, VAL, TEST))},
-    })  # fmt: skip
+    }).write(ctx.out)  # fmt: skip
     ctx.log.info("labelled: %d events of shape %s (%s)", len(y), x.shape[1:], source)
 
 
@@ -70,13 +69,12 @@ def run_classify(ctx: StageContext) -> None:
     from lhcad.models.trainer import resolve_device
 
     cfg = ctx.config()
-    data = ctx.inputs["labelled"].read_arrays("samples.npz")
-    images = bool(ctx.inputs["labelled"].read_json("summary.json")["images"])
-    x, y, split = data["x"], data["y"], data["split"]
-    scaling = InputScaling.fit(x[split == TRAIN], images, cfg.transform == "log")
+    data = Labelled.read(ctx.inputs["labelled"])
+    x, y, split = data.x, data.y, data.split
+    scaling = InputScaling.fit(x[split == TRAIN], data.images, cfg.transform == "log")
     inputs = scaling.apply(x)
     train, val, test = ((inputs[split == s], y[split == s]) for s in (TRAIN, VAL, TEST))
-    models, scores = {}, {}
+    models, scores, weights = {}, {}, {}
     for kind in cfg.models:
         def log_epoch(epoch: int, entry: dict, kind: str = kind) -> None:
             ctx.log.info("classify: %s epoch %d: loss %.4f, validation loss %.4f, validation AUC %.4f",
@@ -100,15 +98,13 @@ def run_classify(ctx: StageContext) -> None:
             "history": result.history,
         }
         scores[f"score_{kind}"] = score
-        ctx.out.write_torch(f"{kind}.pt", trained.model.state_dict())
+        weights[kind] = trained.model.state_dict()
         ctx.log.info("classify: %s test AUC %.4f (%d epochs, %.1f s)", kind, models[kind]["test_auc"], len(result.history), result.seconds)
-    ctx.out.write_arrays("scores.npz", y=test[1], **scores)
-    ctx.out.write_arrays("scaling.npz", **scaling.to_arrays())
     device = resolve_device(cfg.device)
-    ctx.out.write_json("metrics.json", {
+    Classifiers({
         "models": models,
         "device": str(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)",
-    })  # fmt: skip
+    }, scores={"y": test[1], **scores}, scaling=scaling.to_arrays(), weights=weights).write(ctx.out)  # fmt: skip
 
 
 def _classification_page() -> PageBuilder:

@@ -11,12 +11,12 @@ from typing import Any
 
 import pandas as pd
 
+from lhcad.families.compress.artifacts import CompressArtifacts
 from lhcad.families.compress.codec import decompress_file
 from lhcad.families.compress.metrics import DERIVED_OBSERVABLES, derived_tables, has_jets
 from lhcad.families.compress.plots import distribution_grid, residual_grid, tradeoff_figure
 from lhcad.families.compress.config import CompressAnalysis, compressed_table
 from lhcad.data.columns import MJ_HEAVY, MJ_LIGHT, MJJ
-from lhcad.data.stage import Events
 from lhcad.pipeline.runner import StageContext
 from lhcad.report.html import FigureRef, Paragraph, Section, Table
 from lhcad.report.parts import FigureWriter, fmt
@@ -243,12 +243,11 @@ def _summary_line(metrics: Mapping[str, Any]) -> str:
 def compress_page(ctx: StageContext, figures: FigureWriter) -> ReportPage:
     """The page of the ``compress_report`` stage (:func:`lhcad.report.stage.report_stage`)."""
     analysis: CompressAnalysis = ctx.config("analysis")
-    compressed = ctx.inputs["compress"]
-    table = compressed_table(Events.read(ctx.inputs["data"]).table, analysis.compress)
-    metrics = compressed.read_json("metrics.json")
-    restored = {
-        run["name"]: decompress_file(compressed.path(run["file"])) for run in metrics["runs"]
-    }
+    artifacts = CompressArtifacts(ctx.inputs)
+    table = compressed_table(artifacts.events.table, analysis.compress)
+    compressed = artifacts.compressions
+    metrics = compressed.metrics
+    restored = {run["name"]: decompress_file(compressed.file(run)) for run in compressed.runs}
     sections = [
         summary_section(metrics),
         Section("figures", "Figures", figure_blocks(figures, metrics, table, restored)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from lhcad.families.compress.artifacts import Compressions
 from lhcad.families.compress.config import CompressConfig, compressed_table
 from lhcad.data.stage import Events
 from lhcad.pipeline.registry import stage
@@ -56,7 +57,7 @@ def run_compress(ctx: StageContext) -> None:
                 val_fraction=cfg.val_fraction,
                 seed=cfg.seed,
             )
-            record = compress_table(table, ctx.out.path(f"{name}.lhcz"), settings, source="events")
+            record = compress_table(table, Compressions.file_path(ctx.out, name), settings, source="events")
             scratch = ctx.out.path(ROUNDTRIP_SCRATCH)
             restored, decompress_seconds = decompress_to_parquet(
                 record.path, scratch, device=cfg.device
@@ -91,8 +92,7 @@ def run_compress(ctx: StageContext) -> None:
     float16 = float16_baseline(table)
     float16["seconds"] = time.perf_counter() - t0
     float16 |= compression_ratios(float16["n_bytes"], baselines)
-    ctx.out.write_json(
-        "metrics.json",
+    Compressions(
         {
             "n_events": len(table),
             "columns": list(table.columns),
@@ -100,8 +100,8 @@ def run_compress(ctx: StageContext) -> None:
             "baselines": baselines,
             "float16_zstd": float16,
             "runs": runs,
-        },
-    )
+        }
+    ).write(ctx.out)
 
 
 def _compress_page() -> PageBuilder:

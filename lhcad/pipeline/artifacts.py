@@ -104,4 +104,5 @@ class StageOutputs:
         try:
             return self.artifacts[kind]
         except KeyError:
-            raise LhcadError(f"stage {kind!r} did not run (ran: {', '.join(self.artifacts)})") from None
+            ran = ", ".join(self.artifacts)
+            raise LhcadError(f"stage {kind!r} did not run (ran: {ran})") from None

@@ -57,7 +57,8 @@ def run_compress(ctx: StageContext) -> None:
                 val_fraction=cfg.val_fraction,
                 seed=cfg.seed,
             )
-            record = compress_table(table, Compressions.file_path(ctx.out, name), settings, source="events")
+            path = Compressions.file_path(ctx.out, name)
+            record = compress_table(table, path, settings, source="events")
             scratch = ctx.out.path(ROUNDTRIP_SCRATCH)
             restored, decompress_seconds = decompress_to_parquet(
                 record.path, scratch, device=cfg.device

@@ -88,7 +88,8 @@ class PointSets:
         if self.anomalies is None:
             return {}
         names = self.summary["anomaly_names"]
-        return {name: self.anomalies.take(self.anomalies.labels == i) for i, name in enumerate(names)}
+        anomalies = self.anomalies
+        return {name: anomalies.take(anomalies.labels == i) for i, name in enumerate(names)}
 
 
 @dataclass

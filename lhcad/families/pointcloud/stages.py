@@ -129,7 +129,8 @@ def run_pointcloud_data(ctx: StageContext) -> None:
         "mean_points": float(mask.sum(1).mean()),
         "label_counts": np.bincount(labels).tolist(),
     }
-    PointSets(Sets(points, mask, labels.astype(np.int64)), split, summary, anomaly_sets).write(ctx.out)
+    all_sets = Sets(points, mask, labels.astype(np.int64))
+    PointSets(all_sets, split, summary, anomaly_sets).write(ctx.out)
     ctx.log.info(
         "%d sets of up to %d points (%.1f on average)",
         len(points),

@@ -27,9 +27,8 @@ import numpy as np
 import pandas as pd
 
 from lhcad.data.stage import Events
-from lhcad.errors import LhcadError
 from lhcad.histograms import counts_and_edges, histogram_from_uhi
-from lhcad.pipeline.artifacts import Artifact, ArtifactWriter
+from lhcad.pipeline.artifacts import Artifact, ArtifactWriter, StageOutputs
 from lhcad.preprocessing import TEST, quantile_from_arrays
 
 if TYPE_CHECKING:
@@ -381,26 +380,12 @@ class Results:
         return cls(artifact.read_json(cls.RESULTS), anomalous)
 
 
-class SearchArtifacts:
+class SearchArtifacts(StageOutputs):
     """The outputs of a search's stages, each read through its class on first use.
 
     Raises:
         LhcadError: on reading the output of a stage the run did not have (:meth:`has` asks).
     """
-
-    def __init__(self, artifacts: Mapping[str, Artifact]):
-        self.artifacts = artifacts
-
-    def has(self, kind: str) -> bool:
-        """Whether the run had stage ``kind``."""
-        return kind in self.artifacts
-
-    def artifact(self, kind: str) -> Artifact:
-        """The cached output directory of stage ``kind``."""
-        try:
-            return self.artifacts[kind]
-        except KeyError:
-            raise LhcadError(f"stage {kind!r} did not run (ran: {', '.join(self.artifacts)})") from None
 
     @cached_property
     def events(self) -> Events:

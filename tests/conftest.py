@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
+import yaml
 
 from lhcad.data.parquet import write_events_parquet
 from lhcad.data.toy import make_toy_events
@@ -33,6 +35,41 @@ def write_analysis(directory: Path, text: str, name: str = "analysis.yaml") -> P
     path = directory / name
     path.write_text(text)
     return path
+
+
+#: The LHCO search from events to masses without the report: the fastest whole pipeline.
+FAST_LHCO_PIPELINE = "data preprocess train score select histogram fit extract export".split()
+
+
+def toy_lhco_analysis(
+    directory: Path, n_background: int, n_signal: int, seed: int, **sections: Any
+) -> Path:
+    """A toy events file (:func:`make_toy_events`) and ``directory/a.yaml``, the LHCO search of
+    :data:`FAST_LHCO_PIPELINE` on it with two members trained for two epochs on the CPU;
+    ``sections`` add or replace top-level keys (``select={"top_n": [200]}``, ``name="crash"``)."""
+    events = directory / "events.parquet"
+    write_events_parquet(make_toy_events(n_background, n_signal, seed=seed), events)
+    analysis = {
+        "pipeline": FAST_LHCO_PIPELINE,
+        "data": {"path": str(events)},
+        "train": {"epochs": 2, "members": 2, "device": "cpu"},
+        **sections,
+    }
+    return write_analysis(directory, yaml.safe_dump(analysis, sort_keys=False), "a.yaml")
+
+
+def cli_options(**options: Any) -> list[str]:
+    """Command-line options from keywords: ``n=10`` -> ``--n 10``, ``jet_type="g"`` ->
+    ``--jet-type g``, ``pt_range=(400, 600)`` -> ``--pt-range 400 600``, ``images=True`` ->
+    ``--images``."""
+    args: list[str] = []
+    for key, value in options.items():
+        args.append("--" + key.replace("_", "-"))
+        if isinstance(value, tuple | list):
+            args += [str(v) for v in value]
+        elif value is not True:
+            args.append(str(value))
+    return args
 
 
 @pytest.fixture()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import boost_histogram as bh
 import numpy as np
@@ -14,26 +15,17 @@ from click.testing import CliRunner
 
 import lhcad
 from lhcad.cli import main
-from lhcad.data.parquet import write_events_parquet
-from lhcad.data.toy import make_toy_events
 from lhcad.fit.binned import FitResult
+from tests.conftest import toy_lhco_analysis
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 # one selection, one fit start, no MINOS: the smallest run that still goes from events to masses
 QUICK = ["select.top_n=[200]", "fit.n_starts=1", "fit.minos=false"]
-FAST_STAGES = "[data, preprocess, train, score, select, histogram, fit, extract, export]"
 
 
-def _analysis(tmp_path: Path) -> Path:
-    events = tmp_path / "events.parquet"
-    write_events_parquet(make_toy_events(2000, 200, seed=3), events)
-    analysis = tmp_path / "a.yaml"
-    analysis.write_text(
-        f"pipeline: {FAST_STAGES}\ndata: {{path: {events}}}\n"
-        "train: {epochs: 2, members: 2, device: cpu}\n"
-    )
-    return analysis
+def _analysis(tmp_path: Path, **sections: Any) -> Path:
+    return toy_lhco_analysis(tmp_path, 2000, 200, 3, **sections)
 
 
 def _without_run_times(results: dict) -> dict:
@@ -99,8 +91,7 @@ def test_api_and_cli_give_the_same_results_and_typed_views(tmp_path: Path) -> No
 
 
 def test_run_accepts_a_path_and_report_needs_the_reported_stages(tmp_path: Path) -> None:
-    analysis = _analysis(tmp_path)
-    analysis.write_text(analysis.read_text().replace(FAST_STAGES, "[data]"))
+    analysis = _analysis(tmp_path, pipeline=["data"])
     run = lhcad.run(analysis, out=tmp_path / "out")
     assert run.results is None
     assert len(run.events()) == 2200

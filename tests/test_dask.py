@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from lhcad.cli import main
 from lhcad.config.base import ExecutorConfig
 from lhcad.executors import open_executor, split_evenly
+from tests.conftest import toy_lhco_analysis
 
 pytest.importorskip("distributed")
 
@@ -55,15 +56,14 @@ def test_analysis_on_a_local_cluster_matches_the_local_run(tmp_path: Path) -> No
     ensemble and scores."""
     import json
 
-    from lhcad.data.parquet import write_events_parquet
-    from lhcad.data.toy import make_toy_events
-
-    events = tmp_path / "events.parquet"
-    write_events_parquet(make_toy_events(3000, 300, seed=5), events)
-    analysis = tmp_path / "a.yaml"
-    analysis.write_text(
-        f"pipeline: [data, preprocess, train, score, select, histogram, fit, extract, export]\ndata: {{path: {events}}}\n"
-        "train: {epochs: 2, members: 4, device: cpu}\nscore: {batch_size: 1000}\nselect: {top_n: [200]}\n"
+    analysis = toy_lhco_analysis(
+        tmp_path,
+        3000,
+        300,
+        5,
+        train={"epochs": 2, "members": 4, "device": "cpu"},
+        score={"batch_size": 1000},
+        select={"top_n": [200]},
     )
     runner = CliRunner()
     assert runner.invoke(main, ["run", str(analysis), "--out", str(tmp_path / "local")]).exit_code == 0

@@ -19,6 +19,7 @@ from lhcad.families.pointcloud.jetnet import (
     write_jetnet,
 )
 from lhcad.families.pointcloud.metrics import relative_jet_mass, w1_log_pt, w1m, w1p
+from tests.conftest import cli_options
 
 
 def _jet(phi_jet: float) -> tuple[np.ndarray, np.ndarray]:
@@ -146,9 +147,8 @@ def test_w1_metrics_vanish_for_identical_samples_and_measure_a_shift() -> None:
 def test_generate_jetnet_needs_a_jet_type(tmp_path: Path) -> None:
     from lhcad.cli import main
 
-    result = CliRunner().invoke(
-        main, ["generate", "--process", "jetnet", "--n", "5", "--out", str(tmp_path / "g.hdf5")]
-    )
+    args = cli_options(process="jetnet", n=5, out=tmp_path / "g.hdf5")
+    result = CliRunner().invoke(main, ["generate", *args])
     assert result.exit_code == 2
     assert "--jet-type" in result.output
 
@@ -159,20 +159,8 @@ def test_generate_jetnet_writes_gluon_jets_near_1_tev(tmp_path: Path) -> None:
     from lhcad.cli import main
 
     out = tmp_path / "g.hdf5"
-    args = [
-        "generate",
-        "--process",
-        "jetnet",
-        "--jet-type",
-        "g",
-        "--n",
-        "10",
-        "--n-particles",
-        "30",
-        "--out",
-        str(out),
-    ]
-    result = CliRunner().invoke(main, args)
+    args = cli_options(process="jetnet", jet_type="g", n=10, n_particles=30, out=out)
+    result = CliRunner().invoke(main, ["generate", *args])
     assert result.exit_code == 0, result.output
     jets = read_jetnet(out)
     assert jets.particle_features.shape == (10, 30, 4) and jets.attrs["jet_type"] == "g"

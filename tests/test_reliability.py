@@ -12,24 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from lhcad.data.parquet import write_events_parquet
-from lhcad.data.toy import make_toy_events
+from tests.conftest import toy_lhco_analysis
 
 pytestmark = pytest.mark.slow  # whole pipelines, run again and killed mid-stage
 
-PIPELINE = ["data", "preprocess", "train", "score", "select", "histogram", "fit", "extract", "export"]
 TIME_FIELDS = ("created", "timing")
 
 
 def write_setup(tmp_path: Path) -> Path:
-    events = tmp_path / "events.parquet"
-    write_events_parquet(make_toy_events(2500, 250, seed=11), events)
-    analysis = tmp_path / "a.yaml"
-    analysis.write_text(
-        f"name: crash\npipeline: {json.dumps(PIPELINE)}\ndata:\n  path: {events}\n"
-        "train:\n  epochs: 2\n  members: 2\n  device: cpu\nselect:\n  top_n: [150, 300]\n"
-    )
-    return analysis
+    return toy_lhco_analysis(tmp_path, 2500, 250, 11, name="crash", select={"top_n": [150, 300]})
 
 
 def environment(delay: str = "") -> dict[str, str]:

@@ -7,6 +7,7 @@ import pytest
 
 from lhcad.gen import GeneratorError
 from lhcad.gen.single_jets import JET_TYPES, JetSample, generate_jets, generate_single_jets
+from tests.conftest import cli_options
 
 pytestmark = pytest.mark.gen
 
@@ -76,18 +77,7 @@ def test_generate_images_writes_w_jets_in_the_cms_layout(tmp_path) -> None:
     from lhcad.families.jet_images.hdf5 import read_image_file
 
     out = tmp_path / "w.h5"
-    args = [
-        "--process",
-        "w",
-        "--images",
-        "--n",
-        "12",
-        "--pt-range",
-        "400",
-        "600",
-        "--out",
-        str(out),
-    ]
+    args = cli_options(process="w", images=True, n=12, pt_range=(400, 600), out=out)
     result = CliRunner().invoke(generate_command, args)
     assert result.exit_code == 0, result.output
     jets = read_image_file(out)

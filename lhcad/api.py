@@ -88,7 +88,7 @@ class MassResult(TypedDict, total=False):
     error_total: float | None
     """``error`` and ``error_syst`` in quadrature."""
     claim_veto: str
-    """Why a mass the bump hunt supports is not claimed (jet masses failing the sideband test)."""
+    """Why a jet mass that a valid fit found is not claimed: its peak fails the sideband test."""
     selection: str | None
     """The selection whose fit gives the mass (``top1000``, ``eff0.01``, ...)."""
     global_significance: float | None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import doctest
 
 import lhcad.report.summary
-from lhcad.report.summary import decimals, mass_line
+from lhcad.report.summary import decimals, mass_line, not_claimed
 
 
 def test_the_docstring_examples_hold() -> None:
@@ -24,3 +24,17 @@ def test_why_a_mass_is_not_claimed_is_shown() -> None:
     line = mass_line("mj_light", mass)
     assert line.endswith("global 4.2σ, not claimed: its events do not concentrate in the mjj signal region")
     assert mass_line("mjj", {"value": None, "reason": "no significant fit"}) == "mjj: no valid fit (no significant fit)"
+
+
+def test_a_mass_below_threshold_and_without_sideband_evidence_gives_both_reasons() -> None:
+    """A jet-mass "peak" that is QCD's (no sideband evidence) in a selection whose bump hunt
+    is weak: the line names both, so a strong local significance cannot pass for a finding."""
+    mass = {"value": 28.3, "error": 0.5, "error_syst": 0.0, "significance": 15.4, "selection": "top2000",
+            "global_significance": 2.1, "claimed": False,
+            "claim_veto": "its events do not concentrate in the mjj signal region (sideband test 0.2 sigma < 3)"}  # fmt: skip
+    line = mass_line("mj_light", mass, claim_significance=3.0)
+    assert line.endswith(
+        "not claimed: below the 3σ claim threshold; its events do not concentrate in the mjj signal region"
+        " (sideband test 0.2 sigma < 3)"
+    )
+    assert not_claimed({**mass, "claimed": True}, 3.0) is None

@@ -45,7 +45,7 @@ from lhcad.plots import weak as weak_plots
 from lhcad.plots.style import RESONANCES, plot_style
 from lhcad.report.html import Flagged, Paragraph, Section, Table, render_page
 from lhcad.report.parts import FigureWriter, config_section, fmt, provenance_section
-from lhcad.report.summary import summary_lines
+from lhcad.report.summary import not_claimed, summary_lines
 
 MAX_RECONSTRUCTED = 50_000
 """Events passed through the VAE for the reconstruction figure."""
@@ -610,13 +610,7 @@ def masses_section(run: SearchRun, figures: FigureWriter) -> Section:
 
 
 def _why_not_claimed(mass: Mapping[str, Any], claim_significance: float) -> str:
-    if mass.get("claimed"):
-        return "–"
-    if mass.get("claim_veto") or mass.get("reason"):
-        return str(mass.get("claim_veto") or mass.get("reason"))
-    if mass.get("value") is None:
-        return "no valid fit"
-    return f"below the {claim_significance:g} σ claim threshold"
+    return not_claimed(mass, claim_significance) or ("–" if mass.get("claimed") else "")
 
 
 def result_summary(run: SearchRun) -> list[str]:

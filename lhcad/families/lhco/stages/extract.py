@@ -201,7 +201,7 @@ def extract_masses(
         }
         if "sideband" in chosen:
             masses[obs]["sideband"] = chosen["sideband"]
-            if claimed and not has_evidence(chosen, jet_mass_evidence):
+            if not has_evidence(chosen, jet_mass_evidence):
                 z = (chosen["sideband"] or {}).get("significance") or 0.0
                 masses[obs]["claimed"] = False
                 masses[obs]["claim_veto"] = (
@@ -261,7 +261,7 @@ def add_sideband_tests(
 
 @stage(
     "extract",
-    version=5,
+    version=6,
     summary="final masses m_Z (mjj), m_X (heavy jet), m_Y (light jet), claimed only at a global significance",
     needs=("fit",),
     optional=("bumphunt", "data", "select", "score"),

@@ -9,7 +9,6 @@ other columns stored losslessly. :func:`decompress_file` needs that file and not
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -238,7 +237,6 @@ def compress_table(
     }
     arrays |= {f"column.{i}": frame[name].to_numpy() for i, name in enumerate(stored)}
     header = {
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "lhcad_version": __version__,
         "source": source,
         "n_rows": len(frame),

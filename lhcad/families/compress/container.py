@@ -57,7 +57,9 @@ def write_lhcz(path: Path, header: Mapping[str, Any], arrays: Mapping[str, np.nd
     """Write ``header`` (JSON-ready) and ``arrays`` atomically to ``path``; returns the file size.
 
     The header gains ``format``, ``format_version`` and an ``arrays`` table with each array's
-    member name, dtype, shape and sha256.
+    member name, dtype, shape and sha256. The file's creation time is the zip members' own
+    timestamp, not a header field: the deflated header, and so the file's size, then depend only
+    on what is stored.
     """
     members: dict[str, bytes] = {}
     table: dict[str, dict[str, Any]] = {}

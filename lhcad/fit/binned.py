@@ -859,11 +859,9 @@ class _PeakFit:
         result.background_bump = self.background_bump(list(m.values))
         result.at_limit = _at_limit(m)
         result.fmin = {flag: bool(getattr(m.fmin, flag)) for flag in FMIN_FLAGS} if m.fmin is not None else None
-        result.chi2 = float(self.cost(*m.values))
-        result.ndf = len(self.counts) - m.nfit
+        result.chi2, result.ndf, p_value = self.goodness(m)
         if result.ndf > 0:
-            result.chi2_ndf = result.chi2 / result.ndf
-            result.p_value = float(stats.chi2.sf(result.chi2, result.ndf))
+            result.chi2_ndf, result.p_value = result.chi2 / result.ndf, p_value
 
     def judge(self, m: Minuit, n_converged: int, n_tried: int) -> tuple[str, str] | None:
         """Why the best minimum does not measure a peak or its errors cannot be trusted,
@@ -895,13 +893,18 @@ class _PeakFit:
             return "yield_error_below_poisson", (
                 f"the signal yield's error {error:.3g} is below its Poisson floor sqrt(s) = {math.sqrt(s):.3g}"
             )
-        chi2, ndf = float(self.cost(*m.values)), len(self.counts) - m.nfit
-        if ndf > 0 and stats.chi2.sf(chi2, ndf) < MIN_FIT_P:
+        chi2, ndf, p_value = self.goodness(m)
+        if p_value < MIN_FIT_P:
             return "poor_fit", (
-                f"the model does not describe the data (chi2/ndf {chi2 / ndf:.2f}, p = {stats.chi2.sf(chi2, ndf):.1e} "
-                f"< {MIN_FIT_P:g})"
+                f"the model does not describe the data (chi2/ndf {chi2 / ndf:.2f}, p = {p_value:.1e} < {MIN_FIT_P:g})"
             )
         return None
+
+    def goodness(self, m: Minuit) -> tuple[float, int, float]:
+        """A minimum's likelihood-ratio chi2, its degrees of freedom and its p-value (NaN
+        without a degree of freedom)."""
+        chi2, ndf = float(self.cost(*m.values)), len(self.counts) - m.nfit
+        return chi2, ndf, float(stats.chi2.sf(chi2, ndf)) if ndf > 0 else math.nan
 
     def peak_problem(self, m: Minuit) -> tuple[str, str] | None:
         """Why a minimum's parameters do not describe a peak inside the range, or None."""

@@ -50,7 +50,7 @@ def not_claimed(mass: Mapping[str, Any], claim_significance: float | None = None
         return "no valid fit" + (f" ({veto})" if veto else "")
     evidence = _number(mass.get("global_significance"))
     evidence = _number(mass.get("significance")) if evidence is None else evidence
-    reasons = []
+    reasons: list[str] = []
     if claim_significance is not None and evidence is not None and evidence < claim_significance:
         reasons.append(f"below the {claim_significance:g}σ claim threshold")
     if veto:

@@ -38,6 +38,9 @@ class ExecutorConfig(Section):
     """Workers of the LocalCluster started when no address is given."""
     threads_per_worker: PositiveInt = 1
     """Threads per LocalCluster worker."""
+    dashboard_address: str | None = None
+    """Serve the LocalCluster's Dask dashboard at this address (``:8787``, ``127.0.0.1:8787``;
+    needs bokeh); the run prints its link. None: no dashboard."""
 
 
 class AnalysisBase(Section):

@@ -4,30 +4,40 @@ Stages hand the executor a function and a list of inputs (ensemble member groups
 chunks, generator seed ranges) and get the results back in order. The executor never enters a
 cache key: a Dask run and a local run of the same config share artifacts.
 
+Two or more tasks show their progress (:mod:`lhcad.executors.progress`) task by task: Dask's
+results are taken as they complete (``distributed.as_completed``) and put back in input order.
+Tasks on Dask workers run quietly (their own bars would garble the client's terminal).
+
 On a Dask cluster the workers must see the same filesystem as the client for the stages that
 read files; the arrays a task needs travel with it (scattered once per map).
 """
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
 from lhcad.config.base import ExecutorConfig
 from lhcad.errors import LhcadError
+from lhcad.executors.progress import describe, run_quietly, task_progress
+
+log = logging.getLogger("lhcad.executors")
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
 class Executor(Protocol):
-    """Runs ``func(item, **shared)`` for every item and returns the results in order."""
+    """Runs ``func(item, **shared)`` for every item and returns the results in order; ``desc``
+    names the tasks on their progress bar (default: the function's name)."""
 
     kind: str
     n_workers: int
 
-    def map(self, func: Callable[..., R], items: Sequence[Any], **shared: Any) -> list[R]: ...
+    def map(self, func: Callable[..., R], items: Sequence[Any], /, desc: str | None = None, **shared: Any) -> list[R]: ...
 
 
 class LocalExecutor:
@@ -36,8 +46,13 @@ class LocalExecutor:
     kind = "local"
     n_workers = 1
 
-    def map(self, func: Callable[..., R], items: Sequence[Any], **shared: Any) -> list[R]:
-        return [func(item, **shared) for item in items]
+    def map(self, func: Callable[..., R], items: Sequence[Any], /, desc: str | None = None, **shared: Any) -> list[R]:
+        results = []
+        with task_progress(len(items), desc or describe(func)) as bar:
+            for item in items:
+                results.append(func(item, **shared))
+                bar.update()
+        return results
 
 
 class DaskExecutor:
@@ -49,15 +64,32 @@ class DaskExecutor:
         self.client = client
         self.n_workers = max(len(client.scheduler_info().get("workers", {})), 1)
 
-    def map(self, func: Callable[..., R], items: Sequence[Any], **shared: Any) -> list[R]:
+    def map(self, func: Callable[..., R], items: Sequence[Any], /, desc: str | None = None, **shared: Any) -> list[R]:
+        from distributed import as_completed
+
         scattered = {k: self.client.scatter(v, broadcast=True) for k, v in shared.items()}
-        futures = [self.client.submit(func, item, **scattered, pure=False) for item in items]
-        return list(self.client.gather(futures))
+        name = getattr(func, "__name__", "task")
+        futures = [
+            self.client.submit(run_quietly, func, item, **scattered, key=f"{name}-{uuid.uuid4().hex}")
+            for item in items
+        ]
+        position = {future.key: i for i, future in enumerate(futures)}
+        results: list[Any] = [None] * len(futures)
+        try:
+            with task_progress(len(futures), desc or describe(func)) as bar:
+                for future, result in as_completed(futures, with_results=True, loop=self.client.loop):
+                    results[position[future.key]] = result
+                    bar.update()
+        except BaseException:
+            self.client.cancel(futures)
+            raise
+        return results
 
 
 @contextmanager
-def open_executor(cfg: ExecutorConfig) -> Iterator[Executor]:
-    """The executor an analysis asks for; a Dask cluster started here is shut down on exit."""
+def open_executor(cfg: ExecutorConfig, echo: Callable[[str], None] = lambda line: None) -> Iterator[Executor]:
+    """The executor an analysis asks for; a Dask cluster started here is shut down on exit.
+    ``echo`` receives the Dask dashboard's address when ``cfg.dashboard_address`` asks for one."""
     if cfg.kind == "local":
         yield LocalExecutor()
         return
@@ -71,19 +103,33 @@ def open_executor(cfg: ExecutorConfig) -> Iterator[Executor]:
         except OSError as exc:
             raise LhcadError(f"cannot reach the Dask scheduler ({exc})", where="executor.address") from None
         try:
+            if cfg.dashboard_address:
+                _announce_dashboard(client, echo)
             yield DaskExecutor(client)
         finally:
             client.close()
         return
     cluster = LocalCluster(
-        n_workers=cfg.n_workers, threads_per_worker=cfg.threads_per_worker, processes=True, dashboard_address=None
+        n_workers=cfg.n_workers,
+        threads_per_worker=cfg.threads_per_worker,
+        processes=True,
+        dashboard_address=cfg.dashboard_address or None,
     )
     client = Client(cluster)
     try:
+        if cfg.dashboard_address:
+            _announce_dashboard(client, echo)
         yield DaskExecutor(client)
     finally:
         client.close()
         cluster.close()
+
+
+def _announce_dashboard(client: Any, echo: Callable[[str], None]) -> None:
+    link = client.dashboard_link if "dashboard" in client.scheduler_info().get("services", {}) else None
+    line = f"Dask dashboard: {link}" if link else "Dask dashboard: not served (it needs bokeh: pip install bokeh)"
+    log.info("%s", line)
+    echo(line)
 
 
 def split_evenly(items: Sequence[T], parts: int) -> list[list[T]]:

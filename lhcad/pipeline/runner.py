@@ -229,7 +229,9 @@ def run_pipeline(
         out: output directory (``cache/``, ``run.json``, ``lhcad.log``, published results).
         source: the analysis file, for messages.
         force: recompute every stage.
-        echo: receives one human-readable line per stage.
+        echo: receives the human-readable lines of the run: ``[3/10] train: <summary> ...``
+            when a stage starts computing, ``[3/10] train       done in 12.3 s`` (or
+            ``cached (reused; ...)``, or ``failed after ...``) when it ends.
         stop_after: run the pipeline up to and including this stage only.
     """
     stages = available_stages()
@@ -241,7 +243,7 @@ def run_pipeline(
 
         def executor() -> Executor:
             if not opened:
-                opened.append(resources.enter_context(open_executor(config.executor_settings())))
+                opened.append(resources.enter_context(open_executor(config.executor_settings(), echo)))
             return opened[0]
 
         log.info("run %s (%s) into %s", config.name, source, out)
@@ -254,7 +256,7 @@ def run_pipeline(
         keys: dict[str, str] = {}
         status = "ok"
         try:
-            for kind in pipeline:
+            for number, kind in enumerate(pipeline, 1):
                 spec = stages.get(kind)
                 if spec is None:
                     raise LhcadError(f"stage {kind!r} is not registered (lhcad.families.registry registers every family's)")
@@ -262,12 +264,30 @@ def run_pipeline(
                 upstream = {k: keys[k] for k in (*spec.needs, *spec.optional) if k in keys}
                 key = stage_key(spec, config, upstream, files)
                 keys[kind] = key
-                artifact, stage_record = _run_or_reuse(spec, config, key, upstream, files, record, out, force, executor)
+                step = f"[{number}/{len(pipeline)}]"
+
+                def announce(spec: StageSpec = spec, step: str = step) -> None:
+                    echo(f"{step} {spec.kind}: {spec.summary} ...")
+                    log.info("stage %s started: %s", spec.kind, spec.summary)
+
+                t0 = time.perf_counter()
+                try:
+                    artifact, stage_record = _run_or_reuse(
+                        spec, config, key, upstream, files, record, out, force, executor, announce
+                    )
+                except BaseException as exc:
+                    state = f"failed after {time.perf_counter() - t0:.1f} s ({type(exc).__name__})"
+                    echo(f"{step} {kind:<11} {state}")
+                    log.info("stage %s %s", kind, state)
+                    raise
                 record.artifacts[kind] = artifact
                 record.stages.append(stage_record)
                 _publish(spec, artifact, out)
-                state = "cached" if stage_record.cached else f"done in {stage_record.seconds:.1f} s"
-                echo(f"{kind:<11} {state}")
+                if stage_record.cached:
+                    state = f"cached (reused; computed in {_duration(stage_record.compute_seconds)})"
+                else:
+                    state = f"done in {_duration(stage_record.seconds)}"
+                echo(f"{step} {kind:<11} {state}")
                 log.info("stage %s %s (key %s)", kind, state, key[:12])
                 if kind == stop_after:
                     break
@@ -290,7 +310,9 @@ def _run_or_reuse(
     out: Path,
     force: bool,
     executor: Callable[[], Executor],
+    announce: Callable[[], None] = lambda: None,
 ) -> tuple[Artifact, StageRecord]:
+    """The stage's cached artifact, or a new one computed now (``announce`` is called first)."""
     final = out / "cache" / spec.kind / key
     t0 = time.perf_counter()
     if force and final.exists():
@@ -299,6 +321,7 @@ def _run_or_reuse(
         artifact = Artifact(spec.kind, key, final)
         compute = float(artifact.manifest.get("seconds", 0.0))
         return artifact, StageRecord(spec.kind, key, True, time.perf_counter() - t0, compute)
+    announce()
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{key[:12]}-", dir=final.parent))
     try:
@@ -334,6 +357,14 @@ def _run_or_reuse(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return Artifact(spec.kind, key, final), StageRecord(spec.kind, key, False, seconds, seconds)
+
+
+def _duration(seconds: float) -> str:
+    """``12.3 s``, ``2 min 05 s``."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s"
 
 
 def _remove_leftovers_of_killed_runs(cache: Path) -> None:

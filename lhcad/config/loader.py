@@ -1,9 +1,11 @@
 """Loading an analysis YAML: safe parsing, ``include:`` blocks from ``configs/``, ``--set``
-overrides, and validation errors rendered as one line ``FILE: dotted.path: message``."""
+overrides, and validation errors rendered as one line ``FILE: dotted.path: message`` (an unknown
+key with a "did you mean" when one of the allowed keys is close)."""
 
 from __future__ import annotations
 
 import copy
+import difflib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -53,17 +55,31 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError(f"YAML syntax error: {problem}", source=path, where=where) from None
 
 
+#: Where a wheel install keeps the ``configs/`` directory (pyproject.toml's force-include).
+PACKAGED_CONFIGS = Path(__file__).resolve().parents[1] / "_configs"
+#: The checkout's ``configs/`` (a source tree or an editable install).
+CHECKOUT_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+def shipped_configs() -> list[Path]:
+    """The ``configs/`` lhcad ships: inside the installed package (``lhcad/_configs``), else
+    the checkout's."""
+    return [d for d in (PACKAGED_CONFIGS, CHECKOUT_CONFIGS) if d.is_dir()][:1]
+
+
 def include_search_path(analysis_path: Path) -> list[Path]:
-    """Directories searched for ``include:`` files: the analysis's own directory, then every
-    ``configs/`` directory from there upwards, then the ``configs/`` next to the lhcad package."""
+    """Directories searched for ``include:`` files, in order: the analysis's own directory and
+    every ``configs/`` from there upwards; the current directory and its ``configs/``; then the
+    ``configs/`` shipped with lhcad (:func:`shipped_configs`), so that an analysis copied out of
+    the checkout still finds ``analyses/lhco_study.yaml``, ``models/vae_default.yaml``..."""
     here = analysis_path.resolve().parent
     dirs = [here]
     for parent in [here, *here.parents]:
         if (parent / "configs").is_dir():
             dirs.append(parent / "configs")
-    repo_configs = Path(__file__).resolve().parents[2] / "configs"
-    if repo_configs.is_dir():
-        dirs.append(repo_configs)
+    cwd = Path.cwd().resolve()
+    dirs += [cwd, cwd / "configs"] if (cwd / "configs").is_dir() else [cwd]
+    dirs += shipped_configs()
     return list(dict.fromkeys(dirs))
 
 
@@ -72,7 +88,12 @@ def _find_include(name: str, search: Iterable[Path], source: Path, where: str) -
         candidate = directory / name
         if candidate.is_file():
             return candidate
-    raise ConfigError(f"include {name!r} not found in configs/", source=source, where=where)
+    raise ConfigError(
+        f"include {name!r} not found (searched the analysis's directory, the configs/ above it, the "
+        "current directory and lhcad's shipped configs/)",
+        source=source,
+        where=where,
+    )
 
 
 def deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
@@ -178,8 +199,13 @@ def format_validation_error(
     where = _dotted(loc) or "(top level)"
     if first["type"] == "extra_forbidden":
         owner = _model_at(root, loc)
-        allowed = f" (allowed: {', '.join(owner.model_fields)})" if owner is not None else ""
-        message = f"unknown key {loc[-1]!r}{allowed}"
+        allowed = list(owner.model_fields) if owner is not None else []
+        message = f"unknown key {loc[-1]!r}"
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.75)
+        if close:
+            message += f"; did you mean {_dotted((*loc[:-1], close[0]))}?"
+        if allowed:
+            message += f" (allowed: {', '.join(allowed)})"
     else:
         message = first["msg"]
         message = message.removeprefix("Value error, ")
@@ -195,8 +221,12 @@ def format_validation_error(
 def load_raw(path: Path) -> dict[str, Any]:
     """Read an analysis YAML and resolve its includes into one plain mapping."""
     raw = read_yaml(path)
-    if raw is None:
-        raw = {}
+    if raw is None or raw == {}:
+        raise ConfigError(
+            "the analysis is empty (no sections, only comments or null): nothing to run; start from "
+            "one of lhcad's analyses/*.yaml",
+            source=path,
+        )
     if not isinstance(raw, Mapping):
         raise ConfigError("an analysis must be a YAML mapping of sections", source=path)
     return resolve_includes(raw, include_search_path(path), path)

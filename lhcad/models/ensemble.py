@@ -21,7 +21,6 @@ stopped or after ``epochs``.
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,9 +28,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from lhcad.errors import StageError
+from lhcad.executors.progress import progress as progress_bar
 from lhcad.models.trainer import EarlyStopping, TrainSettings, make_optimizer, resolve_device, training_generator
 from lhcad.models.vae import EnsembleVAE, VAEArchitecture
 
@@ -154,7 +153,8 @@ def train_ensemble(
         on_epoch: called after each epoch with the epoch number (from 1) and the epoch's history
             entry plus ``model`` and ``active`` (per member: its checkpoints still follow it,
             i.e. it had not stopped before this epoch).
-        progress: show a progress bar over epochs (only when stderr is a terminal).
+        progress: show the epochs' progress (:mod:`lhcad.executors.progress`: a bar on a
+            terminal, a few log lines elsewhere, nothing inside an executor's remote task).
 
     Raises:
         LhcadError: an unusable device, or empty / malformed / non-finite inputs.
@@ -179,14 +179,8 @@ def train_ensemble(
     stopping = [EarlyStopping(settings.patience) for _ in range(n_members)]
 
     t0 = time.perf_counter()
-    bar = tqdm(
-        range(1, settings.epochs + 1),
-        unit="epoch",
-        leave=False,
-        file=sys.stderr,
-        disable=not (progress and sys.stderr.isatty()),
-    )
-    for epoch in bar:
+    bar = progress_bar(settings.epochs, desc=f"VAE ensemble ({n_members} members)", unit="epoch", enabled=progress)
+    for epoch in range(1, settings.epochs + 1):
         model.train()
         train_means = _train_one_epoch(model, optimizer, x_train_t, generators, settings).cpu().numpy()
         model.eval()
@@ -209,6 +203,7 @@ def train_ensemble(
             if stop:
                 result.stopped_epochs[k] = epoch
         bar.set_postfix(loss=f"{train_means[0].mean():.4f}", val_loss=f"{val_loss.mean():.4f}")
+        bar.update()
         if on_epoch is not None:
             on_epoch(epoch, {**entry, "model": model, "active": active})
         if all(stop is not None for stop in result.stopped_epochs):

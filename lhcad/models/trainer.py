@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from lhcad.errors import LhcadError, StageError
+from lhcad.executors.progress import progress as progress_bar
 
 OPTIMIZERS: tuple[str, ...] = ("adam", "adamw", "adadelta")
 
@@ -222,6 +223,8 @@ def train_model(
     min_delta: float = 0.0,
     on_epoch: Callable[[int, dict[str, Any]], None] | None = None,
     val_chunk: int = 8192,
+    progress: bool = True,
+    desc: str | None = None,
 ) -> ModelTrainResult:
     """Train ``model`` on ``train`` (validated on ``val``) with minibatches gathered on the device.
 
@@ -246,6 +249,9 @@ def train_model(
         min_delta: how much an epoch must beat the best to count (:class:`EarlyStopping`).
         on_epoch: called with the epoch number and its history entry plus ``model``.
         val_chunk: events per validation chunk.
+        progress: show the epochs' progress (:mod:`lhcad.executors.progress`: a bar on a
+            terminal, a few log lines elsewhere, nothing inside an executor's remote task).
+        desc: the progress's label (default: ``training <model class>``).
 
     Raises:
         LhcadError: an unusable device, or empty / ragged / non-finite arrays.
@@ -264,45 +270,51 @@ def train_model(
     stopping = EarlyStopping(settings.patience, min_delta)
 
     t0 = time.perf_counter()
-    for epoch in range(1, settings.epochs + 1):
-        model.train()
-        batches = train if train_t is None else _device_batches(train_t, generator, settings.batch_size)
-        loss_sum, n = torch.zeros((), device=device), 0
-        for batch in batches:
-            loss = _mean_loss(loss_fn(model, batch, generator))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if settings.grad_clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
-            optimizer.step()
-            if schedule is not None:
-                schedule.step()
-            loss_sum += loss.detach() * len(batch[0])
-            n += len(batch[0])
-        entry: dict[str, Any] = {"epoch": epoch, "loss": float(loss_sum) / max(n, 1)}
-        result.history.append(entry)
-        if val is None:
+    label = desc or f"training {type(model).__name__}"
+    with progress_bar(settings.epochs, desc=label, unit="epoch", enabled=progress) as bar:
+        for epoch in range(1, settings.epochs + 1):
+            model.train()
+            batches = train if train_t is None else _device_batches(train_t, generator, settings.batch_size)
+            loss_sum, n = torch.zeros((), device=device), 0
+            for batch in batches:
+                loss = _mean_loss(loss_fn(model, batch, generator))
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if settings.grad_clip is not None:
+                    nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
+                optimizer.step()
+                if schedule is not None:
+                    schedule.step()
+                loss_sum += loss.detach() * len(batch[0])
+                n += len(batch[0])
+            entry: dict[str, Any] = {"epoch": epoch, "loss": float(loss_sum) / max(n, 1)}
+            result.history.append(entry)
+            if val is None:
+                bar.set_postfix(loss=f"{entry['loss']:.4g}")
+                bar.update()
+                if on_epoch is not None:
+                    on_epoch(epoch, {**entry, "model": model})
+                continue
+            model.eval()
+            if val_t is not None:
+                val_generator.manual_seed(seed)  # the same noise every epoch: a comparable val loss
+                val_loss = evaluate_loss(model, loss_fn, val_t, val_generator, val_chunk)
+            else:
+                with torch.no_grad():
+                    val_loss = float(val(model))  # type: ignore[operator]
+            with torch.no_grad():
+                score = -val_loss if criterion is None else float(criterion(model))
+            entry.update(val_loss=val_loss, criterion=score)
+            is_best, stop = stopping.update(val_loss, score)
+            if is_best:
+                best_state, result.best_epoch = copy.deepcopy(model.state_dict()), epoch
+            bar.set_postfix(loss=f"{entry['loss']:.4g}", val_loss=f"{val_loss:.4g}")
+            bar.update()
             if on_epoch is not None:
                 on_epoch(epoch, {**entry, "model": model})
-            continue
-        model.eval()
-        if val_t is not None:
-            val_generator.manual_seed(seed)  # the same noise every epoch: a comparable val loss
-            val_loss = evaluate_loss(model, loss_fn, val_t, val_generator, val_chunk)
-        else:
-            with torch.no_grad():
-                val_loss = float(val(model))  # type: ignore[operator]
-        with torch.no_grad():
-            score = -val_loss if criterion is None else float(criterion(model))
-        entry.update(val_loss=val_loss, criterion=score)
-        is_best, stop = stopping.update(val_loss, score)
-        if is_best:
-            best_state, result.best_epoch = copy.deepcopy(model.state_dict()), epoch
-        if on_epoch is not None:
-            on_epoch(epoch, {**entry, "model": model})
-        if stop:
-            result.stopped_epoch = epoch
-            break
+            if stop:
+                result.stopped_epoch = epoch
+                break
     result.seconds = time.perf_counter() - t0
     result.seconds_per_epoch = result.seconds / max(len(result.history), 1)
     if best_state is not None:

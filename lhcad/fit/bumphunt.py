@@ -50,6 +50,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
+from lhcad.executors.progress import progress as progress_bar
 from lhcad.fit.shapes import BACKGROUND_SHAPES, PoissonRegression
 from lhcad.fit.significance import P_FLOOR, p_to_significance, poisson_excess_p
 
@@ -260,10 +261,15 @@ def _window_sums(values: np.ndarray, windows: Windows) -> np.ndarray:
     return cumulative[:, windows.first + windows.width] - cumulative[:, windows.first]
 
 
-def scan(counts: ArrayLike, windows: Windows, background: WindowBackground) -> Scan:
-    """The BumpHunter scan of a batch of spectra ``(T, B)`` (or one, ``(B,)``), in chunks."""
+def scan(counts: ArrayLike, windows: Windows, background: WindowBackground, *, progress: str | None = None) -> Scan:
+    """The BumpHunter scan of a batch of spectra ``(T, B)`` (or one, ``(B,)``), in chunks;
+    ``progress`` labels a progress over the spectra (pseudo-experiments), None: none."""
     counts = np.atleast_2d(np.asarray(counts, dtype=np.float64))
-    parts = [background.scan(counts[start : start + CHUNK], windows) for start in range(0, max(len(counts), 1), CHUNK)]
+    parts = []
+    with progress_bar(len(counts), desc=progress or "", unit="toy", enabled=progress is not None) as bar:
+        for start in range(0, max(len(counts), 1), CHUNK):
+            parts.append(background.scan(counts[start : start + CHUNK], windows))
+            bar.update(len(counts[start : start + CHUNK]))
     arrays = (np.concatenate([getattr(part, name) for part in parts]) for name in ("observed", "expected", "variance"))
     return Scan(*arrays, background.mask_window)
 
@@ -398,7 +404,7 @@ def bump_hunt(
         expected = expected * np.clip(1.0 + draws @ tile_shares(edges, tiles), 0.0, None)
         result.tile_jitter = jitter.tolist()
     toys = rng.poisson(expected).astype(np.float64)
-    toy_scan = scan(toys, windows, model) if n_toys else None
+    toy_scan = scan(toys, windows, model, progress="bump-hunt pseudo-experiments") if n_toys else None
     # Gross-Vitells on the likelihood-ratio significance; without pseudo-experiments the
     # excursions are counted on the data, as Gross and Vitells do
     profiles = (observed if toy_scan is None else toy_scan).likelihood_ratio_z

@@ -9,6 +9,7 @@ import logging
 import threading
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -78,6 +79,39 @@ def test_local_executor_shows_its_tasks_and_keeps_their_order(terminal: FakeTerm
     assert "squares" in shown and "/3 " in shown
     assert LocalExecutor().map(_square, [5]) == [25]
     assert terminal.getvalue() == shown  # one task: no bar
+
+
+class CompletingBackwards:
+    """A Dask-like executor whose tasks finish last to first."""
+
+    kind, n_workers = "dask", 2
+
+    def map(self, func, items, /, desc=None, on_result=None, **shared):  # type: ignore[no-untyped-def]
+        results = [func(item, **shared) for item in items]
+        for index in reversed(range(len(items))):
+            on_result(index, results[index])
+        return results
+
+
+def test_executors_hand_each_result_to_on_result_as_it_finishes(terminal: FakeTerminal) -> None:
+    seen: list[tuple[int, int]] = []
+    assert LocalExecutor().map(_square, [3, 1, 2], on_result=lambda i, r: seen.append((i, r))) == [9, 1, 4]
+    assert seen == [(0, 9), (1, 1), (2, 4)] and terminal.getvalue() == ""  # the caller shows progress
+
+
+def test_raw_conversion_counts_events_as_blocks_finish_in_any_order(tmp_path: Path, terminal: FakeTerminal) -> None:
+    pytest.importorskip("fastjet")
+    from lhcad.data.raw_features import convert_raw_file
+    from tests.test_raw_features import two_pencil_jets, write_raw
+
+    raw = tmp_path / "raw.h5"
+    write_raw(raw, two_pencil_jets(30, seed=5)[0], labelled=True)
+    local = convert_raw_file(raw, tmp_path / "local.parquet", chunk_rows=10)
+    assert terminal.getvalue() == ""  # no progress asked for
+    backwards = convert_raw_file(raw, tmp_path / "dask.parquet", chunk_rows=10, executor=CompletingBackwards(), progress=True)  # type: ignore[arg-type]
+    assert "convert raw events" in terminal.getvalue() and "30/30" in terminal.getvalue()
+    assert backwards["n_events"] == local["n_events"] == 30
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "local.parquet"), pd.read_parquet(tmp_path / "dask.parquet"))
 
 
 def test_trainer_shows_its_epochs_and_progress_changes_no_number(terminal: FakeTerminal) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,11 +32,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from tqdm import tqdm
 
 from lhcad.data.columns import EXTENDED_COLUMNS, FEATURE_SETS, JET_COLUMNS, LABEL, MJJ, RAW_N_COLUMNS
 from lhcad.data.lhco import _open, frame_layout, inspect_h5, iter_raw_chunks, read_masterkey
 from lhcad.errors import DataError
+from lhcad.executors.progress import progress as progress_bar
 from lhcad.gen.detector import Particles
 from lhcad.io.atomic import atomic_path, write_json_atomic
 
@@ -204,7 +204,8 @@ def convert_raw_file(
         jet_pt_min: Minimum jet pT in GeV.
         executor: Run the blocks as tasks of this executor (e.g. Dask; the workers must see
             ``raw`` and ``out``'s directory); ``None`` or ``local``: local processes.
-        progress: Show a progress bar (events) on stderr.
+        progress: Show the progress (events; :mod:`lhcad.executors.progress`: a bar on a
+            terminal, a few log lines elsewhere).
         masterkey: A black box's ``.masterkey``: its 0/1 labels become the ``label`` column,
             event by event (the file itself must be unlabelled).
         max_events: Convert only the first ``max_events`` events (a quick look at a big file).
@@ -225,22 +226,28 @@ def convert_raw_file(
     parts_dir.mkdir(parents=True, exist_ok=True)
     jobs = _plan_jobs(raw, key, n_rows, chunk_rows, parts_dir, jet_pt_min, feature_set)
     todo = [job for job in jobs if not job.done()]
-    with tqdm(total=n_rows, initial=n_rows - sum(j.stop - j.start for j in todo), unit="ev",
-              disable=not progress, smoothing=0.1) as bar:  # fmt: skip
+    with progress_bar(n_rows, initial=n_rows - sum(j.stop - j.start for j in todo), desc="convert raw events",
+                      unit="ev", enabled=progress, leave=True) as bar:  # fmt: skip
         if layout.kind != "fixed" or len(layout.blocks) != 1:
             # the table layout or mixed dtypes: the generic block reader, in this process
-            finished = _convert_sequential(raw, key, jobs, {job.part for job in todo})
+            for job, _ in zip(todo, _convert_sequential(raw, key, jobs, {job.part for job in todo})):
+                bar.update(job.stop - job.start)
         else:
-            finished = _run_jobs(todo, workers, executor)
-        for job, _ in zip(todo, finished):
-            bar.update(job.stop - job.start)
+            _run_jobs(todo, workers, executor, lambda job: bar.update(job.stop - job.start))
     return _join_parts([Path(job.part) for job in jobs], out, raw, labels)
 
 
-def _run_jobs(jobs: list[_Job], workers: int, executor: Executor | None) -> Iterable[int]:
-    """Each job's count of events without two jets, in order, as the jobs finish."""
+def _run_jobs(jobs: list[_Job], workers: int, executor: Executor | None, done: Callable[[_Job], None]) -> None:
+    """Convert the jobs' blocks; ``done(job)`` as each finishes (Dask: in completion order)."""
     if executor is not None and executor.kind != "local":
-        return executor.map(_convert_part, jobs)
+        executor.map(_convert_part, jobs, on_result=lambda index, _: done(jobs[index]))
+        return
+    for job, _ in zip(jobs, _finished_in_order(jobs, workers)):
+        done(job)
+
+
+def _finished_in_order(jobs: list[_Job], workers: int) -> Iterable[int]:
+    """Each job's count of events without two jets, in order, as the jobs finish."""
     if workers > 1 and len(jobs) > 1:
         return _pool_map(jobs, workers)
     return map(_convert_part, jobs)

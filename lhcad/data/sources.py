@@ -94,7 +94,7 @@ def read_events(
         raw = {} if config is None else {"chunk_rows": config.raw.chunk_rows, "workers": config.raw.workers,
                                          "jet_pt_min": config.raw.jet_pt_min}  # fmt: skip
         features = scratch / f"raw_features_{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]}.parquet"
-        convert_raw_file(path, features, key=key, executor=executor, **raw)
+        convert_raw_file(path, features, key=key, executor=executor, progress=True, **raw)
         return read_events_parquet(features)
     if fmt == "raw_h5":
         raise DataError(

@@ -31,13 +31,26 @@ R = TypeVar("R")
 
 
 class Executor(Protocol):
-    """Runs ``func(item, **shared)`` for every item and returns the results in order; ``desc``
-    names the tasks on their progress bar (default: the function's name)."""
+    """Runs ``func(item, **shared)`` for every item and returns the results in order.
+
+    ``desc`` names the tasks on their progress (default: the function's name); ``on_result``,
+    when given, is called here with ``(index, result)`` of each task as it finishes (completion
+    order), and then the caller shows the progress (the executor shows none): a generator
+    counting events, a converter counting blocks.
+    """
 
     kind: str
     n_workers: int
 
-    def map(self, func: Callable[..., R], items: Sequence[Any], /, desc: str | None = None, **shared: Any) -> list[R]: ...
+    def map(
+        self,
+        func: Callable[..., R],
+        items: Sequence[Any],
+        /,
+        desc: str | None = None,
+        on_result: Callable[[int, R], None] | None = None,
+        **shared: Any,
+    ) -> list[R]: ...
 
 
 class LocalExecutor:
@@ -46,12 +59,20 @@ class LocalExecutor:
     kind = "local"
     n_workers = 1
 
-    def map(self, func: Callable[..., R], items: Sequence[Any], /, desc: str | None = None, **shared: Any) -> list[R]:
+    def map(
+        self,
+        func: Callable[..., R],
+        items: Sequence[Any],
+        /,
+        desc: str | None = None,
+        on_result: Callable[[int, R], None] | None = None,
+        **shared: Any,
+    ) -> list[R]:
         results = []
-        with task_progress(len(items), desc or describe(func)) as bar:
-            for item in items:
+        with _tasks_progress(len(items), desc, func, on_result) as done:
+            for index, item in enumerate(items):
                 results.append(func(item, **shared))
-                bar.update()
+                done(index, results[-1])
         return results
 
 
@@ -64,7 +85,15 @@ class DaskExecutor:
         self.client = client
         self.n_workers = max(len(client.scheduler_info().get("workers", {})), 1)
 
-    def map(self, func: Callable[..., R], items: Sequence[Any], /, desc: str | None = None, **shared: Any) -> list[R]:
+    def map(
+        self,
+        func: Callable[..., R],
+        items: Sequence[Any],
+        /,
+        desc: str | None = None,
+        on_result: Callable[[int, R], None] | None = None,
+        **shared: Any,
+    ) -> list[R]:
         from distributed import as_completed
 
         scattered = {k: self.client.scatter(v, broadcast=True) for k, v in shared.items()}
@@ -76,14 +105,27 @@ class DaskExecutor:
         position = {future.key: i for i, future in enumerate(futures)}
         results: list[Any] = [None] * len(futures)
         try:
-            with task_progress(len(futures), desc or describe(func)) as bar:
+            with _tasks_progress(len(futures), desc, func, on_result) as done:
                 for future, result in as_completed(futures, with_results=True, loop=self.client.loop):
-                    results[position[future.key]] = result
-                    bar.update()
+                    index = position[future.key]
+                    results[index] = result
+                    done(index, result)
         except BaseException:
             self.client.cancel(futures)
             raise
         return results
+
+
+@contextmanager
+def _tasks_progress(
+    n_tasks: int, desc: str | None, func: Callable[..., Any], on_result: Callable[[int, Any], None] | None
+) -> Iterator[Callable[[int, Any], None]]:
+    """What to call as each task finishes: the caller's ``on_result``, else a task progress."""
+    if on_result is not None:
+        yield on_result
+        return
+    with task_progress(n_tasks, desc or describe(func)) as bar:
+        yield lambda index, result: bar.update()
 
 
 @contextmanager

@@ -27,13 +27,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from tqdm import tqdm
 
 from lhcad import __version__
 from lhcad.data.columns import EXTENDED_COLUMNS, FEATURE_SETS, JET_COLUMNS, LABEL, MJJ, RAW_N_COLUMNS
 from lhcad.data.parquet import write_events_parquet
 from lhcad.data.raw_writer import RawFileWriter, particles_to_rows
 from lhcad.executors import Executor
+from lhcad.executors.progress import progress as progress_bar
 from lhcad.gen.detector import DETECTORS, DetectorSettings, Particles, apply_detector
 from lhcad.gen.extra import GeneratorError, require_gen_extra
 from lhcad.gen.pythia import PROCESSES, make_pythia, process_settings, pythia_seed, pythia_version
@@ -421,8 +421,7 @@ def _run_tasks(
     tasks: list[_Task], workers: int, on_done: Callable[[_Task, dict[str, Any]], None], executor: Executor | None = None
 ) -> None:
     if executor is not None and executor.kind != "local":
-        for task, chunk_stats in zip(tasks, executor.map(_run_task, tasks)):
-            on_done(task, chunk_stats)
+        executor.map(_run_task, tasks, on_result=lambda index, chunk_stats: on_done(tasks[index], chunk_stats))
         return
     if workers == 1:
         for task in tasks:
@@ -478,7 +477,8 @@ def generate_to_parquet(
         chunk_size: Selected events per chunk (the unit of resumption and parallelism).
         shuffle: Shuffle the events (seeded by ``seed``), e.g. to mix signal into background.
         overwrite: Replace an existing output file.
-        progress: Show a progress bar on stderr.
+        progress: Show the progress (:mod:`lhcad.executors.progress`: a bar on a terminal, a
+            few log lines elsewhere).
         command: The command line to record in the provenance.
         executor: Run the chunks as tasks of this executor (e.g. Dask) instead of local
             processes; the workers must see the output's directory.
@@ -520,7 +520,7 @@ def generate_to_parquet(
     todo = [task for task in tasks if task.chunk not in stats]
     total = sum(t.n for t in tasks)
     initial = total - sum(t.n for t in todo)
-    with tqdm(total=total, initial=initial, unit="ev", disable=not progress, smoothing=0.1) as bar:
+    with progress_bar(total, initial=initial, desc="generate", unit="ev", enabled=progress, leave=True) as bar:
         if stats:
             bar.set_postfix_str(f"resumed {len(stats)} chunks")
 

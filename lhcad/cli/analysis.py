@@ -4,6 +4,9 @@ to its results, and what lhcad sees in a data file."""
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -15,6 +18,7 @@ from lhcad.cli.options import set_option
 from lhcad.data.inspect import describe_file
 from lhcad.errors import handle_errors
 from lhcad.families.rebuild import rebuild_report
+from lhcad.families.registry import unused_sections
 from lhcad.pipeline.registry import available_stages
 from lhcad.report.summary import summary_lines
 
@@ -32,7 +36,8 @@ def run(analysis: Path, out: Path | None, overrides: tuple[str, ...], force: boo
     then where the results and the report are.
     """
     config = load_analysis(analysis, list(overrides))
-    result = run_api(config, out=out, source=str(analysis), force=force, echo=click.echo)
+    with warnings_on_console():
+        result = run_api(config, out=out, source=str(analysis), force=force, echo=click.echo)
     results = result.results or {}
     if results.get("masses"):
         click.echo("masses:")
@@ -47,14 +52,43 @@ def run(analysis: Path, out: Path | None, overrides: tuple[str, ...], force: boo
         click.echo(f"report:  {report}")
 
 
+class _ConsoleWarnings(logging.Handler):
+    """The run's warnings (``lhcad.log`` has them too) as ``warning: STAGE: message`` lines
+    among the stage lines on stdout (stderr keeps the one-line error)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"warning: {record.name.removeprefix('lhcad.')}: {record.getMessage()}")
+
+
+@contextmanager
+def warnings_on_console() -> Iterator[None]:
+    """Show lhcad's WARNING records on the console while the block runs (a dropped event, an
+    invalid fit), not only in ``OUT/lhcad.log``."""
+    handler = _ConsoleWarnings(logging.WARNING)
+    logger = logging.getLogger("lhcad")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
 @click.command()
 @click.argument("analysis", type=click.Path(path_type=Path))
 @set_option
 @handle_errors
 def validate(analysis: Path, overrides: tuple[str, ...]) -> None:
-    """Validate an analysis and print the resolved configuration; runs nothing."""
+    """Validate an analysis and print the resolved configuration; runs nothing.
+
+    Only the sections its run uses: those of its family (``kind``) that a stage of its pipeline
+    reads; a comment names the ones left out.
+    """
     config = load_analysis(analysis, list(overrides))
-    click.echo(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), nl=False)
+    unused = unused_sections(config)
+    shown = {k: v for k, v in config.model_dump(mode="json").items() if k not in unused}
+    click.echo(yaml.safe_dump(shown, sort_keys=False), nl=False)
+    if unused:
+        click.echo(f"# not shown, read by no stage of this pipeline: {', '.join(unused)}")
     _, note = config.stages_to_run()
     if note:
         click.echo(f"# {note}")

@@ -201,11 +201,11 @@ def format_validation_error(
         owner = _model_at(root, loc)
         allowed = list(owner.model_fields) if owner is not None else []
         message = f"unknown key {loc[-1]!r}"
+        if allowed:
+            message += f" (allowed: {', '.join(allowed)})"
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.75)
         if close:
             message += f"; did you mean {_dotted((*loc[:-1], close[0]))}?"
-        if allowed:
-            message += f" (allowed: {', '.join(allowed)})"
     else:
         message = first["msg"]
         message = message.removeprefix("Value error, ")

@@ -5,6 +5,7 @@ LHCO resonance search, compression), each of which has a ``data`` section
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from lhcad.executors import Executor
 from lhcad.pipeline.artifacts import Artifact, ArtifactWriter
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
+
+log = logging.getLogger("lhcad.data")
 
 
 @dataclass
@@ -52,6 +55,20 @@ class Events:
     def labels(self) -> np.ndarray | None:
         """The truth labels (1 = signal), None for unlabelled data."""
         return self.table[LABEL].to_numpy() if LABEL in self.table.columns else None
+
+
+#: The columns a NaN or inf in which takes an event out of the analysis (``data.nan_policy``).
+CHECKED_COLUMNS: tuple[str, ...] = (*JET_COLUMNS, *DERIVED_COLUMNS)
+
+
+def nonfinite_events(events: pd.DataFrame) -> tuple[np.ndarray, dict[str, int]]:
+    """The data stage's NaN/inf rule, for a table with its derived features
+    (:func:`lhcad.data.features.add_derived_features`): which events hold a NaN or inf in a jet
+    column or a derived feature (``data.nan_policy: drop`` removes exactly these; ``error``
+    stops at the first), and how many events each such column spoils (``lhcad inspect``)."""
+    finite = np.isfinite(events[list(CHECKED_COLUMNS)].to_numpy(np.float64))
+    per_column = {c: int(n) for c, n in zip(CHECKED_COLUMNS, (~finite).sum(axis=0)) if n}
+    return ~finite.all(axis=1), per_column
 
 
 def data_files(config: AnalysisBase) -> list[Path]:
@@ -120,19 +137,24 @@ def load_events(
         keep = np.sort(np.random.default_rng(cfg.seed + 1).choice(len(events), cfg.max_events, replace=False))
         events = events.iloc[keep].reset_index(drop=True)
     events = add_derived_features(events)
-    values = events[[*JET_COLUMNS, *DERIVED_COLUMNS]].to_numpy(np.float64)
-    bad = ~np.isfinite(values).all(axis=1)
+    bad, spoiled = nonfinite_events(events)
     counts["n_nonfinite"] = int(bad.sum())
     if bad.any():
         if cfg.nan_policy == "error":
             first = int(np.flatnonzero(bad)[0])
-            columns = [c for c, ok in zip([*JET_COLUMNS, *DERIVED_COLUMNS], np.isfinite(values[first])) if not ok]
+            row = events[list(CHECKED_COLUMNS)].iloc[first].to_numpy(np.float64)
+            columns = [c for c, ok in zip(CHECKED_COLUMNS, np.isfinite(row)) if not ok]
             raise DataError(
                 f"{int(bad.sum())} events with NaN/inf features (first: event_id "
                 f"{int(events[EVENT_ID].iloc[first])}, columns {', '.join(columns)}); "
                 "set data.nan_policy: drop to skip them",
                 source=path,
             )
+        log.warning(
+            "dropped %d events with NaN/inf features (%s; data.nan_policy: drop)",
+            counts["n_nonfinite"],
+            ", ".join(f"{column}: {n}" for column, n in spoiled.items()),
+        )
         events = events[~bad].reset_index(drop=True)
     if len(events) == 0:
         raise DataError("no events left to analyse", source=path)
@@ -152,7 +174,5 @@ def run_data(ctx: StageContext) -> None:
     cfg: DataConfig = ctx.config()
     converts = cfg.generate is not None or is_raw_source(cfg)  # only then may a Dask cluster help
     events, counts = load_events(cfg, scratch=ctx.out.dir, executor=ctx.executor if converts else None)
-    if counts["n_nonfinite"]:
-        ctx.log.warning("dropped %d events with NaN/inf features (data.nan_policy: drop)", counts["n_nonfinite"])
     source = "generated" if cfg.generate is not None else str(resolve_path(cfg.path))
     Events(events, {"path": source, "labelled": LABEL in events.columns, **counts}).write(ctx.out)

@@ -17,6 +17,7 @@ Examples:
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from pydantic import Field, TypeAdapter
 
 from lhcad.config.base import AnalysisBase
 from lhcad.config.loader import apply_overrides, load_raw, parse_override, validate_raw
+from lhcad.data.stage import Events
 from lhcad.errors import ConfigError
 from lhcad.families.compress import stages as _compress_stages  # noqa: F401
 from lhcad.families.compress.config import COMPRESS_PIPELINE, CompressAnalysis
@@ -42,6 +44,7 @@ from lhcad.families.pointcloud import stages as _pointcloud_stages  # noqa: F401
 from lhcad.families.pointcloud.config import POINTCLOUD_PIPELINE, PointCloudAnalysis
 from lhcad.pipeline.artifacts import Artifact
 from lhcad.pipeline.registry import available_stages
+from lhcad.pipeline.runner import STAGE_CHECKS
 
 #: Rebuilds a finished run's report from its cached artifacts: (output directory, artifacts of
 #: the run's stages, run.json, its analysis) -> the path of ``report/index.html``.
@@ -49,6 +52,9 @@ RebuildReport = Callable[[Path, dict[str, Artifact], Mapping[str, Any], Analysis
 #: Checks of an analysis that its model's types cannot express: (analysis, its file) -> None,
 #: or a :class:`ConfigError` naming the dotted path.
 CheckAnalysis = Callable[[Any, str], None]
+#: Checks of an analysis against a stage's artifact, run as soon as the stage has it, before the
+#: stages after it: (analysis, stage kind, artifact, its file) -> None, or an error naming the key.
+CheckAfterStage = Callable[[Any, str, Artifact, str], None]
 
 
 @dataclass(frozen=True)
@@ -68,13 +74,54 @@ class Family:
     artifacts of its inputs (:func:`lhcad.families.rebuild.rerun_report_stage`)."""
     check: CheckAnalysis | None = None
     """Checks of its analyses beyond the model's types (run on load, after the stage checks)."""
+    after_stage: CheckAfterStage | None = None
+    """Pre-flight checks against what a stage made (run by the runner right after the stage,
+    so that a setting the data cannot satisfy fails before the expensive stages)."""
+
+
+def check_search(config: AnalysisConfig, source: str) -> None:
+    """The LHCO search's checks on load: its column names (:func:`check_columns`), and no
+    ``select.top_n`` above ``data.max_events``."""
+    check_columns(config, source)
+    limit = config.data.max_events
+    if limit is not None and "select" in config.stages_to_run()[0]:
+        for n in config.select.top_n:
+            if n > limit:
+                raise ConfigError(
+                    f"top_n {n} is larger than data.max_events ({limit}): the selection cannot hold more events "
+                    "than the run reads",
+                    source=source,
+                    where="select.top_n",
+                )
+
+
+def check_search_after_stage(config: AnalysisConfig, kind: str, artifact: Artifact, source: str) -> None:
+    """Right after the data stage, before any training: every ``select.top_n`` fits in the
+    events the data stage kept (after ``data.max_events`` and the NaN/inf policy)."""
+    if kind != "data" or "select" not in config.stages_to_run()[0]:
+        return
+    summary = artifact.read_json(Events.SUMMARY)
+    kept = int(summary["n_events"])
+    for n in config.select.top_n:
+        if n > kept:
+            read, limit = int(summary["n_read"]), config.data.max_events
+            way = [f"{read} read"]
+            if limit is not None and limit < read:
+                way.append(f"{limit} of them sampled (data.max_events)")
+            if summary.get("n_nonfinite"):
+                way.append(f"{int(summary['n_nonfinite'])} dropped for NaN/inf features")
+            raise ConfigError(
+                f"top_n {n} is larger than the {kept} events the data stage kept ({', '.join(way)}): lower it",
+                source=source,
+                where="select.top_n",
+            )
 
 
 #: Every family, the default (the LHCO resonance search) first.
 FAMILIES: dict[str, Family] = {
     family.kind: family
     for family in (
-        Family("lhco", AnalysisConfig, STANDARD_PIPELINE, "report", rebuild_search_report, check_columns),
+        Family("lhco", AnalysisConfig, STANDARD_PIPELINE, "report", rebuild_search_report, check_search, check_search_after_stage),
         Family("digits", DigitsAnalysis, DIGITS_PIPELINE, "digits_report"),
         Family("jet_images", JetImagesAnalysis, JET_IMAGES_PIPELINE, "jet_images_report"),
         Family("pointcloud", PointCloudAnalysis, POINTCLOUD_PIPELINE, "pointcloud_report"),
@@ -99,13 +146,31 @@ Analysis = Annotated[
 ANALYSIS_ADAPTER: TypeAdapter[AnalysisBase] = TypeAdapter(Analysis)
 
 
+def _check_after_stage(config: AnalysisBase, kind: str, artifact: Artifact, source: str) -> None:
+    """The runner's hook (:data:`lhcad.pipeline.runner.STAGE_CHECKS`): the family's own."""
+    family = FAMILIES.get(config.kind)
+    if family is not None and family.after_stage is not None:
+        family.after_stage(config, kind, artifact, source)
+
+
+if _check_after_stage not in STAGE_CHECKS:
+    STAGE_CHECKS.append(_check_after_stage)
+
+
+def did_you_mean(name: str, choices: list[str] | tuple[str, ...]) -> str:
+    """``"; did you mean X?"`` when one of ``choices`` is close to ``name``, else ``""``."""
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.75)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
 def family_of(raw: Mapping[str, Any], source: str | Path = "") -> Family:
     """The family of a raw analysis mapping: its ``kind``, else the family whose stages its
     pipeline runs (the first such stage's when several), else the LHCO search."""
     kind = raw.get("kind")
     if kind is not None:
         if kind not in FAMILIES:
-            raise ConfigError(f"unknown analysis kind {kind!r} (choose from: {', '.join(FAMILIES)})", source=source, where="kind")
+            hint = did_you_mean(str(kind), tuple(FAMILIES))
+            raise ConfigError(f"unknown analysis kind {kind!r} (choose from: {', '.join(FAMILIES)}){hint}", source=source, where="kind")
         return FAMILIES[kind]
     pipeline = raw.get("pipeline")
     owners = [STAGE_FAMILY[s] for s in pipeline if isinstance(s, str) and s in STAGE_FAMILY] if isinstance(pipeline, list) else []
@@ -132,7 +197,8 @@ def check_semantics(config: AnalysisBase, family: Family, source: str) -> None:
     for i, kind in enumerate(config.pipeline):
         where = f"pipeline[{i}]"
         if kind not in stages:
-            raise ConfigError(f"unknown stage kind {kind!r} (choose from: {', '.join(family.stages)})", source=source, where=where)
+            hint = did_you_mean(kind, family.stages)
+            raise ConfigError(f"unknown stage kind {kind!r} (choose from: {', '.join(family.stages)}){hint}", source=source, where=where)
         if kind not in family.stages:
             raise ConfigError(
                 f"stage {kind!r} is not a stage of a {family.kind} analysis (kind: {family.kind}; "
@@ -148,6 +214,16 @@ def check_semantics(config: AnalysisBase, family: Family, source: str) -> None:
             problem = "which comes after it" if later else "which the pipeline lacks"
             raise ConfigError(f"stage {kind!r} needs {', '.join(missing)}, {problem}", source=source, where=where)
         seen.add(kind)
+
+
+def unused_sections(config: AnalysisBase) -> list[str]:
+    """The sections of ``config`` that no stage of its run reads (a digits analysis's ``train``
+    when it only fits the mixture, the LHCO search's ``train`` with a weak scorer): ``lhcad
+    validate`` leaves them out. The keys every analysis has and ``executor`` always count."""
+    stages = available_stages()
+    read = {name.split(".")[0] for kind in config.stages_to_run()[0] if kind in stages for name in stages[kind].reads}
+    always = {*AnalysisBase.model_fields, "executor"}
+    return [name for name in type(config).model_fields if name not in always and name not in read]
 
 
 def load_analysis(

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from lhcad import __version__
-from lhcad.config import AnalysisBase, config_sha256
-from lhcad.errors import LhcadError
+from lhcad.config import AnalysisBase, config_sha256, path_key
+from lhcad.errors import DataError, LhcadError
 from lhcad.executors import Executor, LocalExecutor, open_executor
 from lhcad.pipeline.artifacts import Artifact, ArtifactWriter
 from lhcad.io.atomic import copy_file_atomic, replace_tree, write_json_atomic
@@ -36,6 +36,12 @@ from lhcad.pipeline.registry import StageSpec, available_stages
 log = logging.getLogger("lhcad")
 
 MANIFEST = "manifest.json"
+
+#: Checks run as soon as a stage has its artifact (computed or reused), before the next stage:
+#: ``(analysis, stage kind, artifact, analysis file)``, raising an :class:`LhcadError` when a
+#: setting cannot work with what the stage made (the LHCO search's ``select.top_n`` against the
+#: events the data stage kept). The families register theirs (:mod:`lhcad.families.registry`).
+STAGE_CHECKS: list[Callable[[AnalysisBase, str, Artifact, str], None]] = []
 
 
 @dataclass
@@ -235,6 +241,7 @@ def run_pipeline(
         stop_after: run the pipeline up to and including this stage only.
     """
     stages = available_stages()
+    check_input_files(config, stages, source)  # before anything is written
     prepare_output(out)
     record = RunRecord(out=out)
     started = dt.datetime.now(dt.UTC)
@@ -291,6 +298,8 @@ def run_pipeline(
                 log.info("stage %s %s (key %s)", kind, state, key[:12])
                 if kind == stop_after:
                     break
+                for check in STAGE_CHECKS:
+                    check(config, kind, artifact, source)
             _finalize_results(record, out)
         except BaseException:
             status = "failed"
@@ -298,6 +307,22 @@ def run_pipeline(
         finally:
             _write_run_json(config, source, record, out, started, status)
     return record
+
+
+def check_input_files(config: AnalysisBase, stages: dict[str, StageSpec], source: str = "") -> None:
+    """Pre-flight: every external file the analysis's stages read exists; else one line that
+    names the config key holding it (``FILE: data.path: nothere.h5: file not found``)."""
+    for kind in config.stages_to_run()[0]:
+        spec = stages.get(kind)
+        try:
+            for path in spec.input_files(config) if spec is not None and spec.input_files else []:
+                if not path.is_file():
+                    raise DataError("is a directory, expected a data file" if path.is_dir() else "file not found", source=path)
+        except LhcadError as exc:
+            found = path_key(config, exc.source) if exc.where is None and exc.source else None
+            if found is None:
+                raise
+            raise type(exc)(f"{found[1]}: {exc.message}", source=source or None, where=found[0]) from None
 
 
 def _run_or_reuse(

@@ -11,10 +11,10 @@ from boost_histogram import serialization
 from lhcad.config.section import Binning
 
 
-def fill_histogram(values: np.ndarray, binning: Binning, name: str) -> bh.Histogram:
+def fill_histogram(values: np.ndarray, binning: Binning, name: str, weights: np.ndarray | None = None) -> bh.Histogram:
     """A 1-D histogram with Weight storage (sums of weights and of squared weights)."""
     hist = bh.Histogram(bh.axis.Regular(binning.bins, binning.lo, binning.hi, metadata={"name": name}), storage=bh.storage.Weight())
-    hist.fill(np.asarray(values, dtype=np.float64))
+    hist.fill(np.asarray(values, dtype=np.float64), weight=None if weights is None else np.asarray(weights, dtype=np.float64))
     return hist
 
 
@@ -40,6 +40,13 @@ def histogram_from_uhi(data: dict[str, Any]) -> bh.Histogram:
     storage = data["storage"]
     arrays = {k: np.asarray(v) for k, v in storage.items() if k != "type"}
     return serialization.from_uhi({**data, "storage": {**storage, **arrays}})
+
+
+def counts_variances_and_edges(hist: bh.Histogram) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sums of weights, sums of squared weights (without flow bins) and edges."""
+    variances = hist.variances()
+    values = np.asarray(hist.values(), dtype=np.float64)
+    return values, values.copy() if variances is None else np.asarray(variances, dtype=np.float64), np.asarray(hist.axes[0].edges, dtype=np.float64)
 
 
 def counts_and_edges(hist: bh.Histogram) -> tuple[np.ndarray, np.ndarray]:

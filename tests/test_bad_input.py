@@ -205,7 +205,7 @@ def test_top_n_larger_than_the_dataset_keeps_earlier_results_intact(tmp_path: Pa
     assert cli("run", str(path), "--out", str(out)).exit_code == 0
     before = (out / "results.json").read_bytes()
     result = cli("run", str(path), "--out", str(out), "--set", "select.top_n=[100000]")
-    assert_one_line_error(result, "select.top_n", "larger than the dataset")
+    assert_one_line_error(result, "select.top_n", "is larger than the", "events the data stage kept")
     assert (out / "results.json").read_bytes() == before
     leftovers = [p for p in (out / "cache").rglob("*") if p.name.startswith(".tmp")]
     assert leftovers == []

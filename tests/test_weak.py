@@ -267,6 +267,38 @@ def test_on_background_alone_a_score_cut_keeps_the_same_fraction_in_every_window
 
 
 @pytest.mark.slow
+def test_the_background_reference_predicts_what_a_cut_keeps_and_its_distribution(cathode_null_scan: ScanResult) -> None:
+    # on background alone, the reference events passing a cut (weighted by the events of their
+    # tile each stands for) predict the selected events' number and their feature spectrum,
+    # sculpting included: the jet-mass background template of a weak scorer's selection. A
+    # feature that drifts with mjj keeps its mean (the two sidebands weigh equally, the drift is
+    # linear) but is broadened by the sidebands' spread (here 1.3 standard deviations across
+    # them; QCD jet masses drift by about 10% of their width across a window's sidebands)
+    _, x, _ = drifting_toy(n_signal=0)
+    reference = cathode_null_scan.reference
+    assert set(reference) == {"row", "window", "weight", "score"}
+    scored = cathode_null_scan.window_of >= 0
+    assert np.isclose(reference["weight"].sum(), scored.sum())  # each window's reference stands for its tile
+    for efficiency in (0.05, 0.02):
+        cut = -np.log10(efficiency)
+        selected = scored & (cathode_null_scan.scores > cut)
+        passing = reference["score"] > cut
+        predicted = reference["weight"][passing].sum()
+        assert abs(selected.sum() - predicted) < 3 * np.sqrt(predicted * 2), (selected.sum(), predicted)
+        rows, weights = reference["row"][passing], reference["weight"][passing]
+        drift_mean = np.average(x[rows, 0], weights=weights)
+        assert abs(x[selected, 0].mean() - drift_mean) < 3 * x[selected, 0].std() / np.sqrt(selected.sum()) + 0.05
+        for feature in (1, 2):
+            edges = np.quantile(x[selected, feature], np.linspace(0, 1, 9))
+            edges[0], edges[-1] = -np.inf, np.inf
+            observed = np.histogram(x[selected, feature], edges)[0]
+            expected = np.histogram(x[rows, feature], edges, weights=weights)[0] * observed.sum() / weights.sum()
+            variance = expected + np.histogram(x[rows, feature], edges, weights=weights**2)[0] * (observed.sum() / weights.sum()) ** 2
+            chi2 = float(((observed - expected) ** 2 / variance).sum())
+            assert chi2 < 24.3, (efficiency, feature, observed, expected)  # p = 0.001, 7 degrees of freedom
+
+
+@pytest.mark.slow
 def test_with_a_signal_the_cut_keeps_more_where_the_signal_is(cathode_scan: ScanResult) -> None:
     selected, scored = selected_per_window(cathode_scan, 0.01)
     fractions = selected / scored

@@ -100,7 +100,7 @@ from typing import Any
 
 import numpy as np
 from iminuit import Minuit
-from iminuit.cost import ExtendedBinnedNLL
+from iminuit.cost import ExtendedBinnedNLL, Template
 from iminuit.util import IMinuitWarning
 from numpy.typing import ArrayLike
 from scipy import stats
@@ -221,6 +221,7 @@ class PeakModel:
         self._clipped = np.clip(self.points, self.lo, self.hi)  # nothing is expected outside the range
         self.tail_names = self._signal_shape.tails
         self.binned = None
+        self.template_counts: np.ndarray | None = None
         self._template_cdf = np.zeros_like(self.points)
         self.shape_names: tuple[str, ...] = ()
         self.theta_names: tuple[str, ...] = ()
@@ -234,9 +235,16 @@ class PeakModel:
         elif background == "template":
             assert template is not None
             self._template_cdf = template_cdf(self.points, *template, lo=self.lo, hi=self.hi)
+            if len(template[0]) == len(self.points) and np.allclose(template[0], self.points):
+                self.template_counts = np.asarray(template[1], dtype=np.float64)
         yields = ("b",) if background != "none" else ()
         self.names: tuple[str, ...] = ("s", "mean", "sigma", *self.tail_names, *yields, *self.shape_names)
         self._n_signal = 3 + len(self.tail_names)
+
+    @property
+    def n_signal_params(self) -> int:
+        """Number of signal parameters (``s``, ``mean``, ``sigma`` and the tails), first in ``names``."""
+        return self._n_signal
 
     @property
     def n_free(self) -> int:
@@ -385,6 +393,7 @@ def fit_resonance(
     signal: str = "crystal_ball",
     background: str = "dijet",
     template: ArrayLike | None = None,
+    template_variances: ArrayLike | None = None,
     observable: str | None = None,
     fit_range: tuple[float, float] | None = None,
     n_starts: int = 5,
@@ -402,6 +411,10 @@ def fit_resonance(
         signal: ``crystal_ball``, ``double_crystal_ball`` or ``asymmetric_crystal_ball``.
         background: ``dijet``, ``exponential``, ``expo_poly``, ``power_expo``, ``template`` or ``none``.
         template: reference counts on the same bins (``template`` background only).
+        template_variances: the template's sums of squared weights per bin: the template is
+            then a finite (weighted) sample whose statistical uncertainty the fit takes into
+            account (iminuit's ``Template`` cost, Dembinski-Abdelmotteleb method); None: the
+            template is exact (the full dataset's histogram).
         observable: name recorded in the result.
         fit_range: fit only the bins inside ``(lo, hi)``.
         n_starts: how many starting peaks (data excesses, then random ones) are fitted.
@@ -429,7 +442,11 @@ def fit_resonance(
         template = np.asarray(template, dtype=np.float64)
         if template.shape != counts.shape:
             raise ValueError(f"template of shape {template.shape} for {counts.shape} counts")
+        if template_variances is not None:
+            template = np.stack([template, np.asarray(template_variances, dtype=np.float64)], axis=-1)
     edges, counts, template = _restrict(edges, counts, template, fit_range)
+    variances = None if template is None or template.ndim == 1 else template[:, 1]
+    template = template if template is None or template.ndim == 1 else template[:, 0]
     if len(counts) == 0:
         return FitResult(
             observable=observable, n=0, model=signal, background=background, reason="no bins in the fit range", reason_code="no_bins"
@@ -452,7 +469,10 @@ def fit_resonance(
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", IMinuitWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
-        fit = _PeakFit(model, counts, n_starts, np.random.default_rng(seed), relative_width, asymmetry_constraint)
+        fit = _PeakFit(
+            model, counts, n_starts, np.random.default_rng(seed), relative_width, asymmetry_constraint,
+            None if background != "template" else variances,
+        )
         return fit.run(result, minos)
 
 
@@ -509,6 +529,20 @@ def _same_minimum(a: Minuit, b: Minuit) -> bool:
     return close and abs(a.fval - b.fval) < 10 * SAME_MINIMUM
 
 
+class _SignalComponent:
+    """The signal part of a :class:`PeakModel` as a component of iminuit's ``Template`` cost:
+    ``s`` times its CDF at the model's points (``_parameters`` names the arguments, the bin
+    edges first, for iminuit's ``describe``)."""
+
+    def __init__(self, model: PeakModel):
+        self.model = model
+        self._parameters: dict[str, None] = dict.fromkeys(("xe", *model.names[: model.n_signal_params]))
+
+    def __call__(self, xe: np.ndarray, *par: float) -> np.ndarray:
+        del xe  # the model's points are the cost's edges
+        return par[0] * self.model.signal_cdf(*par[1:])
+
+
 class _PeakFit:
     """One histogram's fits: background only, then signal + background from data-driven starts."""
 
@@ -520,6 +554,7 @@ class _PeakFit:
         rng: np.random.Generator,
         relative_width: tuple[float, float] | None = None,
         asymmetry_constraint: float | None = None,
+        template_variances: np.ndarray | None = None,
     ):
         self.counts, self.n_starts, self.rng, self.relative_width = counts, n_starts, rng, relative_width
         self.n = float(counts.sum())
@@ -537,7 +572,11 @@ class _PeakFit:
         self.model = model
         self._asymmetry = model.names.index("asymmetry") if "asymmetry" in model.names else None
         self.asymmetry_constraint = asymmetry_constraint
-        self.cost = ExtendedBinnedNLL(counts, self.edges, model, name=model.names)
+        self.cost: ExtendedBinnedNLL | Template = ExtendedBinnedNLL(counts, self.edges, model, name=model.names)
+        if template_variances is not None and model.template_counts is not None:
+            # a finite reference sample: its per-bin uncertainty enters the likelihood
+            weighted = np.stack([model.template_counts, template_variances], axis=-1)
+            self.cost = Template(counts, self.edges, (_SignalComponent(model), weighted), name=model.names, method="da")
         self._shape_slice = slice(len(model.names) - len(model.shape_names), len(model.names))
         self._grid_features: np.ndarray | None = None
         #: whether the cost holds the background-bump penalty (fits with a free shape only: a

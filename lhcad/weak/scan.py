@@ -135,10 +135,15 @@ class Calibration:
     """``tail[i]``: the weight of ``scores[i:]`` (total 1), with a trailing 0."""
     n_effective: float
     """Kish's effective number of reference events, ``(sum w)^2 / sum w^2``."""
+    events: np.ndarray | None = None
+    """The reference events' rows in the events table, in the order of ``scores`` (None: not kept)."""
+    weights: np.ndarray | None = None
+    """Their weights (total 1), in the order of ``scores``."""
 
     @classmethod
-    def from_sidebands(cls, scores: np.ndarray, below: np.ndarray) -> Calibration:
-        """The calibration of sideband ``scores``; ``below`` marks the lower sideband's."""
+    def from_sidebands(cls, scores: np.ndarray, below: np.ndarray, events: np.ndarray | None = None) -> Calibration:
+        """The calibration of sideband ``scores``; ``below`` marks the lower sideband's,
+        ``events`` are their rows (kept for the selections' background reference)."""
         n_below, n_above = int(below.sum()), int((~below).sum())
         if n_below and n_above:
             weights = np.where(below, 0.5 / n_below, 0.5 / n_above)
@@ -147,7 +152,8 @@ class Calibration:
         order = np.argsort(scores, kind="stable")
         tail = np.r_[np.cumsum(weights[order][::-1])[::-1], 0.0]
         n_effective = float(weights.sum() ** 2 / (weights**2).sum()) if len(scores) else 0.0
-        return cls(scores=scores[order], tail=tail, n_effective=n_effective)
+        rows = None if events is None else np.asarray(events)[order]
+        return cls(scores=scores[order], tail=tail, n_effective=n_effective, events=rows, weights=weights[order])
 
     def p_values(self, data_scores: np.ndarray) -> np.ndarray:
         """The reference weight at or above each score, ``(1 + N t) / (1 + N)`` with N the
@@ -236,6 +242,9 @@ class ScanResult:
     metrics: dict[str, Any] | None
     """With labels: the best window's SIC summary, per-window max SIC, the idealised detector."""
     seconds: dict[str, float]
+    reference: dict[str, np.ndarray] = field(default_factory=dict)
+    """The selections' background reference (:func:`background_reference`): ``row``, ``window``,
+    ``weight``, ``score`` per reference event."""
 
 
 def _map_folds(
@@ -350,6 +359,7 @@ def run_scan(
         log.info("window %d (%.0f GeV): excess significance %.2f", w.index, w.centre, outcome.significance)
     best = max(outcomes, key=lambda o: o.significance)
     event_scores, window_of, mjj_range = calibrated_scores(outcomes, mjj, best.window.index)
+    reference = background_reference(outcomes, window_of)
     in_sr = np.zeros(len(mjj), dtype=bool)
     in_sr[best.data_events] = True
     metrics = None
@@ -370,6 +380,7 @@ def run_scan(
         mjj_range=mjj_range,
         metrics=json_ready(metrics),
         seconds=json_ready(seconds),
+        reference=reference,
     )
 
 
@@ -391,7 +402,7 @@ def _calibration(
     if cfg.method == "cwola":
         reference = problem.y == 0
         events = problem.events[reference]
-        return Calibration.from_sidebands(scores[reference], mjj[events] < window.lo)
+        return Calibration.from_sidebands(scores[reference], mjj[events] < window.lo, events)
     events = np.flatnonzero(window.sidebands(mjj, cfg.windows.sideband))
     z = transform.transform(x[events], mjj[events])
     fold_of = np.random.default_rng(cfg.seed + 104_729 + window.index).integers(0, len(fits), len(events))
@@ -399,7 +410,7 @@ def _calibration(
     for k, fit in enumerate(fits):
         mine = fold_of == k
         sideband_scores[mine] = ensemble_score(fit.members, z[mine])
-    return Calibration.from_sidebands(sideband_scores, mjj[events] < window.lo)
+    return Calibration.from_sidebands(sideband_scores, mjj[events] < window.lo, events)
 
 
 def _window_diagnostics(outcome: WindowOutcome, cfg: ScanSettings, labels: np.ndarray | None) -> dict[str, Any]:
@@ -447,6 +458,36 @@ def calibrated_scores(
     while last + 1 < len(edges) and edges[last + 1][0] <= edges[last][1]:
         last += 1
     return scores, window_of, (float(edges[first][0]), float(edges[last][1]))
+
+
+def background_reference(outcomes: list[WindowOutcome], window_of: np.ndarray) -> dict[str, np.ndarray]:
+    """What a cut on the event scores keeps of the background, event by event: every window's
+    reference (sideband) events, each with the score its classifier output gives (``-log10`` of
+    its p-value in its own calibration, like a signal-region event's) and the number of events
+    of the window's tile it stands for (its calibration weight times the tile's scored events).
+
+    The reference events passing a selection's cut, weighted so, have the jet-mass spectrum the
+    cut gives the selected background, sculpting included (the classifier's preferences act on
+    them as on the signal-region events), and the expected number of selected background events
+    as their total weight. A sideband event can serve two windows (rows repeat).
+
+    Returns:
+        ``row`` (in the events table), ``window``, ``weight`` and ``score`` arrays.
+    """
+    length = int(max([o.window.index for o in outcomes], default=-1)) + 1
+    tile_size = np.bincount(window_of[window_of >= 0], minlength=length)
+    parts: list[tuple[np.ndarray, ...]] = []
+    for outcome in outcomes:
+        calibration, index = outcome.calibration, outcome.window.index
+        if calibration.events is None or calibration.weights is None or tile_size[index] == 0:
+            continue
+        score = -np.log10(calibration.p_values(calibration.scores))
+        window = np.full(len(score), index, dtype=np.int32)
+        parts.append((calibration.events.astype(np.int64), window, calibration.weights * tile_size[index], score))
+    names = ("row", "window", "weight", "score")
+    if not parts:
+        return {name: np.empty(0) for name in names}
+    return {name: np.concatenate(column) for name, column in zip(names, zip(*parts))}
 
 
 def _metrics(method: str, outcomes: list[WindowOutcome], best: WindowOutcome, labels: np.ndarray) -> dict[str, Any]:

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from lhcad.data.stage import Events
-from lhcad.histograms import counts_and_edges, histogram_from_uhi
+from lhcad.histograms import counts_and_edges, counts_variances_and_edges, histogram_from_uhi
 from lhcad.pipeline.artifacts import Artifact, ArtifactWriter, StageOutputs
 from lhcad.preprocessing import TEST, quantile_from_arrays
 
@@ -173,26 +173,35 @@ class Scores:
     ``score``, the one used downstream, and the scorer's other columns: every latent score of
     every member for the VAE, ``window`` and ``in_signal_region`` for a weak scorer), what the
     scorer did (``score.json``: ``use``, and ``method``, ``mjj_range``, ``best_window``,
-    ``windows`` of a weak scorer) and, with labels, AUC and SIC (``metrics.json``)."""
+    ``windows`` of a weak scorer), with labels, AUC and SIC (``metrics.json``), and a weak
+    scorer's background reference (``reference.parquet``: ``row``, ``window``, ``weight``,
+    ``score``, see :func:`lhcad.weak.scan.background_reference`)."""
 
     table: pd.DataFrame
     info: dict[str, Any]
     metrics: dict[str, Any] | None = None
+    reference: pd.DataFrame | None = None
 
     TABLE = "scores.parquet"
     INFO = "score.json"
     METRICS = "metrics.json"
+    REFERENCE = "reference.parquet"
 
     def write(self, out: ArtifactWriter) -> None:
         out.write_table(self.TABLE, self.table)
         out.write_json(self.INFO, self.info)
         if self.metrics is not None:
             out.write_json(self.METRICS, self.metrics)
+        if self.reference is not None:
+            out.write_table(self.REFERENCE, self.reference)
 
     @classmethod
-    def read(cls, artifact: Artifact, columns: list[str] | None = None) -> Scores:
+    def read(cls, artifact: Artifact, columns: list[str] | None = None, reference: bool = False) -> Scores:
+        """The scores (only ``columns`` of the table if given; the background reference too with
+        ``reference``, when the scorer wrote one)."""
         metrics = artifact.read_json(cls.METRICS) if artifact.exists(cls.METRICS) else None
-        return cls(artifact.read_table(cls.TABLE, columns=columns), artifact.read_json(cls.INFO), metrics)
+        kept = artifact.read_table(cls.REFERENCE) if reference and artifact.exists(cls.REFERENCE) else None
+        return cls(artifact.read_table(cls.TABLE, columns=columns), artifact.read_json(cls.INFO), metrics, kept)
 
     @property
     def score(self) -> np.ndarray:
@@ -242,21 +251,36 @@ class Selections:
 @dataclass
 class Histograms:
     """The ``histogram`` stage's output: selection (and :data:`ALL_EVENTS`) -> observable -> a
-    UHI-serialised histogram (``histograms.json``)."""
+    UHI-serialised histogram (``histograms.json``), and for a weak scorer's selections their
+    background reference (``references.json``, same layout, weighted: the reference events
+    passing the selection's cut, :func:`lhcad.weak.scan.background_reference`)."""
 
     hists: dict[str, dict[str, Any]]
+    references: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     FILE = "histograms.json"
+    REFERENCES = "references.json"
 
     def write(self, out: ArtifactWriter) -> None:
         out.write_json(self.FILE, self.hists)
+        if self.references:
+            out.write_json(self.REFERENCES, self.references)
 
     @classmethod
     def read(cls, artifact: Artifact) -> Histograms:
-        return cls(dict(artifact.read_json(cls.FILE)))
+        references = artifact.read_json(cls.REFERENCES) if artifact.exists(cls.REFERENCES) else {}
+        return cls(dict(artifact.read_json(cls.FILE)), dict(references))
 
     def counts_and_edges(self, selection: str, observable: str) -> tuple[np.ndarray, np.ndarray]:
         return counts_and_edges(histogram_from_uhi(self.hists[selection][observable]))
+
+    def reference(self, selection: str, observable: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """The selection's background reference on the observable's bins: sums of weights and
+        of squared weights (None without one)."""
+        if observable not in self.references.get(selection, {}):
+            return None
+        counts, variances, _ = counts_variances_and_edges(histogram_from_uhi(self.references[selection][observable]))
+        return counts, variances
 
     def selections(self) -> list[str]:
         """The selections histogrammed (without :data:`ALL_EVENTS`)."""

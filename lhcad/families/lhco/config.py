@@ -316,6 +316,13 @@ class FitConfig(Section):
     of signal-dominated selections are less stable, so the default is ``selection``)."""
     mjj_peak_sigmas: Annotated[float, Field(gt=0.0)] = 2.0
     """Half-width of the mjj peak region, in fitted mjj peak widths."""
+    jet_mass_background: Literal["reference", "model"] = "reference"
+    """Background of the jet-mass fits of a weak scorer's selections: ``reference``, the
+    selection's background reference as a template with its statistical uncertainty (the
+    windows' sideband events that pass the same cut, each standing for its tile's share: the
+    cut's sculpting of the QCD jet masses included, which no smooth shape follows); ``model``,
+    the backgrounds of ``models``. Selections without a reference (the VAE scores every event
+    alike) and fits inside the mjj peak region use ``models``."""
 
 
 class BumpHuntConfig(Section):

@@ -21,7 +21,8 @@ def fit_components(fit: Mapping[str, Any], edges: np.ndarray, template: np.ndarr
     ``edges`` of its histogram (NaN outside the fit range); None when the fit has no parameters.
 
     ``template`` is the full-range background template (the ``all`` histogram) of ``template``
-    fits; it is cut to the fit range here, as the fit did.
+    fits that stored none; it is cut to the fit range here, as the fit did. A fit that stored its
+    template (every fit of this version: a selection's background reference too) is drawn with it.
     """
     fit_edges = np.asarray(fit.get("edges") or [], dtype=np.float64)
     if not fit.get("params") or len(fit_edges) < 2:
@@ -32,7 +33,8 @@ def fit_components(fit: Mapping[str, Any], edges: np.ndarray, template: np.ndarr
     if first + n_bins >= len(edges) or not np.allclose(edges[first : first + n_bins + 1], fit_edges):
         raise ValueError(f"the fit's bins are not bins of the histogram of {fit.get('observable')}")
     window = slice(first, first + n_bins)
-    restricted = None if template is None or fit.get("background") != "template" else np.asarray(template)[window]
+    stored = fit.get("template") is not None
+    restricted = None if stored or template is None or fit.get("background") != "template" else np.asarray(template)[window]
     try:
         total, background = expected_from_dict(dict(fit), restricted)
     except (KeyError, ValueError, TypeError) as exc:  # a fits.json from another lhcad version

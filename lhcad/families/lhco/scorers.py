@@ -214,7 +214,15 @@ class WeakScorer(Scorer):
             metrics = dict(result.metrics)
             if "idealised" in metrics:
                 metrics["idealised"] = {**metrics["idealised"], "members": []}
-        return Scores(table, info, metrics)
+        reference = pd.DataFrame(
+            {
+                "row": result.reference["row"].astype(np.int64),
+                "window": result.reference["window"].astype(np.int32),
+                "weight": result.reference["weight"].astype(np.float64),
+                "score": result.reference["score"].astype(np.float64),
+            }
+        )
+        return Scores(table, info, metrics, reference)
 
 
 def _tuples(section: dict[str, Any]) -> dict[str, Any]:

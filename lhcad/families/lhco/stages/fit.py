@@ -6,6 +6,10 @@ the jet masses are then fitted on the selection's events inside its mjj peak (fi
 events, and the peaks a selection sculpts into their jet-mass spectra, spread over all mjj.
 Such fits record the ``region`` and the ``counts`` they fitted; a selection without a valid mjj
 peak has its jet masses fitted on all its events (``region`` None).
+
+A weak scorer's selections come with a background reference (``references.json`` of the
+histogram stage): with ``fit.jet_mass_background: reference`` their jet masses (fitted on all
+the selection's events) take it as the background template, with its statistical uncertainty.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ def mjj_peak_region(fit: dict[str, Any] | None, sigmas: float) -> tuple[float, f
 
 @stage(
     "fit",
-    version=8,
+    version=9,
     summary="Crystal Ball + background fits with iminuit for every selection and observable",
     needs=("histogram",),
     optional=("data", "select"),
@@ -59,13 +63,19 @@ def run_fit(ctx: StageContext) -> None:
                 chosen = events.iloc[selections[selection]]
                 inside = (chosen[MJJ] >= region[0]) & (chosen[MJJ] < region[1])
                 counts = np.histogram(chosen[observable][inside], edges)[0].astype(np.float64)
-            template, _ = hists.counts_and_edges(ALL_EVENTS, observable)
+            background, template, variances = model.background, None, None
+            reference = hists.reference(selection, observable) if cfg.jet_mass_background == "reference" else None
+            if observable != MJJ and region is None and reference is not None:
+                background, (template, variances) = "template", reference
+            elif model.background == "template":
+                template, _ = hists.counts_and_edges(ALL_EVENTS, observable)
             result = fit_resonance(
                 edges,
                 counts,
                 signal=model.signal,
-                background=model.background,
-                template=template if model.background == "template" else None,
+                background=background,
+                template=template,
+                template_variances=variances,
                 observable=observable,
                 fit_range=clip_range(model.range, records.get(selection, {}).get("mjj_range")) if observable == MJJ else model.range,
                 n_starts=cfg.n_starts,

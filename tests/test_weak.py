@@ -16,6 +16,7 @@ from lhcad.families.registry import load_analysis
 from lhcad.families.lhco.config import TRAINED_SCORERS, ScoreConfig, ScorerName
 from lhcad.families.lhco.scorers import SCORERS
 from lhcad.weak.settings import FlowSettings, ScanSettings, WindowSettings
+from lhcad.data import columns as col
 from lhcad.data.parquet import write_events_parquet
 from lhcad.data.toy import make_toy_events
 from lhcad.errors import LhcadError, StageError
@@ -390,7 +391,53 @@ def test_shipped_weak_analyses_load_and_differ_only_in_the_method() -> None:
     assert cwola.score.model_copy(update={"method": "cathode"}) == cathode.score
     with pytest.raises(LhcadError):
         load_analysis(root / "lhco_rnd_cwola.yaml", {"score.method": "bdt"})
-    assert pd.api.types.is_list_like(cathode.score.weak_features)
+    assert cathode.score.feature_set == "standard" and cathode.score.weak_features is None
+
+
+def with_extended_columns(events: pd.DataFrame, seed: int = 5) -> pd.DataFrame:
+    """``events`` with made-up extended substructure columns: tau_N falling with N at each beta,
+    multiplicities; the first event's first jet has tau4 = tau5 = 0 (four constituents)."""
+    rng = np.random.default_rng(seed)
+    extra = {}
+    for jet in (1, 2):
+        for beta in col.EXTENDED_BETAS:
+            tau = events[f"tau1j{jet}"].to_numpy(np.float64) * beta
+            for n in range(1, col.EXTENDED_N_MAX + 1):
+                extra[col.tau_column(n, jet, beta)] = tau
+                tau = tau * rng.uniform(0.4, 0.95, len(events))
+        extra[f"nconstj{jet}"] = rng.poisson(50, len(events)).astype(np.float64) + 5
+    table = pd.concat([events.reset_index(drop=True), pd.DataFrame(extra)], axis=1)
+    for beta in col.EXTENDED_BETAS:
+        table.loc[0, [col.tau_column(4, 1, beta), col.tau_column(5, 1, beta)]] = 0.0
+    return table
+
+
+def test_the_extended_feature_set_feeds_every_extended_ratio_to_the_weak_scorer(tmp_path: Path, toy_events: pd.DataFrame) -> None:
+    data = tmp_path / "extended.parquet"
+    write_events_parquet(with_extended_columns(toy_events), data)
+    text = weak_analysis(tmp_path, data, "cwola").read_text().replace(
+        "weak_features: [mj_light, delta_m, tau21_heavy, tau21_light]", "feature_set: extended"
+    )
+    record = run_pipeline(load_analysis(write_analysis(tmp_path, text)), out=tmp_path / "out")
+    info = record.artifacts["score"].read_json("score.json")
+    assert info["features"] == list(col.WEAK_FEATURE_SETS["extended"]) and len(info["features"]) == 28
+    assert {"tau54_light_b05", "tau43_heavy_b2", "nconst_heavy"} <= set(info["features"])
+    scores = record.artifacts["score"].read_table("scores.parquet")
+    events = record.artifacts["data"].read_table("events.parquet")
+    assert len(scores) == len(events) and np.isfinite(scores["score"]).all()  # the tau_N = 0 jet too
+
+
+def test_the_extended_feature_set_on_standard_events_names_the_key(tmp_path: Path, toy_parquet: Path) -> None:
+    text = weak_analysis(tmp_path, toy_parquet, "cwola").read_text().replace(
+        "weak_features: [mj_light, delta_m, tau21_heavy, tau21_light]", "feature_set: extended"
+    )
+    with pytest.raises(LhcadError, match=r"score\.feature_set.*--feature-set extended"):
+        run_pipeline(load_analysis(write_analysis(tmp_path, text)), out=tmp_path / "out")
+
+
+def test_a_feature_set_and_a_feature_list_together_are_refused() -> None:
+    with pytest.raises(ValueError, match="not both"):
+        ScoreConfig(method="cwola", feature_set="extended", weak_features=["mj_light"])
 
 
 @pytest.mark.slow

@@ -109,6 +109,19 @@ MASS_OBSERVABLES: tuple[str, ...] = (MJJ, MJ_HEAVY, MJ_LIGHT)
 #: Default VAE/classifier inputs: mjj is never an input by default (it is the bump-hunt variable).
 DEFAULT_INPUTS: tuple[str, ...] = (MJ_HEAVY, DELTA_M, TAU21_HEAVY, TAU21_LIGHT)
 
+#: The weak scorers' inputs per ``score.feature_set``. ``standard``: the CATHODE paper's four
+#: (the lighter jet's mass, the mass difference, both tau21). ``extended``: those plus every
+#: tau_{N+1}/tau_N of both jets at each beta and both multiplicities (arXiv:2309.13111's idea:
+#: tree ensembles tolerate many features, few of which carry the signal); tau21 at beta = 1 is
+#: ``tau21_heavy`` itself, so it is not repeated.
+WEAK_FEATURE_SETS: dict[str, tuple[str, ...]] = {
+    "standard": (MJ_LIGHT, DELTA_M, TAU21_HEAVY, TAU21_LIGHT),
+    "extended": (
+        MJ_LIGHT, DELTA_M, TAU21_HEAVY, TAU21_LIGHT,
+        *(name for name in EXTENDED_DERIVED_COLUMNS if name not in (tau_ratio_column(1, "heavy", 1.0), tau_ratio_column(1, "light", 1.0))),
+    ),
+}  # fmt: skip
+
 #: Official raw LHCO files: 700 particles x (pT, eta, phi), zero padded.
 RAW_MAX_PARTICLES = 700
 RAW_VALUES_PER_PARTICLE = 3

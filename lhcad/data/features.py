@@ -42,7 +42,10 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 
 
 def add_derived_features(events: pd.DataFrame) -> pd.DataFrame:
-    """Return ``events`` with mjj, mass-ordered jet masses, tau ratios, delta_m and jet pT added.
+    """Return ``events`` with mjj, mass-ordered jet masses, tau ratios, delta_m and jet pT added,
+    and, for events with the extended substructure columns, the extended ratios and
+    multiplicities (:func:`extended_ratio_features`; not checked for NaN by the data stage, since
+    only the extended weak-scorer inputs read them).
 
     A column ``mjj`` already in the input is ignored and recomputed from the jets (the official
     files have none, and one must never trust a precomputed value blindly).
@@ -74,8 +77,11 @@ def add_derived_features(events: pd.DataFrame) -> pd.DataFrame:
         col.PT_HEAVY: heavy(pt1, pt2),
         col.PT_LIGHT: light(pt1, pt2),
     }
-    base = events.drop(columns=[c for c in col.DERIVED_COLUMNS if c in events.columns])
-    return pd.concat([base.reset_index(drop=True), pd.DataFrame(derived)], axis=1)
+    extended = has_extended_columns(events)
+    recomputed = (*col.DERIVED_COLUMNS, *(col.EXTENDED_DERIVED_COLUMNS if extended else ()))
+    base = events.drop(columns=[c for c in recomputed if c in events.columns])
+    parts = [base.reset_index(drop=True), pd.DataFrame(derived)]
+    return pd.concat([*parts, extended_ratio_features(events)] if extended else parts, axis=1)
 
 
 def tau_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:

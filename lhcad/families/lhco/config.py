@@ -188,9 +188,14 @@ class ScoreConfig(Section):
     ensemble: PositiveInt = 3
     """Weak scorers: classifiers per fold (differing in seed and early-stopping split); their
     mean log-odds is the score."""
+    feature_set: Literal["standard", "extended"] = "standard"
+    """Weak scorers' inputs by name: ``standard``, the CATHODE paper's four (mj_light, delta_m,
+    tau21 of both jets); ``extended``, those plus tau_{N+1}/tau_N of both jets up to N = 4 at
+    beta = 0.5, 1, 2 and both constituent multiplicities (28 inputs; needs events made with
+    ``--feature-set extended``). ``weak_features`` replaces it with a list of your own."""
     weak_features: list[str] | None = None
-    """Weak scorers' inputs (columns of the events table; never mjj). null: the preprocess
-    stage's features."""
+    """Weak scorers' inputs as a list of columns of the events table (never mjj), instead of
+    ``feature_set``. null: the ``feature_set``."""
     oversample: PositiveInt = 4
     """CATHODE: synthetic background events per signal-region event."""
     flow: FlowConfig = Field(default_factory=FlowConfig)
@@ -218,6 +223,12 @@ class ScoreConfig(Section):
         if MJJ in value:
             raise ValueError("mjj is the bump-hunt variable and cannot be a weak scorer's input")
         return value
+
+    @model_validator(mode="after")
+    def _one_choice_of_weak_inputs(self) -> ScoreConfig:
+        if self.weak_features is not None and "feature_set" in self.model_fields_set:
+            raise ValueError("give feature_set or weak_features, not both")
+        return self
 
 
 class SelectConfig(Section):

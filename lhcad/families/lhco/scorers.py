@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import numpy as np
 import pandas as pd
 
-from lhcad.data.columns import EVENT_ID, LABEL, MJJ
+from lhcad.data.columns import EVENT_ID, LABEL, MJJ, WEAK_FEATURE_SETS
 from lhcad.data.features import add_derived_features
 from lhcad.data.sources import read_events, resolve_path
 from lhcad.errors import StageError
@@ -159,30 +159,42 @@ class WeakScorer(Scorer):
             threads=cfg.threads,
         )
 
-    def features(self, preprocess_features: list[str], columns: list[str]) -> list[str]:
-        """The classifier inputs: ``score.weak_features``, else the preprocess stage's features.
+    def features(self, columns: list[str]) -> list[str]:
+        """The classifier inputs: ``score.weak_features``, else the ``score.feature_set``.
 
         Raises:
             StageError: for a missing column or mjj among the inputs.
         """
         cfg = self.cfg
-        names = list(cfg.weak_features or preprocess_features)
-        where = "score.weak_features" if cfg.weak_features else "preprocess.features"
+        names = list(cfg.weak_features or WEAK_FEATURE_SETS[cfg.feature_set])
+        where = "score.weak_features" if cfg.weak_features else "score.feature_set"
         if MJJ in names:
             raise StageError("mjj is the bump-hunt variable: it cannot be a weak scorer's input", where=where)
         missing = [n for n in names if n not in columns]
         if missing:
-            raise StageError(f"no column {', '.join(map(repr, missing))} in the events table", where=where)
+            hint = (
+                ": the extended set needs events made with `lhcad generate` or `lhcad features` --feature-set extended"
+                if not cfg.weak_features and cfg.feature_set == "extended" else ""
+            )
+            shown = ", ".join(map(repr, missing[:3])) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+            raise StageError(f"no column {shown} in the events table{hint}", where=where)
         return names
 
     def score(self, inputs: SearchArtifacts, executor: Executor, log: logging.Logger) -> Scores:
         cfg = self.cfg
         events = inputs.events.table
-        names = self.features(inputs.inputs.features, list(events.columns))
+        names = self.features(list(events.columns))
         template = read_template(cfg.template_path, names) if cfg.template_path else (None, None)
+        x = events[names].to_numpy(np.float64)
+        undefined = ~np.isfinite(x)
+        if undefined.any():
+            # Only the extended ratios can be NaN here (the data stage drops the rest): tau_{N+1}/tau_N
+            # of a jet with at most N constituents, which N axes describe exactly, so its limit 0.
+            log.info("%s: %d events with an undefined tau ratio (tau_N = 0) take the ratio 0", self.method, int(undefined.any(axis=1).sum()))
+            x = np.where(undefined, 0.0, x)
         result = run_scan(
             self.settings(),
-            x=events[names].to_numpy(np.float64),
+            x=x,
             mjj=events[MJJ].to_numpy(np.float64),
             names=names,
             labels=inputs.events.labels,

@@ -10,7 +10,7 @@ Examples:
     >>> run = lhcad.run(config, out="outputs/quick")
     >>> run.results["masses"]["mjj"]["value"]              # the fitted m_Z in GeV
     >>> run.scores()                                       # pandas DataFrame, one row per event
-    >>> run.histograms()["top500"]["mjj"]                  # boost_histogram.Histogram
+    >>> run.histograms()["top500"]["mjj"]                  # hist.Hist, axis named "mjj"
     >>> run.fits()["top500", "mjj"].significance           # lhcad.fit.binned.FitResult
     >>> run.report()                                       # Path of report/index.html
 
@@ -39,7 +39,7 @@ from lhcad.pipeline.registry import available_stages
 from lhcad.pipeline.runner import RunRecord, StageRecord, run_artifacts, run_pipeline
 
 if TYPE_CHECKING:
-    import boost_histogram as bh
+    import hist
     import numpy as np
     import pandas as pd
 
@@ -212,9 +212,13 @@ class Run:
         """Selection name (``top500``, ...) -> row indices into :meth:`events`."""
         return self.search.selections.rows
 
-    def histograms(self) -> dict[str, dict[str, bh.Histogram]]:
-        """Selection name (and ``all``) -> observable -> ``boost_histogram.Histogram``."""
-        return self.search.histograms.boost()
+    def histograms(self) -> dict[str, dict[str, hist.Hist]]:
+        """Selection name (and ``all``) -> observable -> ``hist.Hist`` of its events: one
+        regular axis named after the observable's column (``mjj``) and labelled for plots, Int64
+        storage. The same histograms as the UHI file ``OUT/histograms.json`` (keys
+        ``top500/mjj``; a weak scorer's background references under ``reference/top500/mjj``).
+        """
+        return {sel: dict(by_obs) for sel, by_obs in self.search.histograms.hists.items()}
 
     def fits(self) -> dict[tuple[str, str], FitResult]:
         """(selection, observable) -> the iminuit fit's result: validity, parameters with

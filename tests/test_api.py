@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-import boost_histogram as bh
+import hist
 import numpy as np
 import pandas as pd
 import pytest
@@ -51,7 +51,7 @@ def test_api_and_cli_give_the_same_results_and_typed_views(tmp_path: Path) -> No
     assert opened.results == cli_results
     assert opened.scores().equals(run.scores())
 
-    # typed views: a DataFrame per event, boost histograms of the selection, FitResult objects
+    # typed views: a DataFrame per event, hist histograms of the selection, FitResult objects
     events, scores = run.events(), run.scores()
     assert isinstance(scores, pd.DataFrame)
     assert len(scores) == len(events) == run.results["data"]["n_events"] == 2200
@@ -60,11 +60,12 @@ def test_api_and_cli_give_the_same_results_and_typed_views(tmp_path: Path) -> No
     assert (
         scores["score"].to_numpy()[rows].min() >= np.delete(scores["score"].to_numpy(), rows).max()
     )
-    hist = run.histograms()["top200"]["mjj"]
-    assert isinstance(hist, bh.Histogram)
-    assert hist.sum(flow=True).value == 200
+    mjj = run.histograms()["top200"]["mjj"]
+    assert isinstance(mjj, hist.Hist)
+    assert mjj.axes[0].name == "mjj" and mjj.axes[0].label == "$m_{jj}$ [GeV]"
+    assert mjj.sum(flow=True) == 200
     inside = (events["mjj"].to_numpy()[rows] >= 1500) & (events["mjj"].to_numpy()[rows] < 6000)
-    assert hist.sum().value == inside.sum()
+    assert mjj.sum() == inside.sum()
     fits = run.fits()
     assert set(fits) == {("top200", name) for name in ("mjj", "mj_heavy", "mj_light")}
     stored = next(f for f in run.results["fits"] if f["observable"] == "mjj")

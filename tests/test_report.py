@@ -18,7 +18,7 @@ from lhcad.families.lhco.config import AnalysisConfig
 from lhcad.families.registry import load_analysis
 from lhcad.data.parquet import write_events_parquet
 from lhcad.data.toy import make_toy_events
-from lhcad.histograms import counts_and_edges, histogram_from_uhi
+from lhcad.histograms import counts_and_edges
 from lhcad.pipeline.runner import run_pipeline
 from lhcad.plots.style import plot_style
 from lhcad.cli.analysis import report_command
@@ -276,8 +276,8 @@ def test_the_fit_curve_integrates_to_the_fitted_yields(run_data: SearchRun) -> N
     valid = [f for f in run_data.fits.fits if f["valid"]]
     assert valid
     for fit in valid:
-        counts, edges = counts_and_edges(histogram_from_uhi(hists[fit["selection"]][fit["observable"]]))
-        template = counts_and_edges(histogram_from_uhi(hists["all"][fit["observable"]]))[0]
+        counts, edges = counts_and_edges(hists[fit["selection"]][fit["observable"]])
+        template = counts_and_edges(hists["all"][fit["observable"]])[0]
         curves = fit_components(fit, edges, template)
         assert curves is not None
         lo = fit["fit_range"][0]

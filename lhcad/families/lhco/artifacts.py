@@ -27,12 +27,19 @@ import numpy as np
 import pandas as pd
 
 from lhcad.data.stage import Events
-from lhcad.histograms import counts_and_edges, counts_variances_and_edges, histogram_from_uhi
+from lhcad.histograms import (
+    axis_label,
+    counts_and_edges,
+    counts_variances_and_edges,
+    histogram_from_uhi,
+    histograms_from_uhi,
+    histograms_to_uhi,
+)
 from lhcad.pipeline.artifacts import Artifact, ArtifactWriter, StageOutputs
 from lhcad.preprocessing import TEST, quantile_from_arrays
 
 if TYPE_CHECKING:
-    import boost_histogram as bh
+    import hist
     from sklearn.preprocessing import QuantileTransformer
 
     from lhcad.fit.binned import FitResult
@@ -250,45 +257,73 @@ class Selections:
 
 @dataclass
 class Histograms:
-    """The ``histogram`` stage's output: selection (and :data:`ALL_EVENTS`) -> observable -> a
-    UHI-serialised histogram (``histograms.json``), and for a weak scorer's selections their
-    background reference (``references.json``, same layout, weighted: the reference events
-    passing the selection's cut, :func:`lhcad.weak.scan.background_reference`)."""
+    """The ``histogram`` stage's output: selection (and :data:`ALL_EVENTS`) -> observable -> the
+    ``hist.Hist`` of its events (Int64 storage), and for a weak scorer's selections their
+    background reference (Weight storage: the reference events passing the selection's cut,
+    weighted by the events each stands for, :func:`lhcad.weak.scan.background_reference`).
 
-    hists: dict[str, dict[str, Any]]
-    references: dict[str, dict[str, Any]] = field(default_factory=dict)
+    Written as one UHI histograms file, ``histograms.json`` (which the stage publishes into the
+    output directory), with flat keys: ``top500/mjj`` for the events, ``reference/top500/mjj``
+    for a reference. Runs before the UHI file (histogram stage version 2) have selection ->
+    observable -> histogram in ``histograms.json`` and ``references.json``; they still open.
+    """
+
+    hists: dict[str, dict[str, hist.Hist]]
+    references: dict[str, dict[str, hist.Hist]] = field(default_factory=dict)
 
     FILE = "histograms.json"
-    REFERENCES = "references.json"
+    #: The key prefix of the background references in :attr:`FILE`.
+    REFERENCE = "reference"
+    #: Version 2's references (:attr:`FILE` held only the selections' events then).
+    LEGACY_REFERENCES = "references.json"
 
     def write(self, out: ArtifactWriter) -> None:
-        out.write_json(self.FILE, self.hists)
-        if self.references:
-            out.write_json(self.REFERENCES, self.references)
+        out.write_json(self.FILE, histograms_to_uhi(self.flat()))
+
+    def flat(self) -> dict[str, hist.Hist]:
+        """The UHI file's key (``top500/mjj``, ``reference/top500/mjj``) -> histogram."""
+        flat = {f"{sel}/{obs}": h for sel, by_obs in self.hists.items() for obs, h in by_obs.items()}
+        flat.update({f"{self.REFERENCE}/{sel}/{obs}": h for sel, by_obs in self.references.items() for obs, h in by_obs.items()})
+        return flat
 
     @classmethod
     def read(cls, artifact: Artifact) -> Histograms:
-        references = artifact.read_json(cls.REFERENCES) if artifact.exists(cls.REFERENCES) else {}
-        return cls(dict(artifact.read_json(cls.FILE)), dict(references))
+        stored = artifact.read_json(cls.FILE)
+        if not all("uhi_schema" in h for h in stored.values()):  # version 2: nested, two files
+            references = artifact.read_json(cls.LEGACY_REFERENCES) if artifact.exists(cls.LEGACY_REFERENCES) else {}
+            return cls(_legacy_histograms(stored), _legacy_histograms(references))
+        hists: dict[str, dict[str, hist.Hist]] = {}
+        references: dict[str, dict[str, hist.Hist]] = {}
+        for key, h in histograms_from_uhi(stored).items():
+            *prefix, sel, obs = key.split("/")
+            (references if prefix == [cls.REFERENCE] else hists).setdefault(sel, {})[obs] = h
+        return cls(hists, references)
 
     def counts_and_edges(self, selection: str, observable: str) -> tuple[np.ndarray, np.ndarray]:
-        return counts_and_edges(histogram_from_uhi(self.hists[selection][observable]))
+        return counts_and_edges(self.hists[selection][observable])
 
     def reference(self, selection: str, observable: str) -> tuple[np.ndarray, np.ndarray] | None:
         """The selection's background reference on the observable's bins: sums of weights and
         of squared weights (None without one)."""
         if observable not in self.references.get(selection, {}):
             return None
-        counts, variances, _ = counts_variances_and_edges(histogram_from_uhi(self.references[selection][observable]))
+        counts, variances, _ = counts_variances_and_edges(self.references[selection][observable])
         return counts, variances
 
     def selections(self) -> list[str]:
         """The selections histogrammed (without :data:`ALL_EVENTS`)."""
         return [name for name in self.hists if name != ALL_EVENTS]
 
-    def boost(self) -> dict[str, dict[str, bh.Histogram]]:
-        """Selection -> observable -> ``boost_histogram.Histogram``."""
-        return {sel: {obs: histogram_from_uhi(h) for obs, h in by_obs.items()} for sel, by_obs in self.hists.items()}
+
+def _legacy_histograms(stored: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, hist.Hist]]:
+    """Selection -> observable -> histogram from version 2's nested file, whose axes carried
+    their name as ``{"metadata": {"name": ...}}``: named and labelled like today's."""
+    out: dict[str, dict[str, hist.Hist]] = {}
+    for sel, by_obs in stored.items():
+        for obs, h in by_obs.items():
+            axes = [{**axis, "metadata": {"name": obs, "label": axis_label(obs)}} for axis in h["axes"]]
+            out.setdefault(sel, {})[obs] = histogram_from_uhi({**h, "axes": axes, "metadata": {}})
+    return out
 
 
 @dataclass

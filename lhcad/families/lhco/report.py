@@ -34,7 +34,7 @@ from lhcad.data.sources import EMBEDDED_DIR, EMBEDDED_PREFIX
 from lhcad.families.lhco.artifacts import ALL_EVENTS, SearchArtifacts
 from lhcad.families.lhco.config import AnalysisConfig
 from lhcad.families.lhco.curves import fit_components, reconstruct
-from lhcad.histograms import counts_and_edges, fill_histogram, histogram_from_uhi
+from lhcad.histograms import counts_and_edges, fill_histogram
 from lhcad.pipeline.artifacts import Artifact
 from lhcad.plots import fits as fit_plots
 from lhcad.plots import inputs as input_plots
@@ -419,11 +419,11 @@ def mass_fit_figure(run: SearchRun, fit: Mapping[str, Any]) -> Any:
     true signal (with labels) and the pulls."""
     hists = run.histograms.hists
     obs, sel = fit["observable"], fit["selection"]
-    counts, edges = counts_and_edges(histogram_from_uhi(hists[sel][obs]))
+    counts, edges = counts_and_edges(hists[sel][obs])
     region = fit.get("region")
     if region:  # fitted on the events in the mjj peak only
         counts = np.asarray(fit["counts"], dtype=np.float64)
-    template = counts_and_edges(histogram_from_uhi(hists[ALL_EVENTS][obs]))[0] if ALL_EVENTS in hists else None
+    template = counts_and_edges(hists[ALL_EVENTS][obs])[0] if ALL_EVENTS in hists else None
     signal_counts = None
     binning = run.analysis.histogram.binning
     if run.labels is not None and obs in binning:

@@ -14,12 +14,19 @@ early; the flows of the ``flow.checkpoints`` best epochs form the ensemble that 
 ``oversample`` synthetic events per signal-region event, at mjj values drawn from a KDE (or an
 exponential fit) of the signal region's spectrum. The closure test trains a classifier between
 the held-out sideband events and flow samples at the same mjj values: its AUC must be near 0.5.
+
+The flow ensemble is a :class:`~lhcad.weak.estimators.ConditionalDensityEstimator`
+(:class:`FlowEnsemble`: ``fit(X, m, X_val, m_val)``, ``sample(n_samples, m)``,
+``predict_log_proba(X, m)``, as in sk_cathode), and :func:`synthesize` uses only those methods:
+another estimator (``run_scan(..., density_estimator=factory)``) takes its place with the same
+preprocessing, mjj sampling, closure test and diagnostics.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +34,7 @@ import numpy as np
 
 from lhcad.weak.settings import FlowSettings
 from lhcad.weak.classifier import ClassifierSpec, cross_val_scores
+from lhcad.weak.estimators import ConditionalDensityEstimator, sample_checked
 from lhcad.weak.transform import Gaussianizer
 from lhcad.weak.windows import Window
 
@@ -73,6 +81,15 @@ def train_flow(z: np.ndarray, context: np.ndarray, cfg: FlowSettings, seed: int)
         cfg: architecture and training.
         seed: seeds the initialisation, the validation split and the batch order.
     """
+    is_val = np.random.default_rng(seed).random(len(z)) < cfg.val_fraction
+    return fit_flow(z[~is_val], context[~is_val], z[is_val], context[is_val], cfg, seed)
+
+
+def fit_flow(
+    z: np.ndarray, context: np.ndarray, z_val: np.ndarray, context_val: np.ndarray, cfg: FlowSettings, seed: int
+) -> TrainedFlow:
+    """:func:`train_flow` with the validation events given: trains on ``z``, ``context``, stops
+    and ranks the epochs on ``z_val``, ``context_val``."""
     import torch
 
     from lhcad.models.trainer import TrainSettings, resolve_device, train_model
@@ -80,12 +97,11 @@ def train_flow(z: np.ndarray, context: np.ndarray, cfg: FlowSettings, seed: int)
     device = resolve_device(cfg.device)
     torch.manual_seed(seed)
     generator = torch.Generator(device=device).manual_seed(seed)
-    is_val = np.random.default_rng(seed).random(len(z)) < cfg.val_fraction
-    xv = torch.as_tensor(z[is_val], device=device)
-    cv = torch.as_tensor(context[is_val], device=device)
+    xv = torch.as_tensor(z_val, device=device)
+    cv = torch.as_tensor(context_val, device=device)
     flow = build_flow(z.shape[1], cfg).to(device)
     optimizer = torch.optim.Adam(flow.parameters(), lr=cfg.lr)
-    n_train = int((~is_val).sum())
+    n_train = len(z)
     steps = cfg.epochs * math.ceil(n_train / cfg.batch_size)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(steps, 1))
     best: list[tuple[float, int, dict[str, Any]]] = []  # max-heap on loss via negation
@@ -111,7 +127,7 @@ def train_flow(z: np.ndarray, context: np.ndarray, cfg: FlowSettings, seed: int)
     trained = train_model(
         flow,
         nll,
-        (context[~is_val], z[~is_val]),
+        (context, z),
         val_nll,
         settings,
         seed,
@@ -149,6 +165,98 @@ def sample_flow(trained: TrainedFlow, context: np.ndarray, cfg: FlowSettings, se
                 c = torch.as_tensor(context[chunk], device=device)
                 out[chunk] = flow(c).sample().cpu().numpy()
     return out
+
+
+def flow_log_prob(trained: TrainedFlow, x: np.ndarray, context: np.ndarray, cfg: FlowSettings) -> np.ndarray:
+    """log p(x | context) of the ensemble, the equal mixture of its epochs' flows (which
+    :func:`sample_flow` samples), per row."""
+    import torch
+
+    from lhcad.models.trainer import resolve_device
+
+    device = resolve_device(cfg.device)
+    per_state = np.empty((len(trained.states), len(x)), dtype=np.float64)
+    flow = build_flow(trained.n_features, cfg).to(device)
+    flow.eval()
+    with torch.no_grad():
+        for k, state in enumerate(trained.states):
+            flow.load_state_dict(state)
+            for i in range(0, len(x), 131072):
+                c = torch.as_tensor(context[i : i + 131072], dtype=torch.float32, device=device)
+                xb = torch.as_tensor(x[i : i + 131072], dtype=torch.float32, device=device)
+                per_state[k, i : i + 131072] = flow(c).log_prob(xb).double().cpu().numpy()
+    from scipy.special import logsumexp
+
+    return np.asarray(logsumexp(per_state, axis=0) - np.log(len(trained.states)))
+
+
+class FlowEnsemble:
+    """lhcad's CATHODE background model as a
+    :class:`~lhcad.weak.estimators.ConditionalDensityEstimator`: a conditional MAF
+    (:func:`build_flow`) whose ``checkpoints`` best epochs form an equal mixture.
+
+    Thin methods over :func:`train_flow` / :func:`fit_flow`, :func:`sample_flow` and
+    :func:`flow_log_prob`. ``sample`` draws with seed ``seed + k`` on its k-th call (k = 1, 2,
+    ...): a fitted ensemble gives the same sequence of samples every time.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> m = rng.uniform(-1, 1, (2000, 1)).astype(np.float32)
+        >>> X = (rng.normal(0, 1, (2000, 2)) + m).astype(np.float32)
+        >>> flow = FlowEnsemble(FlowSettings(transforms=2, hidden=(16,), epochs=2, device="cpu"))
+        >>> flow.fit(X, m).sample(5, m[:5]).shape
+        (5, 2)
+        >>> flow.predict_log_proba(X[:3], m[:3]).shape
+        (3, 1)
+    """
+
+    def __init__(self, settings: FlowSettings | None = None, seed: int = 0):
+        self.settings = settings or FlowSettings()
+        self.seed = seed
+        self.trained: TrainedFlow | None = None
+        self._draws = 0
+
+    def fit(
+        self, X: np.ndarray, m: np.ndarray, X_val: np.ndarray | None = None, m_val: np.ndarray | None = None
+    ) -> FlowEnsemble:
+        """Train on ``X`` at contexts ``m`` (events x 1); without ``X_val``, ``m_val`` a seeded
+        ``val_fraction`` of the events is held out for the early stopping (:func:`train_flow`)."""
+        X, m = np.asarray(X, dtype=np.float32), _context_column(m)
+        if X_val is None or m_val is None:
+            self.trained = train_flow(X, m, self.settings, self.seed)
+        else:
+            X_val, m_val = np.asarray(X_val, dtype=np.float32), _context_column(m_val)
+            self.trained = fit_flow(X, m, X_val, m_val, self.settings, self.seed)
+        self._draws = 0
+        return self
+
+    def _fitted(self) -> TrainedFlow:
+        if self.trained is None:
+            raise RuntimeError("FlowEnsemble: call fit first")
+        return self.trained
+
+    def sample(self, n_samples: int, m: np.ndarray) -> np.ndarray:
+        """One event per row of ``m`` (``n_samples`` rows), drawn in equal parts from the epochs."""
+        context = _context_column(m)
+        if len(context) != n_samples:
+            raise ValueError(f"sample: {n_samples} samples asked for, m has {len(context)} rows")
+        self._draws += 1
+        return sample_flow(self._fitted(), context, self.settings, self.seed + self._draws)
+
+    def predict_log_proba(self, X: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """log p(X | m) of the ensemble (the mixture of its epochs), shape (events, 1)."""
+        x = np.asarray(X, dtype=np.float32)
+        return flow_log_prob(self._fitted(), x, _context_column(m), self.settings)[:, None]
+
+    @property
+    def history(self) -> list[float]:
+        """Validation loss per epoch."""
+        return self._fitted().history
+
+
+def _context_column(m: np.ndarray) -> np.ndarray:
+    """``m`` as a float32 column (events x 1)."""
+    return np.asarray(m, dtype=np.float32).reshape(-1, 1)
 
 
 def sample_mjj(mjj_sr: np.ndarray, n: int, window: Window, method: str, rng: np.random.Generator) -> np.ndarray:
@@ -229,16 +337,21 @@ class SyntheticBackground:
     """Gaussianized synthetic signal-region background (oversample x signal-region events)."""
     closure_auc: float
     n_train: int
-    epochs: int
+    epochs: int | None
+    """Training epochs (None: a user's estimator)."""
     best_epochs: list[int]
     val_loss: float
+    """The flow's best validation loss; a user's estimator's mean -log p on the held-out
+    sideband events."""
     histograms: dict[str, Any]
     """Feature distributions in physical units: SR data, synthetic, held-out SB, SB samples."""
     gaussianizer: Gaussianizer
+    estimator: str | None = None
+    """The class name of a user's density estimator (None: lhcad's flow)."""
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready diagnostics (without the arrays)."""
-        return {
+        summary = {
             "closure_auc": self.closure_auc,
             "flow_events": self.n_train,
             "flow_epochs": self.epochs,
@@ -246,6 +359,21 @@ class SyntheticBackground:
             "flow_val_loss": self.val_loss,
             "n_synthetic": len(self.synthetic),
         }
+        if self.estimator is not None:
+            summary["density_estimator"] = self.estimator
+        return summary
+
+
+def _held_out_nll(estimator: ConditionalDensityEstimator, z: np.ndarray, context: np.ndarray) -> float:
+    """Mean -log p of the held-out events (NaN for none, or for an estimator without a tractable
+    likelihood, whose ``predict_log_proba`` raises NotImplementedError: flow matching)."""
+    if len(z) == 0:
+        return float("nan")
+    try:
+        log_p = np.asarray(estimator.predict_log_proba(z, context), dtype=np.float64)
+    except NotImplementedError:
+        return float("nan")
+    return float(-log_p.mean())
 
 
 def synthesize(
@@ -257,6 +385,7 @@ def synthesize(
     cfg: FlowSettings,
     oversample: int,
     seed: int,
+    density_estimator: Callable[[int], ConditionalDensityEstimator] | None = None,
 ) -> SyntheticBackground:
     """Train the window's flow on its sidebands and sample its signal-region background.
 
@@ -268,6 +397,13 @@ def synthesize(
         cfg: the flow's settings.
         oversample: synthetic events per signal-region event.
         seed: the window's seed.
+        density_estimator: a user's background model instead of the flow: called as
+            ``density_estimator(seed)``, it returns a fresh
+            :class:`~lhcad.weak.estimators.ConditionalDensityEstimator` (None: :class:`FlowEnsemble`
+            with ``cfg``).
+
+    Raises:
+        StageError: if the estimator's samples have the wrong shape or non-finite values.
     """
     rng = np.random.default_rng(seed)
     sideband = np.flatnonzero(window.sidebands(mjj, cfg.sideband))
@@ -277,16 +413,18 @@ def synthesize(
     gauss = Gaussianizer.fit(x[sideband], trend_mjj, window.centre, seed=seed)
     z_sb = gauss.transform(x[sideband], trend_mjj)
     c_sb = mjj_context(mjj[sideband], window)
-    trained = train_flow(z_sb, c_sb, cfg, seed)
+    # the held-out part stops the training early and is the closure test's real sample
+    held_out = np.random.default_rng(seed).random(len(sideband)) < cfg.val_fraction
+    estimator = FlowEnsemble(cfg, seed) if density_estimator is None else density_estimator(seed)
+    estimator.fit(z_sb[~held_out], c_sb[~held_out], X_val=z_sb[held_out], m_val=c_sb[held_out])
     in_sr = window.signal_region(mjj)
     n_synthetic = oversample * int(in_sr.sum())
     m_synthetic = sample_mjj(mjj[in_sr], n_synthetic, window, cfg.mjj_sampling, rng)
-    synthetic = gauss.clip(sample_flow(trained, mjj_context(m_synthetic, window), cfg, seed + 1))
-    # closure on held-out sideband events (the same split as the training's validation part)
-    held_out = np.random.default_rng(seed).random(len(sideband)) < cfg.val_fraction
+    n_features = z_sb.shape[1]
+    synthetic = gauss.clip(sample_checked(estimator, mjj_context(m_synthetic, window), n_features))
     real = z_sb[held_out][:CLOSURE_MAX_EVENTS]
     m_real = mjj[sideband][held_out][:CLOSURE_MAX_EVENTS]
-    closure_samples = gauss.clip(sample_flow(trained, mjj_context(m_real, window), cfg, seed + 2))
+    closure_samples = gauss.clip(sample_checked(estimator, mjj_context(m_real, window), n_features))
     auc = closure_auc(real, closure_samples, seed) if len(real) >= 20 else float("nan")
     histograms = feature_histograms(
         names,
@@ -298,14 +436,21 @@ def synthesize(
         },
         reference="sr_data",
     )
+    if isinstance(estimator, FlowEnsemble) and estimator.trained is not None:
+        trained = estimator.trained
+        epochs, best_epochs, val_loss, name = len(trained.history), trained.best_epochs, min(trained.history), None
+    else:
+        val_loss = _held_out_nll(estimator, z_sb[held_out], c_sb[held_out])
+        epochs, best_epochs, name = None, [], type(estimator).__name__
     return SyntheticBackground(
         window=window.index,
         synthetic=synthetic,
         closure_auc=auc,
         n_train=len(sideband),
-        epochs=len(trained.history),
-        best_epochs=trained.best_epochs,
-        val_loss=min(trained.history),
+        epochs=epochs,
+        best_epochs=best_epochs,
+        val_loss=val_loss,
         histograms=histograms,
         gaussianizer=gauss,
+        estimator=name,
     )

@@ -9,17 +9,27 @@ ratio up to a constant.
 
 Classifiers: scikit-learn's ``HistGradientBoostingClassifier`` (default; tree ensembles are
 the strongest weak-supervision classifiers at low signal fractions, arXiv:2309.13111) or a small
-torch MLP (:class:`MLPClassifier`).
+torch MLP (:class:`MLPClassifier`), or a user's (``ClassifierSpec.factory``, any
+:class:`~lhcad.weak.estimators.BinaryClassifier`, wrapped in :class:`ClassifierMember`). Members
+and fold ensembles (:class:`ClassifierEnsemble`) offer the estimator methods of scikit-learn and
+sk_cathode: ``fit(X, y, sample_weight=None)``, ``predict(X)`` (the probability of class 1, as in
+sk_cathode), ``predict_proba(X)`` (both classes, as in scikit-learn) and ``decision_function(X)``
+(log-odds).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+
+from lhcad.weak.estimators import BinaryClassifier, signal_probability
+
+#: A user classifier's probabilities are kept this far from 0 and 1 before taking log-odds.
+PROBABILITY_FLOOR = 1e-7
 
 
 class Classifier(Protocol):
@@ -62,6 +72,9 @@ class ClassifierSpec:
     """Base seed; member m of fold k uses seed + 1000 k + m."""
     threads: int | None = 1
     """CPU threads while training (None: the libraries' defaults)."""
+    factory: Callable[[int], BinaryClassifier] | None = field(default=None, compare=False)
+    """A user's classifier instead of ``kind``: called as ``factory(seed)`` for every member,
+    it returns a fresh :class:`~lhcad.weak.estimators.BinaryClassifier` (None: ``kind``)."""
 
 
 @contextmanager
@@ -92,13 +105,36 @@ def balanced_weights(y: np.ndarray) -> np.ndarray:
     return w
 
 
+def _probabilities(log_odds: np.ndarray) -> np.ndarray:
+    """``predict_proba`` from log-odds: columns P(class 0), P(class 1)."""
+    from scipy.special import expit
+
+    p = expit(log_odds)
+    return np.column_stack([1.0 - p, p])
+
+
+class _Probabilities:
+    """``predict`` and ``predict_proba`` of a class with ``decision_function`` (log-odds)."""
+
+    def decision_function(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """P(class 0), P(class 1) of every event, events x 2 (scikit-learn's convention)."""
+        return _probabilities(self.decision_function(x))
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """P(class 1), the signal region, of every event (sk_cathode's convention)."""
+        return self.predict_proba(x)[:, 1]
+
+
 def fold_ids(n: int, folds: int, seed: int) -> np.ndarray:
     """Seeded assignment of ``n`` events to ``folds`` folds of (nearly) equal size."""
     ids = np.arange(n) % folds
     return np.random.default_rng(seed).permutation(ids).astype(np.int8)
 
 
-class HGBMember:
+class HGBMember(_Probabilities):
     """One HistGradientBoosting classifier with early stopping on its own held-out part."""
 
     def __init__(self, spec: ClassifierSpec, seed: int):
@@ -115,15 +151,16 @@ class HGBMember:
             random_state=seed,
         )
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> HGBMember:
-        self.model.fit(x, y, sample_weight=balanced_weights(y))
+    def fit(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> HGBMember:
+        """Fit to ``x``, ``y`` with ``sample_weight`` (None: :func:`balanced_weights`)."""
+        self.model.fit(x, y, sample_weight=balanced_weights(y) if sample_weight is None else sample_weight)
         return self
 
     def decision_function(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.model.decision_function(x), dtype=np.float64)
 
 
-class MLPClassifier:
+class MLPClassifier(_Probabilities):
     """A small dense torch classifier trained on device-resident tensors, early-stopped on the
     weighted validation loss (the best epoch's weights are kept)."""
 
@@ -144,7 +181,9 @@ class MLPClassifier:
         layers.append(torch.nn.Linear(width, 1))
         return torch.nn.Sequential(*layers)
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> MLPClassifier:
+    def fit(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> MLPClassifier:
+        """Fit to ``x``, ``y``; the loss weights are ``sample_weight`` (None: the training and
+        the validation part each weighted by :func:`balanced_weights`)."""
         import torch
 
         from lhcad.models.trainer import TrainSettings, train_model
@@ -158,6 +197,9 @@ class MLPClassifier:
         is_val = rng.random(len(x)) < spec.val_fraction
         bce = torch.nn.BCEWithLogitsLoss(reduction="none")
 
+        def weights(mask: np.ndarray) -> np.ndarray:
+            return balanced_weights(y[mask]) if sample_weight is None else np.asarray(sample_weight)[mask]
+
         def weighted_loss(model: torch.nn.Module, batch: tuple[torch.Tensor, ...], _: Any = None) -> torch.Tensor:
             xb, yb, wb = batch
             return (bce(model(xb).squeeze(1), yb) * wb).mean()
@@ -166,7 +208,7 @@ class MLPClassifier:
             (
                 torch.as_tensor(x[mask], dtype=torch.float32, device=spec.device),
                 torch.as_tensor(y[mask], dtype=torch.float32, device=spec.device),
-                torch.as_tensor(balanced_weights(y[mask]), dtype=torch.float32, device=spec.device),
+                torch.as_tensor(weights(mask), dtype=torch.float32, device=spec.device),
             )
             for mask in (~is_val, is_val)
         )
@@ -200,8 +242,28 @@ class MLPClassifier:
         return out.numpy().astype(np.float64)
 
 
-def make_member(spec: ClassifierSpec, seed: int) -> HGBMember | MLPClassifier:
-    """An untrained member of the requested kind."""
+class ClassifierMember(_Probabilities):
+    """A user's :class:`~lhcad.weak.estimators.BinaryClassifier` as an ensemble member: fitted
+    with :func:`balanced_weights` unless given weights, scored by its log-odds
+    ``log(p / (1 - p))`` (``p`` kept within :data:`PROBABILITY_FLOOR` of 0 and 1), as lhcad's
+    own members are."""
+
+    def __init__(self, classifier: BinaryClassifier):
+        self.classifier = classifier
+
+    def fit(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> ClassifierMember:
+        self.classifier.fit(x, y, sample_weight=balanced_weights(y) if sample_weight is None else sample_weight)
+        return self
+
+    def decision_function(self, x: np.ndarray) -> np.ndarray:
+        p = np.clip(signal_probability(self.classifier, x), PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
+        return np.asarray(np.log(p) - np.log1p(-p), dtype=np.float64)
+
+
+def make_member(spec: ClassifierSpec, seed: int) -> HGBMember | MLPClassifier | ClassifierMember:
+    """An untrained member: the user's (``spec.factory(seed)``), else of ``spec.kind``."""
+    if spec.factory is not None:
+        return ClassifierMember(spec.factory(seed))
     if spec.kind == "hgb":
         return HGBMember(spec, seed)
     if spec.kind == "mlp":
@@ -226,14 +288,43 @@ def ensemble_score(members: Sequence[Classifier], x: np.ndarray) -> np.ndarray:
     return np.mean([m.decision_function(x) for m in members], axis=0)
 
 
+class ClassifierEnsemble(_Probabilities):
+    """``spec.members`` classifiers, member m seeded ``seed + m``, fitted on the same events;
+    their mean log-odds is the ensemble's (``decision_function``).
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> x = np.r_[rng.normal(0, 1, (300, 2)), rng.normal(1, 1, (300, 2))]
+        >>> y = np.r_[np.zeros(300), np.ones(300)]
+        >>> ensemble = ClassifierEnsemble(ClassifierSpec(members=2, max_iter=20), seed=0).fit(x, y)
+        >>> ensemble.predict(x).shape, ensemble.predict_proba(x).shape
+        ((600,), (600, 2))
+    """
+
+    def __init__(self, spec: ClassifierSpec, seed: int):
+        self.spec = spec
+        self.seed = seed
+        self.members: list[Classifier] = []
+
+    def fit(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> ClassifierEnsemble:
+        """Fit every member to ``x``, ``y`` (``sample_weight`` None: :func:`balanced_weights`)."""
+        self.members = [
+            make_member(self.spec, self.seed + m).fit(x, y, sample_weight=sample_weight)
+            for m in range(self.spec.members)
+        ]
+        return self
+
+    def decision_function(self, x: np.ndarray) -> np.ndarray:
+        """The members' mean log-odds."""
+        return ensemble_score(self.members, x)
+
+
 def fit_fold(fold: int, x: np.ndarray, y: np.ndarray, folds_of: np.ndarray, spec: ClassifierSpec) -> FoldFit:
     """Train the members of one fold on the other folds and score the fold's events."""
     train = folds_of != fold
     rows = np.flatnonzero(~train)
-    members: list[Classifier] = [
-        make_member(spec, spec.seed + 1000 * fold + m).fit(x[train], y[train]) for m in range(spec.members)
-    ]
-    return FoldFit(fold=fold, rows=rows, scores=ensemble_score(members, x[rows]), members=members)
+    ensemble = ClassifierEnsemble(spec, spec.seed + 1000 * fold).fit(x[train], y[train])
+    return FoldFit(fold=fold, rows=rows, scores=ensemble.decision_function(x[rows]), members=ensemble.members)
 
 
 def assemble(n: int, fits: Sequence[FoldFit]) -> np.ndarray:

@@ -43,13 +43,22 @@ maximum SIC is taken over cuts that keep at least :data:`SIC_MIN_BACKGROUND` bac
 so that it is not one or two events' fluctuation. With a template sample, the idealised detector
 (signal-region data against the template's signal-region events, same classifier and folds) is
 evaluated on the best window.
+
+Your own estimators. ``run_scan(..., density_estimator=factory)`` replaces CATHODE's flow by any
+:class:`~lhcad.weak.estimators.ConditionalDensityEstimator` (``fit(X, m, X_val, m_val)``,
+``sample(n_samples, m)``, ``predict_log_proba(X, m)``, as in sk_cathode), and
+``classifier=factory`` the classifier members by any
+:class:`~lhcad.weak.estimators.BinaryClassifier` (``fit(X, y, sample_weight)``, ``predict(X)`` or
+``predict_proba(X)``); ``factory(seed)`` gives a fresh estimator per window or member. Everything
+else (windows, preprocessing, mjj sampling, closure test, folds, calibration) stays the scan's.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -67,6 +76,7 @@ from lhcad.weak.classifier import (
     fit_problem_fold,
     thread_limit,
 )
+from lhcad.weak.estimators import BinaryClassifier, ConditionalDensityEstimator
 from lhcad.weak.transform import Gaussianizer
 from lhcad.weak.windows import Window, make_windows, tiles
 
@@ -268,7 +278,13 @@ def _synthesize_task(window: Window, *, seed: int, threads: int | None, **shared
 
 
 def _build_problems(
-    cfg: ScanSettings, windows: list[Window], x: np.ndarray, mjj: np.ndarray, names: list[str], executor: Executor
+    cfg: ScanSettings,
+    windows: list[Window],
+    x: np.ndarray,
+    mjj: np.ndarray,
+    names: list[str],
+    executor: Executor,
+    density_estimator: Callable[[int], ConditionalDensityEstimator] | None = None,
 ) -> tuple[dict[Any, Problem], dict[int, Gaussianizer], dict[int, dict[str, Any]]]:
     """Per window: the cross-training problem, its input transform, and method diagnostics."""
     problems: dict[Any, Problem] = {}
@@ -292,6 +308,7 @@ def _build_problems(
         oversample=cfg.oversample,
         seed=cfg.seed,
         threads=cfg.threads,
+        density_estimator=density_estimator,
     )
     for w, bg in zip(windows, backgrounds):
         sr = np.flatnonzero(w.signal_region(mjj))
@@ -313,6 +330,8 @@ def run_scan(
     template: np.ndarray | None = None,
     template_mjj: np.ndarray | None = None,
     executor: Executor | None = None,
+    density_estimator: Callable[[int], ConditionalDensityEstimator] | None = None,
+    classifier: Callable[[int], BinaryClassifier] | None = None,
 ) -> ScanResult:
     """Scan all windows with the weak scorer ``cfg.method`` and score the events for the best.
 
@@ -325,14 +344,27 @@ def run_scan(
         template: features of a separate background-only sample (the idealised detector).
         template_mjj: its mjj values.
         executor: runs the independent tasks (default: in this process).
+        density_estimator: CATHODE's background model instead of the flow of ``cfg.flow``:
+            ``density_estimator(seed)`` returns a fresh, unfitted
+            :class:`~lhcad.weak.estimators.ConditionalDensityEstimator`, called once per window
+            with the window's seed (a class taking a seed, or ``lambda seed: MyModel(...)``).
+        classifier: the members' classifier instead of ``cfg.classifier``: ``classifier(seed)``
+            returns a fresh :class:`~lhcad.weak.estimators.BinaryClassifier`, called once per
+            member and fold (the closure test keeps lhcad's own).
 
     Raises:
-        StageError: if no window can be scanned.
+        StageError: if no window can be scanned, for a density estimator given to a CWoLa scan,
+            or for an estimator's samples of the wrong shape or with non-finite values.
     """
     if cfg.method not in ("cwola", "cathode"):
         raise StageError(f"not a weak scorer: {cfg.method!r}", where="score.method")
+    if density_estimator is not None and cfg.method != "cathode":
+        message = "a density estimator is CATHODE's background model: CWoLa has none"
+        raise StageError(message, where="density_estimator")
     executor = executor or LocalExecutor()
     spec = classifier_spec(cfg)
+    if classifier is not None:
+        spec = replace(spec, factory=classifier)
     x = np.asarray(x, dtype=np.float64)
     mjj = np.asarray(mjj, dtype=np.float64)
     sideband = cfg.windows.sideband if cfg.method == "cwola" else cfg.flow.sideband
@@ -342,7 +374,7 @@ def run_scan(
     windows = [Window(i, w.centre, w.lo, w.hi, w.floor) for i, w in enumerate(windows)]
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
-    problems, transforms, extra = _build_problems(cfg, windows, x, mjj, names, executor)
+    problems, transforms, extra = _build_problems(cfg, windows, x, mjj, names, executor, density_estimator)
     seconds["flows" if cfg.method == "cathode" else "problems"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     fits = _map_folds(executor, problems, spec, cfg.folds)

@@ -12,6 +12,7 @@ Examples:
     >>> run.scores()                                       # pandas DataFrame, one row per event
     >>> run.histograms()["top500"]["mjj"]                  # hist.Hist, axis named "mjj"
     >>> run.fits()["top500", "mjj"].significance           # lhcad.fit.binned.FitResult
+    >>> run.fits()["top500", "mjj"].minuit().minos("sigma")  # its iminuit.Minuit, rebuilt
     >>> run.report()                                       # Path of report/index.html
 
 Errors:
@@ -98,7 +99,7 @@ class MassResult(TypedDict, total=False):
 
 
 class Results(TypedDict, total=False):
-    """The content of ``results.json`` (schema: ``lhcad/schemas/results-1.json``).
+    """The content of ``results.json`` (schema: ``lhcad/schemas/results-2.json``).
 
     Every analysis has ``analysis``, ``lhcad_version``, ``config_sha256`` and ``created``; the LHC
     resonance search (the ``export`` stage) has the other keys. At run time it is a plain dict.
@@ -116,7 +117,9 @@ class Results(TypedDict, total=False):
     masses: dict[str, MassResult]
     """One entry per observable: ``mjj`` gives m_Z, ``mj_heavy`` m_X, ``mj_light`` m_Y."""
     fits: list[dict[str, Any]]
-    """Every fit, as :meth:`lhcad.fit.binned.FitResult.to_dict` plus its ``selection``."""
+    """Every fit, as :meth:`lhcad.fit.binned.FitResult.to_dict` plus its ``selection``: values
+    and errors, HESSE's ``covariance`` and ``correlation`` of ``free_params``, the counts fitted
+    and the fit's settings (enough to rebuild its ``Minuit``)."""
     selections: list[dict[str, Any]]
     scores: dict[str, dict[str, float | None]]
     """AUC and maximal SIC per score (labelled data only)."""
@@ -222,8 +225,15 @@ class Run:
 
     def fits(self) -> dict[tuple[str, str], FitResult]:
         """(selection, observable) -> the iminuit fit's result: validity, parameters with
-        HESSE errors, MINOS interval of the mean, chi2, local significance; its
-        :meth:`~lhcad.fit.binned.FitResult.expected_counts` rebuilds the fitted curves."""
+        HESSE errors, their covariance and correlation matrices (``free_params`` names the rows),
+        MINOS interval of the mean, chi2, local significance; its
+        :meth:`~lhcad.fit.binned.FitResult.expected_counts` rebuilds the fitted curves and
+        :meth:`~lhcad.fit.binned.FitResult.minuit` iminuit's ``Minuit`` at the minimum (MINOS on
+        any parameter, profiles, contours):
+
+            m = run.fits()["top500", "mjj"].minuit()
+            m.minos("sigma").merrors["sigma"]
+        """
         return self.search.fits.results()
 
     def report(self) -> Path:

@@ -15,7 +15,7 @@ from lhcad.errors import LhcadError
 if TYPE_CHECKING:
     from lhcad.config.base import AnalysisBase
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA_PATH = Path(__file__).parent / "schemas" / f"results-{SCHEMA_VERSION}.json"
 
 

@@ -77,6 +77,15 @@ def test_api_and_cli_give_the_same_results_and_typed_views(tmp_path: Path) -> No
         total, background = fit.expected_counts()
         assert np.all(total >= background - 1e-9)
     assert math.isnan(fit.mean) if stored["mean"] is None else fit.mean == stored["mean"]
+    # beyond values and errors: HESSE's matrices of the free parameters, and the fit's Minuit
+    # rebuilt from the record at the recorded minimum
+    assert len(stored["covariance"]) == len(stored["correlation"]) == len(stored["free_params"]) > 0
+    m = fit.minuit()
+    for name in ("s", "mean", "sigma", "b"):
+        assert m.values[name] == pytest.approx(stored["params"][name], abs=0.05 * stored["errors"][name])
+    if m.valid:  # MINOS on a parameter the fit did not ask it for
+        m.minos("sigma")
+        assert m.merrors["sigma"].lower < 0 < m.merrors["sigma"].upper
 
     # a new selection reruns only what follows the select stage
     rerun = lhcad.run(

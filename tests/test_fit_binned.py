@@ -4,6 +4,7 @@ where they are without start values, and failures reported instead of raised."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -405,3 +406,110 @@ def test_a_background_reference_of_finite_size_follows_a_sculpted_background_and
     assert np.mean(np.abs(pulls) < 2) >= 0.75, pulls
     assert abs(np.median(pulls)) < 1.0, pulls
     assert np.median(np.array(as_exact) - np.array(with_uncertainty)) > 0, (with_uncertainty, as_exact)
+
+
+def weighted_reference_fit() -> FitResult:
+    """A heavy-jet peak on a two-humped selected QCD with its finite background reference (1000
+    weighted events): the ``Template`` cost."""
+    rng = np.random.default_rng(100)
+
+    def selected_qcd(n: int) -> np.ndarray:
+        return np.concatenate([sudakov_events(rng, int(0.55 * n), 100.0, 1000.0), rng.normal(710.0, 50.0, n - int(0.55 * n))])
+
+    counts = np.histogram(np.concatenate([rng.normal(490.0, 30.0, 150), selected_qcd(450)]), HEAVY_EDGES)[0]
+    reference, weights = selected_qcd(1000), np.full(1000, 450 / 1000)
+    template = np.histogram(reference, HEAVY_EDGES, weights=weights)[0]
+    variances = np.histogram(reference, HEAVY_EDGES, weights=weights**2)[0]
+    model = {**JET_MASS_MODEL, "background": "template"}
+    return fit_resonance(HEAVY_EDGES, counts, **model, template=template, template_variances=variances, observable="mj_heavy")
+
+
+def mjj_fit() -> FitResult:
+    rng = np.random.default_rng(3)
+    events = np.concatenate([dijet_events(rng, 1500), rng.normal(3450.0, 172.5, 300)])
+    return fit_resonance(MJJ_EDGES, np.histogram(events, MJJ_EDGES)[0], observable="mjj", free_tails=True, signal="double_crystal_ball")
+
+
+@pytest.mark.parametrize("make_fit", [mjj_fit, weighted_reference_fit], ids=["model_cost", "template_cost"])
+def test_fit_records_carry_the_covariance_and_correlation_of_the_free_parameters(make_fit: Callable[[], FitResult]) -> None:
+    """A dijet fit (``ExtendedBinnedNLL``, whitened shape reported as p1..p3) and a fit on a
+    finite background reference (``Template``): both record HESSE's matrices of their free
+    parameters, symmetric, positive definite, with the errors squared on the diagonal."""
+    fit = make_fit()
+    assert fit.valid, fit.reason
+    stored = json.loads(json.dumps(fit.to_dict(), allow_nan=False))
+    names = stored["free_params"]
+    # the free parameters: every reported one with an error, the fixed tails left out
+    assert names == [name for name in stored["params"] if stored["errors"][name] > 0]
+    assert not set(names) & set(fit.fixed_tails) and {"s", "mean", "sigma"} <= set(names)
+    if fit.background == "dijet":
+        assert {"p1", "p2", "p3"} <= set(names) and not any(name.startswith("c") for name in names)
+    covariance, correlation = np.array(stored["covariance"]), np.array(stored["correlation"])
+    errors = np.array([stored["errors"][name] for name in names])
+    assert covariance.shape == correlation.shape == (len(names), len(names))
+    np.testing.assert_array_equal(covariance, covariance.T)
+    np.linalg.cholesky(covariance)  # positive definite
+    np.testing.assert_allclose(np.diag(covariance), errors**2, rtol=1e-12)
+    np.testing.assert_array_equal(np.diag(correlation), 1.0)
+    assert np.all(np.abs(correlation) <= 1.0)
+    np.testing.assert_allclose(correlation, covariance / np.outer(errors, errors), rtol=1e-12, atol=1e-15)
+    assert fit.template_variances is None if fit.background == "dijet" else len(fit.template_variances or []) == len(fit.edges) - 1
+
+
+def test_a_fit_rebuilds_its_minuit_from_the_record() -> None:
+    """The stored record (through JSON, as run.fits() reads it) rebuilds iminuit's Minuit at the
+    minimum: its values are the recorded ones within a small fraction of their errors, HESSE's
+    matrix agrees, and MINOS runs on a parameter the fit did not ask it for."""
+    from lhcad.families.lhco.artifacts import fit_result
+
+    for fit in (mjj_fit(), weighted_reference_fit()):
+        assert fit.valid, fit.reason
+        stored = fit_result(json.loads(json.dumps(fit.to_dict(), allow_nan=False)))
+        assert stored.to_dict() == fit.to_dict()
+        m = stored.minuit()
+        assert m.valid and m.accurate
+        for name in m.parameters:
+            if name in fit.fixed_tails or fit.errors.get(name) == 0.0:
+                assert m.fixed[name] and m.values[name] == fit.params[name]
+            elif name in fit.params:  # the whitened shape c1..c3 is MINUIT's, p1..p3 the record's
+                assert abs(m.values[name] - fit.params[name]) < 0.05 * fit.errors[name], name
+                assert m.errors[name] == pytest.approx(fit.errors[name], rel=0.05)
+        m.minos("sigma")
+        error = m.merrors["sigma"]
+        assert error.is_valid and error.lower < 0 < error.upper
+        assert -error.lower == pytest.approx(fit.sigma_error, rel=0.5) and error.upper == pytest.approx(fit.sigma_error, rel=0.5)
+    with pytest.raises(ValueError, match="cannot be rebuilt: only 3 events"):
+        fit_resonance(MJJ_EDGES, np.r_[3.0, np.zeros(33)]).minuit()
+
+
+def test_the_asymmetry_constraint_is_an_iminuit_normal_constraint_outside_the_chi2() -> None:
+    """``asymmetry_constraint=w`` adds ``NormalConstraint("asymmetry", 0, w)`` to the likelihood
+    cost, i.e. ``(asymmetry / w)^2``; the reported chi2 is the likelihood's alone. Without a
+    constraint (or without an asymmetry) the cost is the likelihood."""
+    from iminuit.cost import CostSum, NormalConstraint
+
+    rng = np.random.default_rng(12)
+    counts = np.histogram(np.concatenate([sudakov_events(rng, 3000, 100.0, 1000.0), rng.normal(490.0, 45.0, 800)]), HEAVY_EDGES)[0]
+    edges = HEAVY_EDGES
+    model = binned.PeakModel("asymmetric_crystal_ball", "power_expo", edges, edges[0], edges[-1], free_tails=True)
+    peak = binned._PeakFit(model, counts.astype(float), 1, np.random.default_rng(0), (0.04, 0.15), 0.1)
+    assert isinstance(peak.cost, CostSum)
+    constraint = peak.cost[1]
+    assert isinstance(constraint, NormalConstraint) and constraint._parameters == {"asymmetry": None}
+    assert constraint.value == pytest.approx([0.0]) and constraint.covariance == pytest.approx([0.1**2])
+    par = [300.0, 490.0, 45.0, 0.23, 1.5, 5.0, 1.5, 5.0, 3000.0, 0.1, -0.2, 0.05]
+    assert len(par) == len(peak.model.names)
+    assert peak.cost(*par) - peak.likelihood(*par) == pytest.approx((0.23 / 0.1) ** 2, rel=1e-9)
+    unconstrained = binned._PeakFit(model, counts.astype(float), 1, np.random.default_rng(0), (0.04, 0.15), None)
+    assert unconstrained.cost is unconstrained.likelihood
+    symmetric = binned.PeakModel("double_crystal_ball", "power_expo", edges, edges[0], edges[-1])
+    assert binned._PeakFit(symmetric, counts.astype(float), 1, np.random.default_rng(0), None, 0.1).cost.__class__ is not CostSum
+
+    fit = fit_resonance(edges, counts, **JET_MASS_MODEL)
+    assert fit.valid, fit.reason
+    assert fit.asymmetry_constraint == 0.1 and fit.relative_width == (0.04, 0.15) and fit.free_tails
+    m = fit.minuit()
+    # MINUIT's function at the minimum is the chi2 plus the constraint (the walls are 0 inside)
+    assert m.fval == pytest.approx(fit.chi2 + (m.values["asymmetry"] / 0.1) ** 2, rel=1e-6)
+    # a shape without asymmetry records no constraint (the record is set up before any fit runs)
+    assert fit_resonance(edges, np.zeros(50), signal="double_crystal_ball", asymmetry_constraint=0.1).asymmetry_constraint is None

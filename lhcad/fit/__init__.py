@@ -43,7 +43,13 @@ each bin (CDF differences). The histograms of top-N selections hold 500-2000 eve
 bins, many bins with 0-5 entries: a least-squares fit is biased there (it weighs downward
 fluctuations up), and the pdf at the bin centre is biased for wide bins on steep spectra. The
 extended likelihood also fits the yields, whose sum is the number of events. Its value at the
-minimum is the Baker-Cousins chi2 reported as goodness of fit.
+minimum is the Baker-Cousins chi2 reported as goodness of fit. A background template of finite
+size (a weak scorer's reference, with its sums of squared weights) takes ``iminuit.cost.Template``
+instead, which counts the template's own uncertainty. Gaussian constraints are iminuit's:
+``asymmetry_constraint`` adds ``NormalConstraint("asymmetry", 0, w)`` to the cost.
+
+Every fit's HESSE covariance and correlation matrices are in its ``FitResult`` (and
+``results.json``), and ``FitResult.minuit()`` rebuilds its ``Minuit`` at the minimum.
 
 Significance:
 

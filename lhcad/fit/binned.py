@@ -41,8 +41,9 @@ Conventions:
   detector resolution (a fluctuation the core can chase while free tails take the peak) nor
   wider than a fraction of its mass (a bump that absorbs what the smooth background misses in
   a sculpted spectrum). A minimum at a bound is not a measured peak;
-- ``asymmetry_constraint=w`` adds ``(asymmetry / w)^2`` to the minimised chi2 (a Gaussian
-  constraint of width ``w``) for ``asymmetric_crystal_ball``: the mode of a flat-topped peak
+- ``asymmetry_constraint=w`` adds ``(asymmetry / w)^2`` to the minimised chi2 for
+  ``asymmetric_crystal_ball``: iminuit's ``NormalConstraint("asymmetry", 0, w)`` added to the
+  likelihood cost (a Gaussian constraint of width ``w``). The mode of a flat-topped peak
   trades off against its asymmetry, and a few thousand events or fewer pin neither; the
   constraint lets the core lean only as far as the data insist;
 - ``mean_error_low`` is negative (iminuit's sign convention: ``mean + mean_error_low`` is the
@@ -88,6 +89,17 @@ Validity. A fit is ``valid`` only when it measures a peak and its errors can be 
 ``fmin`` records MINUIT's flags of the final minimum (``is_valid``, ``has_accurate_covar``,
 ``has_posdef_covar``, ``has_made_posdef_covar``, ``hesse_failed``, ``is_above_max_edm``,
 ``has_reached_call_limit``, ``has_parameters_at_limit``); a valid fit has them all good.
+
+Beyond values and errors. ``covariance`` and ``correlation`` are HESSE's matrices of the free
+parameters ``free_params`` (rows and columns in that order), in the reported parameters (the
+background shape's own ``p1, p2, p3``, not MINUIT's whitened ``c1, c2, c3``): the correlation
+is HESSE's, the covariance that correlation times the recorded ``errors`` (so its diagonal is
+``errors^2`` exactly; for a parameter near a limit MINUIT's error maps the interval through the
+limit's transformation and differs slightly from the linearised matrix's). The record also
+keeps what the fit saw, ``fitted_counts`` on ``edges`` (and ``template_variances`` for a
+finite reference), and how it was set up (``free_tails``, ``relative_width``,
+``asymmetry_constraint``): :meth:`FitResult.minuit` rebuilds iminuit's ``Minuit`` at the
+minimum from the record alone, for MINOS on any parameter, profiles and contours.
 """
 
 from __future__ import annotations
@@ -100,7 +112,7 @@ from typing import Any
 
 import numpy as np
 from iminuit import Minuit
-from iminuit.cost import ExtendedBinnedNLL, Template
+from iminuit.cost import CostSum, ExtendedBinnedNLL, NormalConstraint, Template
 from iminuit.util import IMinuitWarning
 from numpy.typing import ArrayLike
 from scipy import stats
@@ -297,6 +309,18 @@ class FitResult:
     tail parameters fixed for the final fit, at a limit or unmeasured (name -> value); ``background_bump``
     how far the background's ``ln B`` rises and falls in the signal window (0: no peak there);
     ``signal_yield_floor`` the Poisson floor ``sqrt(s)`` of the signal yield's error.
+
+    Beyond values and errors (module docstring): ``free_params`` the fitted parameters, the rows
+    and columns of ``covariance`` and ``correlation`` (None when HESSE gave no matrix); the
+    fit's input, ``fitted_counts`` per bin of ``edges`` and ``template_variances`` (a finite
+    reference template's sums of squared weights, None otherwise); its settings ``free_tails``,
+    ``relative_width`` and ``asymmetry_constraint``. :meth:`minuit` rebuilds the ``Minuit``.
+
+    Examples:
+        >>> fit = run.fits()["top500", "mjj"]                          # doctest: +SKIP
+        >>> fit.free_params, fit.correlation                  # names, HESSE's correlation matrix
+        >>> m = fit.minuit()                                  # iminuit.Minuit at the minimum
+        >>> m.minos("sigma").merrors["sigma"]                 # MINOS interval of the width
     """
 
     observable: str | None
@@ -332,11 +356,30 @@ class FitResult:
     fixed_tails: dict[str, float] = field(default_factory=dict)
     background_bump: float = math.nan
     signal_yield_floor: float = math.nan
+    free_params: list[str] = field(default_factory=list)
+    covariance: list[list[float]] | None = None
+    correlation: list[list[float]] | None = None
+    fitted_counts: list[float] = field(default_factory=list)
+    template_variances: list[float] | None = None
+    free_tails: bool = False
+    relative_width: tuple[float, float] | None = None
+    asymmetry_constraint: float | None = None
 
     def __post_init__(self) -> None:
-        # results rebuilt from JSON may carry NaN for a missing code
+        # results rebuilt from JSON may carry NaN for a missing code, matrix or setting
         if not isinstance(self.reason_code, str):
             self.reason_code = None
+        for name in ("covariance", "correlation", "template_variances"):
+            if not isinstance(getattr(self, name), (list, np.ndarray)):
+                setattr(self, name, None)
+        if isinstance(self.relative_width, (list, tuple, np.ndarray)):
+            lo, hi = self.relative_width
+            self.relative_width = (float(lo), float(hi))
+        else:
+            self.relative_width = None
+        constraint = self.asymmetry_constraint
+        if constraint is None or not math.isfinite(constraint):
+            self.asymmetry_constraint = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (NaN and infinities become None, tuples lists)."""
@@ -349,6 +392,39 @@ class FitResult:
         fit range get 0. Raises ValueError when the fit has no parameters (it did not run).
         """
         return expected_from_dict(self.to_dict(), edges=edges)
+
+    def minuit(self) -> Minuit:
+        """iminuit's ``Minuit`` of this fit at its minimum, rebuilt from the record alone.
+
+        The cost is the fit's (the binned likelihood of ``fitted_counts``, or the ``Template``
+        cost of a finite reference, plus the asymmetry's ``NormalConstraint`` and lhcad's soft
+        walls), MIGRAD starts from the recorded values with the same parameters fixed, then
+        HESSE runs: the values agree with ``params`` within a small fraction of their errors.
+        A new ``Minuit`` each call; ``m.minos("sigma")``, ``m.mnprofile``, ``m.draw_mncontour``
+        work as on any other.
+
+        Its parameters are MINUIT's: ``s, mean, sigma``, the tails, ``b``, and a functional
+        background's shape in the whitened coordinates ``c1, c2, ...`` (``params`` reports the
+        shape's own ``p1, p2, ...``; see :class:`PeakModel`).
+
+        Raises:
+            ValueError: the fit did not run (no parameters: ``reason`` says why) or was
+                recorded without its counts.
+        """
+        if not self.params or len(self.fitted_counts) != len(self.edges) - 1:
+            raise ValueError(f"the fit of {self.observable} cannot be rebuilt: {self.reason or 'no fitted counts recorded'}")
+        edges = np.asarray(self.edges, dtype=np.float64)
+        template = None if self.template is None else (edges, np.asarray(self.template, dtype=np.float64))
+        model = PeakModel(self.model, self.background, edges, edges[0], edges[-1], template, self.free_tails)
+        variances = None if self.template_variances is None else np.asarray(self.template_variances, dtype=np.float64)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", IMinuitWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            fit = _PeakFit(
+                model, np.asarray(self.fitted_counts, dtype=np.float64), 0, np.random.default_rng(0),
+                self.relative_width, self.asymmetry_constraint, variances,
+            )  # fmt: skip
+            return fit.restore(self.params, tuple(self.fixed_tails))
 
 
 def _json_value(value: Any) -> Any:
@@ -447,10 +523,17 @@ def fit_resonance(
     edges, counts, template = _restrict(edges, counts, template, fit_range)
     variances = None if template is None or template.ndim == 1 else template[:, 1]
     template = template if template is None or template.ndim == 1 else template[:, 0]
+    variances = None if background != "template" else variances
+    setup: dict[str, Any] = {
+        "free_tails": free_tails,
+        "relative_width": None if relative_width is None else (float(relative_width[0]), float(relative_width[1])),
+        "asymmetry_constraint": asymmetry_constraint if "asymmetry" in SIGNAL_SHAPES[signal].tails else None,
+    }
     if len(counts) == 0:
         return FitResult(
-            observable=observable, n=0, model=signal, background=background, reason="no bins in the fit range", reason_code="no_bins"
-        )
+            observable=observable, n=0, model=signal, background=background, reason="no bins in the fit range",
+            reason_code="no_bins", **setup,
+        )  # fmt: skip
     reference = None if template is None or background != "template" else (edges, template)
     model = PeakModel(signal, background, edges, edges[0], edges[-1], reference, free_tails)
     result = FitResult(
@@ -459,7 +542,10 @@ def fit_resonance(
         model=signal,
         background=background,
         edges=edges.tolist(),
-        template=None if template is None or background != "template" else template.tolist(),
+        template=None if reference is None else template.tolist(),
+        fitted_counts=counts.tolist(),
+        template_variances=None if variances is None else variances.tolist(),
+        **setup,
     )
     unfit = _unfit_reason(counts, template, background, model.n_free)
     if unfit is not None:
@@ -469,10 +555,7 @@ def fit_resonance(
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", IMinuitWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
-        fit = _PeakFit(
-            model, counts, n_starts, np.random.default_rng(seed), relative_width, asymmetry_constraint,
-            None if background != "template" else variances,
-        )
+        fit = _PeakFit(model, counts, n_starts, np.random.default_rng(seed), relative_width, asymmetry_constraint, variances)
         return fit.run(result, minos)
 
 
@@ -570,13 +653,17 @@ class _PeakFit:
             whitened = (theta0, basis)
             model = PeakModel(model.signal, model.background, self.edges, model.lo, model.hi, None, model.free_tails, whitened)
         self.model = model
-        self._asymmetry = model.names.index("asymmetry") if "asymmetry" in model.names else None
-        self.asymmetry_constraint = asymmetry_constraint
-        self.cost: ExtendedBinnedNLL | Template = ExtendedBinnedNLL(counts, self.edges, model, name=model.names)
+        #: the binned likelihood alone: its value at a minimum is the fit's chi2
+        self.likelihood: ExtendedBinnedNLL | Template = ExtendedBinnedNLL(counts, self.edges, model, name=model.names)
         if template_variances is not None and model.template_counts is not None:
             # a finite reference sample: its per-bin uncertainty enters the likelihood
             weighted = np.stack([model.template_counts, template_variances], axis=-1)
-            self.cost = Template(counts, self.edges, (_SignalComponent(model), weighted), name=model.names, method="da")
+            self.likelihood = Template(counts, self.edges, (_SignalComponent(model), weighted), name=model.names, method="da")
+        #: the likelihood and the asymmetry's Gaussian constraint (iminuit cost objects; the soft
+        #: walls of :meth:`fcn` are added to it)
+        self.cost: ExtendedBinnedNLL | Template | CostSum = self.likelihood
+        if asymmetry_constraint is not None and "asymmetry" in model.names:
+            self.cost = self.likelihood + NormalConstraint("asymmetry", 0.0, asymmetry_constraint)
         self._shape_slice = slice(len(model.names) - len(model.shape_names), len(model.names))
         self._grid_features: np.ndarray | None = None
         #: whether the cost holds the background-bump penalty (fits with a free shape only: a
@@ -607,12 +694,6 @@ class _PeakFit:
         lo, hi = self.relative_width
         ratio = sigma / max(mean, 1e-12)
         return max(ratio - hi, lo - ratio, 0.0)
-
-    def asymmetry_penalty(self, par: Sequence[float]) -> float:
-        """``(asymmetry / w)^2`` of the asymmetry constraint (0 without one)."""
-        if self.asymmetry_constraint is None or self._asymmetry is None:
-            return 0.0
-        return (par[self._asymmetry] / self.asymmetry_constraint) ** 2
 
     def bump_moments(self, par: Sequence[float]) -> tuple[float, float]:
         """Mean cubed rise and mean cubed fall of ``ln B`` in the signal window, ``(R, F)``.
@@ -647,13 +728,13 @@ class _PeakFit:
         return self.bump_cube(par) ** (1.0 / 3.0)
 
     def fcn(self, *par: float) -> float:
-        """The minimised function: the Baker-Cousins chi2 of the binned likelihood plus
-        :meth:`rise_penalty`, the relative-width wall, :meth:`asymmetry_penalty` and, with
-        ``bump_constrained``, the background-bump wall (errordef 1)."""
+        """The minimised function: :attr:`cost` (the Baker-Cousins chi2 of the binned likelihood
+        and the asymmetry's ``NormalConstraint``) plus :meth:`rise_penalty`, the relative-width
+        wall and, with ``bump_constrained``, the background-bump wall (errordef 1)."""
         walls = self.rise_penalty(par) + WIDTH_PENALTY * self.width_excess(par[1], par[2]) ** 3
         if self.bump_constrained:
             walls += BUMP_PENALTY * self.bump_cube(par)  # BUMP_PENALTY * background_bump^3
-        return float(self.cost(*par)) + walls + self.asymmetry_penalty(par)
+        return float(self.cost(*par)) + walls
 
     def minuit(self, start: dict[str, float], fixed: Sequence[str] = ()) -> Minuit:
         """A Minuit on the cost from ``start``, with limits, step sizes and fixed parameters."""
@@ -686,13 +767,13 @@ class _PeakFit:
         start = {"s": 0.0, "mean": 0.5 * (model.lo + model.hi), "sigma": sigma, **CB_TAILS, "b": self.n}
         start.update(dict.fromkeys(model.shape_names, 0.0))
         if not model.shape_names:  # template: the yield's MLE is the number of events
-            return start, float(self.cost(*(start[name] for name in model.names)))
+            return start, float(self.likelihood(*(start[name] for name in model.names)))
         m = self.minuit(start, fixed=("s", "mean", "sigma", *model.tail_names))
         m.migrad(ncall=MIGRAD_CALLS)
         # the cost without the signal's walls: the placeholder peak's width may lie outside
         # ``relative_width`` (its wall once added 125 to every jet-mass fit's q0, 11 sigma)
         values = list(m.values)
-        return dict(zip(model.names, map(float, values))), float(self.cost(*values)) + self.rise_penalty(values)
+        return dict(zip(model.names, map(float, values))), float(self.likelihood(*values)) + self.rise_penalty(values)
 
     def starts(self, background: dict[str, float] | None) -> list[dict[str, float]]:
         """Starting points: the largest excesses over the background, then random peaks.
@@ -889,6 +970,7 @@ class _PeakFit:
             else:
                 errors.update(dict.fromkeys(model.theta_names, math.nan))
         result.params, result.errors = values, errors
+        result.free_params, result.covariance, result.correlation = self.matrices(m, errors)
         result.mean, result.mean_error = values["mean"], errors["mean"]
         result.mean_error_low, result.mean_error_high = -errors["mean"], errors["mean"]
         result.sigma, result.sigma_error = values["sigma"], errors["sigma"]
@@ -901,6 +983,61 @@ class _PeakFit:
         result.chi2, result.ndf, p_value = self.goodness(m)
         if result.ndf > 0:
             result.chi2_ndf, result.p_value = result.chi2 / result.ndf, p_value
+
+    def matrices(
+        self, m: Minuit, errors: dict[str, float]
+    ) -> tuple[list[str], list[list[float]] | None, list[list[float]] | None]:
+        """The free parameters in the reported coordinates, their covariance and correlation
+        matrices (None without a usable HESSE matrix).
+
+        MINUIT's matrix is carried to the reported parameters (the shape's ``theta = theta0 +
+        A c``: the Jacobian is ``A`` on the shape block, 1 elsewhere); the correlation is that
+        matrix's, the covariance the correlation times ``errors`` (its diagonal ``errors^2``).
+        """
+        model = self.model
+        reported = [name for name in model.names if name not in model.shape_names]
+        jacobian = np.zeros((len(reported) + len(model.theta_names), len(model.names)))
+        for row, name in enumerate(reported):
+            jacobian[row, model.names.index(name)] = 1.0
+        free = [name for name in reported if not m.fixed[name]]
+        if model.shape_names:
+            jacobian[len(reported) :, self._shape_slice] = model.basis
+            reported += model.theta_names
+            if not any(m.fixed[name] for name in model.shape_names):
+                free += model.theta_names
+        if m.covariance is None or not free:
+            return free, None, None
+        index = [reported.index(name) for name in free]
+        covariance = (jacobian @ np.asarray(m.covariance) @ jacobian.T)[np.ix_(index, index)]
+        scale = np.sqrt(np.diag(covariance))
+        if not (np.all(np.isfinite(covariance)) and np.all(scale > 0.0)):
+            return free, None, None
+        correlation = covariance / np.outer(scale, scale)
+        correlation = np.clip(0.5 * (correlation + correlation.T), -1.0, 1.0)
+        np.fill_diagonal(correlation, 1.0)
+        error = np.array([errors[name] for name in free])
+        covariance = correlation * np.outer(error, error)
+        return free, covariance.tolist(), correlation.tolist()
+
+    def restore(self, values: dict[str, float], fixed: Sequence[str]) -> Minuit:
+        """A Minuit at a recorded minimum: MIGRAD from the reported ``values`` (shape parameters
+        carried to MINUIT's coordinates) with the ``fixed`` tails fixed, then HESSE, as the
+        final fit of :meth:`run` was made (the background-bump wall on, MINUIT's most careful
+        strategy when the matrix is not accurate)."""
+        model = self.model
+        start = {**CB_TAILS, **values}
+        if model.shape_names:
+            theta = np.array([values[name] for name in model.theta_names], dtype=np.float64)
+            start.update(zip(model.shape_names, map(float, np.linalg.solve(model.basis, theta - model.theta0))))
+            self.bump_constrained = True
+        m = self.minuit(start, fixed=tuple(fixed))
+        m.migrad(ncall=MIGRAD_CALLS)
+        m.hesse()
+        if not (m.valid and m.accurate):
+            m.strategy = 2
+            m.migrad(ncall=MIGRAD_CALLS)
+            m.hesse()
+        return m
 
     def judge(self, m: Minuit, n_converged: int, n_tried: int) -> tuple[str, str] | None:
         """Why the best minimum does not measure a peak or its errors cannot be trusted,
@@ -942,7 +1079,7 @@ class _PeakFit:
     def goodness(self, m: Minuit) -> tuple[float, int, float]:
         """A minimum's likelihood-ratio chi2, its degrees of freedom and its p-value (NaN
         without a degree of freedom)."""
-        chi2, ndf = float(self.cost(*m.values)), len(self.counts) - m.nfit
+        chi2, ndf = float(self.likelihood(*m.values)), len(self.counts) - m.nfit
         return chi2, ndf, float(stats.chi2.sf(chi2, ndf)) if ndf > 0 else math.nan
 
     def peak_problem(self, m: Minuit) -> tuple[str, str] | None:

@@ -419,7 +419,7 @@ class Masses:
 
 @dataclass
 class Results:
-    """The ``export`` stage's output: ``results.json`` (schema ``lhcad/schemas/results-1.json``)
+    """The ``export`` stage's output: ``results.json`` (schema ``lhcad/schemas/results-2.json``)
     and, when asked, the anomalous events (``anomalous_events.parquet``)."""
 
     results: dict[str, Any]

@@ -1,4 +1,4 @@
-"""Stage ``export``: ``results.json`` (validated against ``lhcad/schemas/results-1.json``) and the
+"""Stage ``export``: ``results.json`` (validated against ``lhcad/schemas/results-2.json``) and the
 list of anomalous events."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def _data_block(data: Events, files: dict[str, str]) -> dict[str, Any]:
 
 @stage(
     "export",
-    version=3,
+    version=4,
     summary="write results.json (schema-validated) and anomalous_events.parquet",
     reads=("export", "analysis"),
     needs=("data", "score", "select", "fit", "extract"),

@@ -92,3 +92,38 @@ def test_bad_compress_input_exits_2(tmp_path: Path, events_parquet: Path) -> Non
     assert result.exit_code == 2 and "file not found" in result.output
     result = runner.invoke(main, ["compress", str(events_parquet), *out, "--columns", "label"])
     assert result.exit_code == 2 and "only floating-point columns" in result.output
+
+
+def test_the_quantising_codec_needs_no_latent_size_and_prints_no_training(
+    tmp_path: Path, events_parquet: Path
+) -> None:
+    runner = CliRunner()
+    lhcz, restored_path = tmp_path / "q.lhcz", tmp_path / "restored.parquet"
+    command = ["compress", str(events_parquet), "--model", "quant", "--out", str(lhcz)]
+    result = runner.invoke(main, [*command, "--precision", "0.005", "--level", "3"])
+    assert result.exit_code == 0, result.output
+    assert "quantised to a precision of 0.005" in result.output and "no training" in result.output
+    result = runner.invoke(main, ["decompress", str(lhcz), "--out", str(restored_path)])
+    assert result.exit_code == 0, result.output
+    original, restored = pd.read_parquet(events_parquet), pd.read_parquet(restored_path)
+    assert list(restored.dtypes) == list(original.dtypes)
+    ratio = (restored["mj1"] / original["mj1"] - 1).abs()
+    assert ratio.max() <= 0.005 + 1e-6
+
+
+def test_latent_goes_with_a_network_and_precision_with_quant(
+    tmp_path: Path, events_parquet: Path
+) -> None:
+    runner = CliRunner()
+    out = ["--out", str(tmp_path / "x.lhcz")]
+    result = runner.invoke(main, ["compress", str(events_parquet), "--model", "ae", *out])
+    assert result.exit_code == 2 and "--latent is required" in result.output
+    result = runner.invoke(
+        main, ["compress", str(events_parquet), "--model", "quant", "--latent", "4", *out]
+    )
+    assert result.exit_code == 2 and "no latent space" in result.output
+    result = runner.invoke(
+        main, ["compress", str(events_parquet), "--model", "quant", "--precision", "0.5", *out]
+    )
+    assert result.exit_code == 2 and "--precision" in result.output
+    assert not (tmp_path / "x.lhcz").exists()

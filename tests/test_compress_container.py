@@ -34,7 +34,7 @@ def lhcz(tmp_path: Path) -> Path:
 def test_arrays_and_header_survive_the_round_trip(lhcz: Path) -> None:
     content = read_lhcz(lhcz)
     assert content.header["format"] == "lhcz"
-    assert content.header["format_version"] == FORMAT_VERSION
+    assert content.header["format_version"] == 1  # the default: what a network's file is
     assert content.header["n_rows"] == 50 and content.header["note"] == "ünïcode"
     for name, array in sample_arrays().items():
         restored = content.arrays[name]
@@ -91,3 +91,13 @@ def test_a_newer_format_version_asks_for_an_upgrade(lhcz: Path) -> None:
         archive.comment = f"lhcz:{FORMAT_VERSION + 1}:{digest}".encode()
     with pytest.raises(DataError, match="upgrade lhcad"):
         read_lhcz(lhcz)
+
+
+def test_the_newest_version_is_written_and_read_and_no_newer_one_written(tmp_path: Path) -> None:
+    path = tmp_path / "v.lhcz"
+    write_lhcz(path, {"n_rows": 50}, sample_arrays(), version=FORMAT_VERSION)
+    assert read_lhcz(path).header["format_version"] == FORMAT_VERSION
+    with zipfile.ZipFile(path) as archive:
+        assert archive.comment.startswith(f"lhcz:{FORMAT_VERSION}:".encode())
+    with pytest.raises(ValueError, match="version"):
+        write_lhcz(path, {}, sample_arrays(), version=FORMAT_VERSION + 1)

@@ -7,12 +7,14 @@ import pandas as pd
 import pytest
 
 from lhcad.families.compress.metrics import (
+    bfloat16_baseline,
     column_residuals,
     compression_ratios,
     derived_differences,
     relative_residual,
     residual_summary,
     size_baselines,
+    to_bfloat16,
 )
 from lhcad.data.columns import JET_COLUMNS
 from lhcad.data.toy import make_toy_events
@@ -62,3 +64,23 @@ def test_sizes_and_ratios(jets: pd.DataFrame) -> None:
     assert baselines["parquet_zstd_bytes"] < baselines["parquet_bytes"]
     ratios = compression_ratios(baselines["raw_bytes"] // 8, baselines)
     assert ratios["ratio_vs_raw"] == pytest.approx(8.0)
+
+
+def test_median_of_the_absolute_residual_ignores_a_few_wild_rows() -> None:
+    residual = np.array([0.01, -0.01, 0.02, -0.02, 0.01, 0.01, 5.0, np.nan])
+    stats = residual_summary(residual)
+    assert stats["median_abs_percent"] == pytest.approx(1.0)
+    assert stats["mean_abs_percent"] == pytest.approx(100 * 5.08 / 7)
+    assert residual_summary(np.array([np.nan]))["median_abs_percent"] is None
+
+
+def test_bfloat16_rounds_to_8_significant_bits_and_costs_half_of_float32(
+    jets: pd.DataFrame,
+) -> None:
+    values = jets["mj1"].to_numpy()
+    rounded = to_bfloat16(values)
+    assert not (rounded.view(np.uint32) & 0xFFFF).any()
+    assert np.max(np.abs(rounded / values - 1)) <= 2.0**-8
+    baseline = bfloat16_baseline(jets)
+    assert baseline["columns"]["mj1"]["mean_abs_percent"] < 100 * 2.0**-8
+    assert baseline["n_bytes"] < size_baselines(jets)["parquet_zstd_tuned_bytes"] * 0.6

@@ -13,7 +13,8 @@ import pyarrow.parquet as pq
 
 from lhcad.data.parquet import parquet_schema
 from lhcad.errors import DataError, handle_errors
-from lhcad.families.compress import LATENT_DTYPES, MODEL_KINDS
+from lhcad.families.compress import CODEC_KINDS, LATENT_DTYPES
+from lhcad.families.compress.quant import MAX_PRECISION, MIN_PRECISION, ZSTD_LEVEL
 from lhcad.families.compress.metrics import derived_differences, size_baselines
 
 
@@ -41,6 +42,7 @@ def read_parquet_table(path: Path) -> Any:
 def _compress(
     input_path: Path, out: Path, columns: str | None, hidden: str, **options: Any
 ) -> None:
+    quantised = options["model"] == "quant"
     from lhcad.families.compress.codec import CompressionSettings, compress_table, decompress_file  # torch
     from lhcad.models.trainer import TrainSettings  # torch
 
@@ -54,29 +56,39 @@ def _compress(
     )
     settings = CompressionSettings(
         kind=options["model"],
-        latent_dim=options["latent_dim"],
+        latent_dim=options["latent_dim"] or 1,
         arch_hidden=_int_list(hidden, "--hidden"),
         beta=options["beta"],
         latent_dtype=options["latent_dtype"],
         train=train,
         seed=options["seed"],
+        precision=options["precision"],
+        level=options["level"],
     )
     chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     record = compress_table(frame, out, settings, chosen, source=str(input_path))
     zstd = size_baselines(frame)["parquet_zstd_bytes"]
+    encoding = (
+        f"quantised to a precision of {settings.precision:g}"
+        if quantised
+        else f"encoded to K={settings.latent_dim} ({settings.kind})"
+    )
     click.echo(
-        f"{out}: {record.n_rows:,} rows, {len(record.columns)} columns encoded to "
-        f"K={settings.latent_dim} ({settings.kind}), {len(record.stored)} stored as they are"
+        f"{out}: {record.n_rows:,} rows, {len(record.columns)} columns {encoding}, "
+        f"{len(record.stored)} stored as they are"
     )
     input_bytes = input_path.stat().st_size
     click.echo(
         f"  {record.n_bytes:,} bytes: {input_bytes / record.n_bytes:.2f}x smaller than the input, "
         f"{zstd / record.n_bytes:.2f}x smaller than zstd parquet"
     )
-    click.echo(
-        f"  train {record.train_seconds:.1f} s ({record.epochs} epochs, best {record.best_epoch}), "
-        f"compress {record.compress_seconds:.2f} s"
-    )
+    if quantised:
+        click.echo(f"  compress {record.compress_seconds:.2f} s (no training)")
+    else:
+        click.echo(
+            f"  train {record.train_seconds:.1f} s ({record.epochs} epochs, best "
+            f"{record.best_epoch}), compress {record.compress_seconds:.2f} s"
+        )
     differences = derived_differences(frame, decompress_file(out))
     if differences:
         parts = [
@@ -91,17 +103,33 @@ def _compress(
 @click.argument("input_path", metavar="IN.parquet", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--model",
-    type=click.Choice(MODEL_KINDS),
+    type=click.Choice(CODEC_KINDS),
     default="ae",
     show_default=True,
-    help="Autoencoder or VAE.",
+    help="Autoencoder, VAE, or quant: the physics-aware quantising codec (no network; every "
+    "jet pT, mass, tau_N, mjj and other column within --precision).",
 )
 @click.option(
     "--latent",
     "latent_dim",
     type=click.IntRange(min=1),
-    required=True,
-    help="Latent values per row (K).",
+    default=None,
+    help="ae, vae: latent values per row (K; required).",
+)
+@click.option(
+    "--precision",
+    type=click.FloatRange(min=MIN_PRECISION, max=MAX_PRECISION),
+    default=0.01,
+    show_default=True,
+    help="quant: largest relative error of every stored pT, mass, tau_N, mjj and other column, "
+    "and absolute one of eta and phi (the mean error is about half).",
+)
+@click.option(
+    "--level",
+    type=click.IntRange(min=1, max=22),
+    default=ZSTD_LEVEL,
+    show_default=True,
+    help="quant: zstd level (3: 100 times faster, 2%% larger).",
 )
 @click.option(
     "--out",
@@ -174,8 +202,13 @@ def _compress(
     help="Initialisation, split and shuffling seed.",
 )
 def compress_command(**options: Any) -> None:
-    """Train an AE or VAE on the columns of IN.parquet and write them, K numbers per row, with the
-    decoder to one self-contained .lhcz file (lossy: see the printed round-trip differences)."""
+    """Compress the floating-point columns of IN.parquet into one self-contained .lhcz file:
+    an AE or VAE trained on them (K numbers per row and the decoder), or the quantising codec
+    (each quantity within --precision, zstd). Lossy: see the printed round-trip differences."""
+    if options["model"] != "quant" and options["latent_dim"] is None:
+        raise click.UsageError("--latent is required with --model ae or vae")
+    if options["model"] == "quant" and options["latent_dim"] is not None:
+        raise click.UsageError("--model quant has no latent space: give --precision, not --latent")
     handle_errors(_compress)(**options)
 
 

@@ -1,10 +1,13 @@
 """Compressing a table into an ``.lhcz`` file and restoring it.
 
-:func:`compress_table` standardises the chosen floating-point columns (mean and standard
-deviation in float64), trains a :class:`~lhcad.families.compress.model.DenseCompressor` on them with
-lhcad's single-model trainer, encodes every row to its latent means and writes them (float16 or
-float32) with the decoder weights, the normalisation, every column's name and dtype, and the
-other columns stored losslessly. :func:`decompress_file` needs that file and nothing else.
+For a network (``ae``, ``vae``), :func:`compress_table` standardises the chosen floating-point
+columns (mean and standard deviation in float64), trains a
+:class:`~lhcad.families.compress.model.DenseCompressor` on them with lhcad's single-model trainer,
+encodes every row to its latent means and writes them (float16 or float32) with the decoder
+weights, the normalisation, every column's name and dtype, and the other columns stored
+losslessly. For the quantising codec (``quant``, :mod:`~lhcad.families.compress.quant`) it
+writes the zstd frames of the quantised quantities and the values stored exactly instead (no
+training, no weights). :func:`decompress_file` needs that file and nothing else.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from lhcad import __version__
 from lhcad.families.compress import LATENT_DTYPES
 from lhcad.families.compress.container import read_lhcz, write_lhcz
+from lhcad.families.compress.quant import ZSTD_LEVEL
 from lhcad.errors import DataError
 
 if TYPE_CHECKING:
@@ -37,7 +42,8 @@ class CompressionSettings:
 
     Attributes:
         arch_hidden: encoder widths (the decoder mirrors them).
-        kind: ``ae`` or ``vae``.
+        kind: ``ae``, ``vae`` or ``quant`` (the quantising codec: no network; only
+            ``precision`` and ``level`` matter).
         latent_dim: latent values per row ``K``.
         activation: activation between layers.
         beta: KL weight of the VAE.
@@ -45,6 +51,9 @@ class CompressionSettings:
         train: optimisation settings (None: :class:`~lhcad.models.trainer.TrainSettings` defaults).
         val_fraction: rows held out for early stopping and the choice of the best epoch.
         seed: initialisation, split and shuffling seed.
+        precision: ``quant``: the largest relative error of every stored pT, mass, tau_N and
+            other column, and the absolute one of eta and phi.
+        level: ``quant``: zstd level.
     """
 
     kind: str = "ae"
@@ -56,6 +65,8 @@ class CompressionSettings:
     train: TrainSettings | None = None
     val_fraction: float = 0.1
     seed: int = 0
+    precision: float = 0.01
+    level: int = ZSTD_LEVEL
 
     def architecture(self, n_inputs: int) -> CompressorArchitecture:
         from lhcad.families.compress.model import CompressorArchitecture
@@ -196,6 +207,8 @@ def compress_table(
     Raises:
         DataError: unusable columns, non-finite values, a table too small to train on.
     """
+    if settings.kind == "quant":
+        return _compress_quantised(frame, out, settings, columns, source)
     from lhcad.families.compress.model import DenseCompressor, compressor_loss
     from lhcad.models.trainer import TrainSettings, train_model
 
@@ -240,10 +253,7 @@ def compress_table(
         "lhcad_version": __version__,
         "source": source,
         "n_rows": len(frame),
-        "columns": [
-            {"name": str(c), "dtype": frame[c].dtype.str, "encoded": c in encoded}
-            for c in frame.columns
-        ],
+        "columns": _column_table(frame, encoded),
         "model": arch.to_dict(),
         "normalisation": {
             "kind": "standard",
@@ -273,6 +283,95 @@ def compress_table(
     )
 
 
+def _column_table(frame: pd.DataFrame, encoded: Sequence[str]) -> list[dict[str, Any]]:
+    return [
+        {"name": str(c), "dtype": frame[c].dtype.str, "encoded": c in encoded}
+        for c in frame.columns
+    ]
+
+
+def _compress_quantised(
+    frame: pd.DataFrame,
+    out: Path,
+    settings: CompressionSettings,
+    columns: Sequence[str] | None,
+    source: str | None,
+) -> CompressionRecord:
+    """The ``quant`` branch of :func:`compress_table`: NaN and infinities are stored exactly."""
+    from lhcad.families.compress.quant import QuantSettings, encode
+
+    try:
+        quant = QuantSettings(precision=settings.precision, level=settings.level)
+    except ValueError as exc:
+        raise DataError(str(exc), source=source) from None
+    t0 = time.perf_counter()
+    encoded, stored = split_columns(frame, columns, source)
+    result = encode({c: frame[c].to_numpy() for c in encoded}, encoded, quant)
+    arrays: dict[str, np.ndarray] = {"quant.payload": np.frombuffer(result.payload, np.uint8)}
+    arrays |= result.exceptions
+    arrays |= {f"column.{i}": frame[name].to_numpy() for i, name in enumerate(stored)}
+    header = {
+        "lhcad_version": __version__,
+        "source": source,
+        "n_rows": len(frame),
+        "columns": _column_table(frame, encoded),
+        "codec": "quant",
+        "quant": result.header,
+    }
+    n_bytes = write_lhcz(out, header, arrays, version=2)
+    return CompressionRecord(
+        path=out,
+        n_bytes=n_bytes,
+        n_rows=len(frame),
+        columns=encoded,
+        stored=stored,
+        train_seconds=0.0,
+        compress_seconds=time.perf_counter() - t0,
+        best_epoch=0,
+        epochs=0,
+        history=[],
+    )
+
+
+def _decompress_quantised(
+    header: dict[str, Any], arrays: dict[str, np.ndarray], path: Path
+) -> pd.DataFrame:
+    """The table of a ``quant`` file."""
+    from lhcad.families.compress.quant import decode
+
+    try:
+        columns = header["columns"]
+        n_rows = int(header["n_rows"])
+        dtypes = {c["name"]: np.dtype(c["dtype"]) for c in columns}
+        encoded = [c["name"] for c in columns if c["encoded"]]
+        exceptions = {k: v for k, v in arrays.items() if k.startswith("exceptions.")}
+        decoded = decode(
+            header["quant"],
+            arrays["quant.payload"].tobytes(),
+            exceptions,
+            n_rows,
+            {c: dtypes[c] for c in encoded},
+        )
+        if sorted(decoded) != sorted(encoded):
+            raise ValueError("the decoded columns are not the encoded ones")
+        stored = [arrays[f"column.{i}"] for i in range(len(columns) - len(encoded))]
+        if any(len(values) != n_rows for values in stored):
+            raise ValueError("a stored column has the wrong length")
+    except (KeyError, TypeError, ValueError, IndexError, pa.ArrowException) as exc:
+        raise DataError(
+            f"damaged .lhcz file: inconsistent header or payload ({type(exc).__name__}: {exc})",
+            source=path,
+        ) from None
+    data: dict[str, np.ndarray] = {}
+    stored_values = iter(stored)
+    for column in columns:
+        name = column["name"]
+        data[name] = decoded[name] if column["encoded"] else next(stored_values).astype(
+            dtypes[name], copy=False
+        )
+    return pd.DataFrame(data)
+
+
 def decompress_file(path: Path, device: str = "cpu") -> pd.DataFrame:
     """The table an ``.lhcz`` file holds: decoded columns and stored ones, in their original
     order, names and dtypes.
@@ -280,13 +379,15 @@ def decompress_file(path: Path, device: str = "cpu") -> pd.DataFrame:
     Raises:
         DataError: a missing, foreign, truncated or corrupt file.
     """
+    content = read_lhcz(path)
+    header, arrays = content.header, content.arrays
+    if header.get("codec") == "quant":
+        return _decompress_quantised(header, arrays, path)  # no torch needed
     import torch
 
     from lhcad.families.compress.model import CompressorArchitecture, build_decoder
     from lhcad.models.trainer import resolve_device
 
-    content = read_lhcz(path)
-    header, arrays = content.header, content.arrays
     try:
         arch = CompressorArchitecture.from_dict(header["model"])
         columns = header["columns"]

@@ -1,11 +1,16 @@
 """The ``.lhcz`` file: a zip archive of one JSON header and plain ``.npy`` arrays.
 
-Layout (format version 1)::
+Layout::
 
     header.json          what the file holds: format, version, columns, model, normalisation,
                          and per array its member name, dtype, shape and sha256
-    arrays/<name>.npy    latent values, decoder weights, losslessly stored columns
-    (zip comment)        ``lhcz:1:<sha256 of header.json>``
+    arrays/<name>.npy    latent values, decoder weights, losslessly stored columns (version 2:
+                         the quantising codec's zstd payload and exactly stored values instead)
+    (zip comment)        ``lhcz:<version>:<sha256 of header.json>``
+
+Format version 1 holds a network's latents (``ae``, ``vae``); version 2 is written for the
+quantising codec (``quant``), so that an lhcad that predates it refuses the file with "upgrade
+lhcad" rather than misreading it. Network files are still written as version 1.
 
 Arrays are written with ``allow_pickle=False`` and read the same way, so opening a file never
 runs code. A file that is not a zip, lacks the comment, fails a checksum or a zip CRC, or comes
@@ -30,7 +35,8 @@ from lhcad.errors import DataError
 from lhcad.io.atomic import atomic_path
 
 FORMAT = "lhcz"
-FORMAT_VERSION = 1
+#: The newest format version this lhcad reads and writes.
+FORMAT_VERSION = 2
 HEADER = "header.json"
 COMMENT_PREFIX = b"lhcz:"
 
@@ -53,8 +59,14 @@ def _npy_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def write_lhcz(path: Path, header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> int:
-    """Write ``header`` (JSON-ready) and ``arrays`` atomically to ``path``; returns the file size.
+def write_lhcz(
+    path: Path,
+    header: Mapping[str, Any],
+    arrays: Mapping[str, np.ndarray],
+    version: int = 1,
+) -> int:
+    """Write ``header`` (JSON-ready) and ``arrays`` atomically to ``path`` as format ``version``
+    (1 .. :data:`FORMAT_VERSION`); returns the file size.
 
     The header gains ``format``, ``format_version`` and an ``arrays`` table with each array's
     member name, dtype, shape and sha256. The file's creation time is the zip members' own
@@ -76,9 +88,11 @@ def write_lhcz(path: Path, header: Mapping[str, Any], arrays: Mapping[str, np.nd
             "shape": list(array.shape),
             "sha256": _sha256(data),
         }
-    full_header = {"format": FORMAT, "format_version": FORMAT_VERSION, **header, "arrays": table}
+    if not 1 <= version <= FORMAT_VERSION:
+        raise ValueError(f".lhcz format version {version} is not one this lhcad writes")
+    full_header = {"format": FORMAT, "format_version": version, **header, "arrays": table}
     header_bytes = (json.dumps(full_header, indent=1, allow_nan=False) + "\n").encode("utf-8")
-    signature = COMMENT_PREFIX + f"{FORMAT_VERSION}:{_sha256(header_bytes)}".encode()
+    signature = COMMENT_PREFIX + f"{version}:{_sha256(header_bytes)}".encode()
     with (
         atomic_path(path) as tmp,
         zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive,

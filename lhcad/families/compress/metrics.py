@@ -4,11 +4,13 @@
   original is 0 have none and are counted), its mean and RMS, and robust figures (median, half
   width of the central 68%) that a few near-zero originals cannot dominate;
 - derived physics recomputed from both tables with :mod:`lhcad.data.features` (mjj, both jet
-  masses, both tau21): mean |relative difference| in %;
+  masses, both tau21): mean and median |relative difference| in %;
 - sizes: the table as raw float bytes, as parquet with pyarrow's default codec (snappy), as
   zstd-compressed parquet (the baseline a user already has), and as the smallest lossless
   parquet pyarrow writes for float tables (zstd level 19, no dictionary, byte-stream split: the
-  dictionary pages that pyarrow adds by default make float columns larger than raw).
+  dictionary pages that pyarrow adds by default make float columns larger than raw);
+- what precision dropped for free gives: the columns as float16, or as bfloat16 (float32 with
+  the low 16 mantissa bits rounded away), in tuned zstd parquet.
 """
 
 from __future__ import annotations
@@ -59,8 +61,8 @@ def relative_residual(original: np.ndarray, reconstructed: np.ndarray) -> np.nda
 
 
 def residual_summary(residual: np.ndarray) -> dict[str, Any]:
-    """Mean, RMS, median, central-68% half width and mean |.| in % of the defined residuals,
-    with the count of undefined ones."""
+    """Mean, RMS, median, central-68% half width, and mean and median |.| in % of the defined
+    residuals, with the count of undefined ones."""
     defined = residual[np.isfinite(residual)]
     if len(defined) == 0:
         return {
@@ -69,6 +71,7 @@ def residual_summary(residual: np.ndarray) -> dict[str, Any]:
             "median": None,
             "half_width_68": None,
             "mean_abs_percent": None,
+            "median_abs_percent": None,
             "n_undefined": len(residual),
         }
     lo, hi = np.quantile(defined, [0.16, 0.84])
@@ -78,6 +81,7 @@ def residual_summary(residual: np.ndarray) -> dict[str, Any]:
         "median": float(np.median(defined)),
         "half_width_68": float((hi - lo) / 2),
         "mean_abs_percent": float(100 * np.abs(defined).mean()),
+        "median_abs_percent": float(100 * np.median(np.abs(defined))),
         "n_undefined": int(len(residual) - len(defined)),
     }
 
@@ -159,6 +163,33 @@ def float16_baseline(table: pd.DataFrame) -> dict[str, Any]:
     """What a user gets for free by storing the columns as float16 in tuned zstd parquet: its
     size and its round-trip errors."""
     rounded = table.astype(np.float16)
+    restored = rounded.astype({c: table[c].dtype for c in table.columns})
+    return {
+        "n_bytes": tuned_parquet_bytes(rounded),
+        "columns": column_residuals(table, restored, list(table.columns)),
+        "derived": derived_differences(table, restored),
+    }
+
+
+def to_bfloat16(values: np.ndarray) -> np.ndarray:
+    """``values`` rounded to bfloat16 (8 exponent, 7 mantissa bits; round half to even), as
+    float32 whose low 16 bits are 0; NaN and infinities stay as they are.
+
+    >>> to_bfloat16(np.array([1.0, 1.00390625, 1.01171875, np.inf], np.float32)).tolist()
+    [1.0, 1.0, 1.015625, inf]
+    """
+    values = np.ascontiguousarray(values, dtype=np.float32)
+    bits = values.view(np.uint32).astype(np.uint64)
+    rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16 << 16).astype(np.uint32)
+    out = rounded.view(np.float32)
+    return np.where(np.isfinite(values) & np.isfinite(out), out, values)
+
+
+def bfloat16_baseline(table: pd.DataFrame) -> dict[str, Any]:
+    """Like :func:`float16_baseline` with bfloat16 (float16's range, 3 mantissa bits fewer):
+    stored as float32 with zero low halves in tuned zstd parquet, whose byte-stream split puts
+    those halves into planes that compress to nothing."""
+    rounded = pd.DataFrame({c: to_bfloat16(table[c].to_numpy()) for c in table.columns})
     restored = rounded.astype({c: table[c].dtype for c in table.columns})
     return {
         "n_bytes": tuned_parquet_bytes(rounded),

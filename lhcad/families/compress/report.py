@@ -9,12 +9,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from lhcad.families.compress.artifacts import CompressArtifacts
 from lhcad.families.compress.codec import decompress_file
 from lhcad.families.compress.metrics import DERIVED_OBSERVABLES, derived_tables, has_jets
-from lhcad.families.compress.plots import distribution_grid, residual_grid, tradeoff_figure
+from lhcad.families.compress.plots import (
+    distribution_grid,
+    pareto_figure,
+    residual_grid,
+    run_point,
+    tradeoff_figure,
+)
 from lhcad.families.compress.config import CompressAnalysis, compressed_table
 from lhcad.data.columns import MJ_HEAVY, MJ_LIGHT, MJJ
 from lhcad.pipeline.runner import StageContext
@@ -54,6 +61,18 @@ def _mean_abs(run: Mapping[str, Any], name: str) -> str:
     return fmt(run["derived"].get(name, {}).get("mean_abs_percent"), 2)
 
 
+def _median_abs(run: Mapping[str, Any], name: str) -> str:
+    return fmt(run["derived"].get(name, {}).get("median_abs_percent"), 3)
+
+
+def _baselines(metrics: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """The rounded-column baselines a study holds (runs before bfloat16 have float16 only)."""
+    found = [("float16 + tuned zstd parquet", metrics["float16_zstd"])]
+    if "bfloat16_zstd" in metrics:
+        found.append(("bfloat16 + tuned zstd parquet", metrics["bfloat16_zstd"]))
+    return found
+
+
 #: The size ratios of the headline table, against parquet, zstd parquet and tuned zstd parquet.
 RATIOS: tuple[str, ...] = (
     "ratio_vs_parquet",
@@ -71,18 +90,18 @@ def summary_table(metrics: Mapping[str, Any]) -> Table:
         sizes = [fmt(run["n_bytes"] / 1e3, 0), *(fmt(run[r], 2) for r in RATIOS)]
         masses = [_mean_abs(run, name) for name in HEADLINE]
         times = [fmt(run[t], 2) for t in TIMES]
-        rows.append([run["model"].upper(), run["latent_dim"], *sizes, *masses, *times])
-    f16 = metrics["float16_zstd"]
-    sizes = [fmt(f16["n_bytes"] / 1e3, 0), *(fmt(f16[r], 2) for r in RATIOS)]
-    masses = [_mean_abs(f16, name) for name in HEADLINE]
-    rows.append(["float16 + tuned zstd parquet", "–", *sizes, *masses, "–", "–", "–"])
+        rows.append([run["model"].upper(), run_point(run), *sizes, *masses, *times])
+    for label, baseline in _baselines(metrics):
+        sizes = [fmt(baseline["n_bytes"] / 1e3, 0), *(fmt(baseline[r], 2) for r in RATIOS)]
+        masses = [_mean_abs(baseline, name) for name in HEADLINE]
+        rows.append([label, "–", *sizes, *masses, "–", "–", "–"])
     for model, ref in SEED_REFERENCE.items():
         mass = f"{ref['mass_difference_percent']:.2f} (its mass)"
         times = [fmt(ref[t], 2) for t in TIMES]
         name = f"seed 004 (Baler) {model.upper()}"
         rows.append([name, ref["latent_dim"], "–", "–", "–", "–", mass, "–", "–", *times])
     columns = [
-        "model", "K", ".lhcz [kB]", "ratio vs parquet", "ratio vs zstd parquet",
+        "model", "K or precision", ".lhcz [kB]", "ratio vs parquet", "ratio vs zstd parquet",
         "ratio vs tuned zstd parquet", "mjj mean |Δ| [%]", "m heavy mean |Δ| [%]",
         "m light mean |Δ| [%]", "train [s]", "compress [s]", "decompress [s]",
     ]  # fmt: skip
@@ -96,17 +115,19 @@ def summary_table(metrics: Mapping[str, Any]) -> Table:
 def derived_table(metrics: Mapping[str, Any]) -> Table:
     """Mean, median and central-68% half width of every derived observable's relative difference."""
     rows = []
-    for run in [
-        *metrics["runs"],
-        {"model": "float16", "latent_dim": "–", **metrics["float16_zstd"]},
-    ]:
+    baselines = [
+        {"model": label.split(" ")[0], "latent_dim": None, **baseline}
+        for label, baseline in _baselines(metrics)
+    ]
+    for run in [*metrics["runs"], *baselines]:
         for name, stats in run["derived"].items():
             rows.append(
                 [
                     run["model"].upper(),
-                    run["latent_dim"],
+                    run_point(run),
                     name,
                     fmt(stats["mean_abs_percent"], 2),
+                    fmt(stats.get("median_abs_percent"), 3),
                     _percent(stats["median"]),
                     _percent(stats["half_width_68"]),
                     fmt(stats["n_undefined"]),
@@ -114,9 +135,10 @@ def derived_table(metrics: Mapping[str, Any]) -> Table:
             )
     columns = [
         "model",
-        "K",
+        "K or precision",
         "observable",
         "mean |Δ| [%]",
+        "median |Δ| [%]",
         "median Δ [%]",
         "68% half width [%]",
         "undefined",
@@ -141,7 +163,7 @@ def column_table(metrics: Mapping[str, Any]) -> Table:
             values = (stats["mean"], stats["rms"], stats["half_width_68"])
             cells.append(" / ".join(_percent(value, 1) for value in values))
         rows.append([name, *cells])
-    columns = ["column", *(f"{r['model'].upper()} K={r['latent_dim']}" for r in runs)]
+    columns = ["column", *(f"{r['model'].upper()} {run_point(r)}" for r in runs)]
     return Table(
         columns,
         rows,
@@ -163,13 +185,17 @@ def figure_blocks(
     restored_columns = {
         run: {c: frame[c].to_numpy() for c in names} for run, frame in restored.items()
     }
-    blocks = [
-        figures.add(
-            tradeoff_figure(runs, figures.analysis),
-            "tradeoff",
-            "Resolution after the round trip and compression ratio against K; validation loss "
-            "per epoch",
-        ),
+    blocks = []
+    if any(run["history"] for run in runs):
+        blocks.append(
+            figures.add(
+                tradeoff_figure(runs, figures.analysis),
+                "tradeoff",
+                "Networks: resolution after the round trip and compression ratio against K; "
+                "validation loss per epoch",
+            )
+        )
+    blocks += [
         figures.add(
             residual_grid(columns, restored_columns, runs, figures.analysis),
             "residuals",
@@ -228,16 +254,118 @@ def summary_section(metrics: Mapping[str, Any]) -> Section:
     )
 
 
-def _summary_line(metrics: Mapping[str, Any]) -> str:
-    """The result in one line: the AE at the largest K against zstd parquet and float16."""
-    best = max(metrics["runs"], key=lambda r: (r["latent_dim"], r["model"] == "ae"))
-    mjj = best["derived"].get(MJJ, {}).get("mean_abs_percent")
-    mjj_text = f", mjj mean |Δ| {mjj:.2f}%" if mjj is not None else ""
-    float16 = metrics["float16_zstd"]["ratio_vs_parquet_zstd"]
-    return (
-        f"{best['model'].upper()} K={best['latent_dim']}: {best['ratio_vs_parquet_zstd']:.1f}x "
-        f"smaller than zstd parquet{mjj_text}; float16 + tuned zstd parquet: {float16:.2f}x"
+def pareto_points(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every compressor and rounded-column baseline as a point of the size/accuracy plane: its
+    size ratio against zstd parquet, mean and median |relative difference| (%) of mjj and both
+    jet masses, compress and decompress seconds, and whether it is on the Pareto front (no
+    other point is as small or smaller with all three mean differences as small or smaller,
+    and better in one)."""
+    points = []
+    baselines = [
+        {"name": label.split(" + ")[0], "model": label.split(" ")[0], **baseline}
+        for label, baseline in _baselines(metrics)
+    ]
+    for run in [*metrics["runs"], *baselines]:
+        derived = run["derived"]
+        point: dict[str, Any] = {
+            "name": run["name"],
+            "ratio_vs_parquet_zstd": run["ratio_vs_parquet_zstd"],
+            "compress_seconds": run.get("compress_seconds"),
+            "decompress_seconds": run.get("decompress_seconds"),
+        }
+        for name in HEADLINE:
+            stats = derived.get(name, {})
+            point[f"{name}_mean_abs_percent"] = stats.get("mean_abs_percent")
+            point[f"{name}_median_abs_percent"] = stats.get("median_abs_percent")
+        points.append(point)
+
+    def errors(point: Mapping[str, Any]) -> list[float]:
+        values = [point[f"{name}_mean_abs_percent"] for name in HEADLINE]
+        return [np.inf if v is None else v for v in values]
+
+    for point in points:
+        point["on_front"] = not any(
+            other is not point
+            and other["ratio_vs_parquet_zstd"] >= point["ratio_vs_parquet_zstd"]
+            and all(o <= p for o, p in zip(errors(other), errors(point)))
+            and (
+                other["ratio_vs_parquet_zstd"] > point["ratio_vs_parquet_zstd"]
+                or errors(other) != errors(point)
+            )
+            for other in points
+        )
+    return points
+
+
+def pareto_section(figures: FigureWriter, metrics: Mapping[str, Any]) -> Section:
+    """The Pareto front: size against mean and median mass differences, every point in a table
+    (front marked) and a figure."""
+    points = pareto_points(metrics)
+    rows = []
+    for point in sorted(points, key=lambda p: -p["ratio_vs_parquet_zstd"]):
+        cells = []
+        for name in HEADLINE:
+            cells += [
+                fmt(point[f"{name}_mean_abs_percent"], 3),
+                fmt(point[f"{name}_median_abs_percent"], 3),
+            ]
+        times = [fmt(point["compress_seconds"], 2), fmt(point["decompress_seconds"], 2)]
+        rows.append(
+            [point["name"], fmt(point["ratio_vs_parquet_zstd"], 2), *cells, *times,
+             fmt(point["on_front"])]
+        )  # fmt: skip
+    columns = ["compressor", "ratio vs zstd parquet"]
+    for label in ("mjj", "m heavy", "m light"):
+        columns += [f"{label} mean |Δ| [%]", f"{label} median |Δ| [%]"]
+    columns += ["compress [s]", "decompress [s]", "on the front"]
+    text = (
+        "Size against accuracy: each compressor and the rounded-column baselines, the size as "
+        "how many times smaller than zstd parquet of the same columns, the accuracy as the mean "
+        "and median |relative difference| of mjj and of both jet masses recomputed from the "
+        "decompressed jets. A point is on the front when no other is as small with all three "
+        "mean differences as small. quant: the quantising codec at precision r (every stored "
+        "pT, mass and tau_N within a relative r, eta and phi within r; the file holds "
+        "everything needed to decompress, there is no model). Times: compress (quant: the "
+        "whole encoding; networks: encoding the rows once trained, see the summary for the "
+        "training) and decompress to parquet, one process."
     )
+    caption = "Every compressor's size and accuracy, the front marked"
+    blocks: list[Any] = [Paragraph(text), Table(columns, rows, id="pareto", caption=caption)]
+    if any(point[f"{MJJ}_mean_abs_percent"] is not None for point in points):  # a table with jets
+        blocks.append(
+            figures.add(
+                pareto_figure(points, figures.analysis),
+                "pareto",
+                "Mean (filled) and median (open) |relative difference| of each mass against the "
+                "size ratio to zstd parquet; the line joins each mass's front",
+            )
+        )
+    return Section("pareto", "Size against accuracy: the Pareto front", blocks)
+
+
+def _summary_line(metrics: Mapping[str, Any]) -> str:
+    """The result in one line: the AE at the largest K (and the quantising codec at its finest
+    precision) against zstd parquet and float16."""
+    networks = [r for r in metrics["runs"] if r["model"] != "quant"]
+    parts = []
+    if networks:
+        best = max(networks, key=lambda r: (r["latent_dim"], r["model"] == "ae"))
+        mjj = best["derived"].get(MJJ, {}).get("mean_abs_percent")
+        mjj_text = f", mjj mean |Δ| {mjj:.2f}%" if mjj is not None else ""
+        parts.append(
+            f"{best['model'].upper()} K={best['latent_dim']}: "
+            f"{best['ratio_vs_parquet_zstd']:.1f}x smaller than zstd parquet{mjj_text}"
+        )
+    quant = [r for r in metrics["runs"] if r["model"] == "quant"]
+    if quant:
+        finest = min(quant, key=lambda r: r["precision"])
+        mjj = finest["derived"].get(MJJ, {}).get("mean_abs_percent")
+        mjj_text = f", mjj mean |Δ| {mjj:.3f}%" if mjj is not None else ""
+        parts.append(
+            f"quant r={finest['precision']:g}: {finest['ratio_vs_parquet_zstd']:.1f}x{mjj_text}"
+        )
+    float16 = metrics["float16_zstd"]["ratio_vs_parquet_zstd"]
+    return "; ".join([*parts, f"float16 + tuned zstd parquet: {float16:.2f}x"])
 
 
 def compress_page(ctx: StageContext, figures: FigureWriter) -> ReportPage:
@@ -250,17 +378,17 @@ def compress_page(ctx: StageContext, figures: FigureWriter) -> ReportPage:
     restored = {run["name"]: decompress_file(compressed.file(run)) for run in compressed.runs}
     sections = [
         summary_section(metrics),
+        pareto_section(figures, metrics),
         Section("figures", "Figures", figure_blocks(figures, metrics, table, restored)),
         Section("physics", "Derived physics", [derived_table(metrics)]),
         Section("columns", "Columns", [column_table(metrics)]),
     ]
+    kept = ("n_events", "columns", "latent_dtype", "baselines", "float16_zstd", "bfloat16_zstd")
     results = {
         **results_header(analysis),
-        **{
-            k: metrics[k]
-            for k in ("n_events", "columns", "latent_dtype", "baselines", "float16_zstd")
-        },
+        **{k: metrics[k] for k in kept if k in metrics},
         "runs": [{k: v for k, v in run.items() if k != "history"} for run in metrics["runs"]],
+        "pareto": pareto_points(metrics),
         "seed_reference": SEED_REFERENCE,
     }
     return ReportPage(sections, _summary_line(metrics), results)

@@ -1,5 +1,6 @@
 """Stages ``compress`` and ``compress_report``: AE and VAE compression of the events table at
-several latent sizes, measured against parquet and zstd parquet (Baler's benchmark)."""
+several latent sizes and the quantising codec at several precisions, measured against parquet,
+zstd parquet and float16/bfloat16 columns (Baler's benchmark)."""
 
 from __future__ import annotations
 
@@ -16,20 +17,26 @@ ROUNDTRIP_SCRATCH = "roundtrip.parquet"
 
 
 def run_name(kind: str, latent_dim: int) -> str:
-    """The artifact stem of one compressor, e.g. ``ae_k4``."""
+    """The artifact stem of one network compressor, e.g. ``ae_k4``."""
     return f"{kind}_k{latent_dim}"
+
+
+def quant_run_name(precision: float) -> str:
+    """The artifact stem of the quantising codec at one precision, e.g. ``quant_p0.01``."""
+    return f"quant_p{precision:g}"
 
 
 @stage(
     "compress",
-    version=2,
-    summary="train AE and VAE compressors at each latent size, write .lhcz files, measure the "
-    "round trip",
+    version=3,
+    summary="train AE and VAE compressors at each latent size, quantise at each precision, "
+    "write .lhcz files, measure the round trip",
     needs=("data",),
 )
 def run_compress(ctx: StageContext) -> None:
     from lhcad.families.compress.codec import CompressionSettings, compress_table, decompress_to_parquet
     from lhcad.families.compress.metrics import (
+        bfloat16_baseline,
         column_residuals,
         compression_ratios,
         derived_differences,
@@ -44,11 +51,15 @@ def run_compress(ctx: StageContext) -> None:
     train = TrainSettings.of(cfg)
     runs = []
     for kind in cfg.models:
-        for latent_dim in cfg.latent_dims:
-            name = run_name(kind, latent_dim)
+        points = cfg.precisions if kind == "quant" else cfg.latent_dims
+        for point in points:
+            if kind == "quant":
+                name, latent_dim, extra = quant_run_name(point), None, {"precision": point}
+            else:
+                name, latent_dim, extra = run_name(kind, int(point)), int(point), {}
             settings = CompressionSettings(
                 kind=kind,
-                latent_dim=latent_dim,
+                latent_dim=latent_dim or 1,
                 arch_hidden=tuple(cfg.hidden),
                 activation=cfg.activation,
                 beta=cfg.beta,
@@ -56,6 +67,8 @@ def run_compress(ctx: StageContext) -> None:
                 train=train,
                 val_fraction=cfg.val_fraction,
                 seed=cfg.seed,
+                precision=float(point),
+                level=cfg.zstd_level,
             )
             path = Compressions.file_path(ctx.out, name)
             record = compress_table(table, path, settings, source="events")
@@ -69,6 +82,7 @@ def run_compress(ctx: StageContext) -> None:
                     "name": name,
                     "model": kind,
                     "latent_dim": latent_dim,
+                    **extra,
                     "file": record.path.name,
                     "n_bytes": record.n_bytes,
                     **compression_ratios(record.n_bytes, baselines),
@@ -93,6 +107,10 @@ def run_compress(ctx: StageContext) -> None:
     float16 = float16_baseline(table)
     float16["seconds"] = time.perf_counter() - t0
     float16 |= compression_ratios(float16["n_bytes"], baselines)
+    t0 = time.perf_counter()
+    bfloat16 = bfloat16_baseline(table)
+    bfloat16["seconds"] = time.perf_counter() - t0
+    bfloat16 |= compression_ratios(bfloat16["n_bytes"], baselines)
     Compressions(
         {
             "n_events": len(table),
@@ -100,6 +118,7 @@ def run_compress(ctx: StageContext) -> None:
             "latent_dtype": cfg.latent_dtype,
             "baselines": baselines,
             "float16_zstd": float16,
+            "bfloat16_zstd": bfloat16,
             "runs": runs,
         }
     ).write(ctx.out)

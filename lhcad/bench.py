@@ -3,7 +3,9 @@
 Every figure is measured in one process on the same data and written as JSON (keys other tools
 read: ``train_events_per_s``, ``naive_train_events_per_s``, ``train_speedup_vs_naive``,
 ``score_events_per_s``, ``fit_seconds_per_histogram``, ``peak_rss_mb``, ``pipeline_seconds``,
-``cached_rerun_seconds``, ``machine``). Throughputs count events x epochs per second for the
+``cached_rerun_seconds``, ``machine``; with ``--compress N``, ``quant_compress_events_per_s``,
+``quant_decompress_events_per_s`` beside ``parquet_zstd_write_events_per_s`` and
+``parquet_zstd_read_events_per_s``). Throughputs count events x epochs per second for the
 whole ensemble (every member sees every event each epoch).
 """
 
@@ -175,10 +177,13 @@ def run_bench(
     raw_workers: int = 2,
     raw_convert: int | None = None,
     jet_images: int | None = None,
+    compress: int | None = None,
 ) -> dict[str, Any]:
     """Run every benchmark and return the JSON-ready figures (``raw_events``: also convert a
     synthetic raw particle file of that many events, see :mod:`lhcad.data.raw_bench`; ``jet_images``:
-    also one conv-VAE epoch over that many jet images, see :mod:`lhcad.families.jet_images.bench`)."""
+    also one conv-VAE epoch over that many jet images, see :mod:`lhcad.families.jet_images.bench`;
+    ``compress``: also the quantising codec's compress and decompress speed on that many toy
+    events, see :mod:`lhcad.families.compress.bench`)."""
     from lhcad.models.trainer import resolve_device
 
     resolved = str(resolve_device(device))
@@ -197,6 +202,10 @@ def run_bench(
         from lhcad.families.jet_images.bench import bench_conv_vae
 
         results.update(bench_conv_vae(jet_images, resolved))
+    if compress is not None:
+        from lhcad.families.compress.bench import bench_compress
+
+        results.update(bench_compress(compress))
     results["peak_rss_mb"] = peak_rss_mb()
     results["machine"] = machine_info(resolved)
     return results

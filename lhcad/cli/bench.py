@@ -30,19 +30,22 @@ from lhcad.io.atomic import write_json_atomic
               help="Convert only the first N events of the --raw file (same code path; for busy machines).")
 @click.option("--jet-images", type=click.IntRange(min=1), default=None,
               help="Also time one conv-VAE training epoch over this many 125x125x3 jet images (0.37 MB each in memory).")
+@click.option("--compress", "compress_events", type=click.IntRange(min=1000), default=None,
+              help="Also time `lhcad compress --model quant` and `decompress` on this many toy events, beside zstd parquet.")
 @set_option
 @click.option("--json", "json_path", type=click.Path(path_type=Path), default=None, help="Write the figures here.")
 @handle_errors
 def bench(
     device: str, events: int, epochs: int, members: int, batch_size: int, no_naive: bool,
     analysis: Path | None, data: str | None, raw_events: int | None, raw_workers: int, raw_convert: int | None,
-    jet_images: int | None, overrides: tuple[str, ...], json_path: Path | None,
+    jet_images: int | None, compress_events: int | None, overrides: tuple[str, ...], json_path: Path | None,
 ) -> None:  # fmt: skip
     """Measure training, scoring and fitting speed (and optionally a whole run) as JSON."""
     figures = run_bench(
         device=device, events=events, epochs=epochs, members=members, batch_size=batch_size,
         naive=not no_naive, analysis=analysis, data=data, overrides=list(overrides),
         raw_events=raw_events, raw_workers=raw_workers, raw_convert=raw_convert, jet_images=jet_images,
+        compress=compress_events,
     )  # fmt: skip
     if json_path is not None:
         write_json_atomic(json_path, figures)

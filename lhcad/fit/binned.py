@@ -593,6 +593,18 @@ def _unfit_reason(
     return None
 
 
+def _minimize_carefully(m: Minuit) -> Minuit:
+    """MIGRAD and HESSE, and again with MINUIT's most careful strategy (2) when the minimum is
+    not valid or its covariance not accurate."""
+    m.migrad(ncall=MIGRAD_CALLS)
+    m.hesse()
+    if not (m.valid and m.accurate):
+        m.strategy = 2
+        m.migrad(ncall=MIGRAD_CALLS)
+        m.hesse()
+    return m
+
+
 def _at_limit(m: Minuit) -> list[str]:
     """Free parameters within half their error of a limit (iminuit's ``has_parameters_at_limit``)."""
     names = []
@@ -893,12 +905,7 @@ class _PeakFit:
                 m.values[name] = value
                 m.fixed[name] = True
             fixed.update(at)
-            m.migrad(ncall=MIGRAD_CALLS)
-            m.hesse()
-            if not (m.valid and m.accurate):
-                m.strategy = 2
-                m.migrad(ncall=MIGRAD_CALLS)
-                m.hesse()
+            _minimize_carefully(m)
         return fixed
 
     def run(self, result: FitResult, minos: bool) -> FitResult:
@@ -1030,14 +1037,7 @@ class _PeakFit:
             theta = np.array([values[name] for name in model.theta_names], dtype=np.float64)
             start.update(zip(model.shape_names, map(float, np.linalg.solve(model.basis, theta - model.theta0))))
             self.bump_constrained = True
-        m = self.minuit(start, fixed=tuple(fixed))
-        m.migrad(ncall=MIGRAD_CALLS)
-        m.hesse()
-        if not (m.valid and m.accurate):
-            m.strategy = 2
-            m.migrad(ncall=MIGRAD_CALLS)
-            m.hesse()
-        return m
+        return _minimize_carefully(self.minuit(start, fixed=tuple(fixed)))
 
     def judge(self, m: Minuit, n_converged: int, n_tried: int) -> tuple[str, str] | None:
         """Why the best minimum does not measure a peak or its errors cannot be trusted,

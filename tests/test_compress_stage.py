@@ -105,5 +105,5 @@ def test_the_shipped_study_compares_ae_and_vae_at_k_4_6_8_with_the_quantising_co
     assert config.pipeline == ["data", "compress", "compress_report"]
     assert config.compress.models == ["ae", "vae", "quant"]
     assert config.compress.latent_dims == [4, 6, 8]
-    assert config.compress.precisions == [0.001, 0.003, 0.01, 0.03]
+    assert config.compress.precisions == [0.0002, 0.002, 0.01, 0.02, 0.03]
     assert config.compress.hidden == [200, 100, 50]

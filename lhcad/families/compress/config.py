@@ -32,7 +32,7 @@ class CompressConfig(Section):
     latent_dims: list[PositiveInt] = Field(default_factory=lambda: [4, 6, 8])
     """Latent sizes K (values stored per event) to compare."""
     precisions: list[Annotated[float, Field(ge=1e-6, le=0.25)]] = Field(
-        default_factory=lambda: [0.001, 0.003, 0.01, 0.03]
+        default_factory=lambda: [0.0002, 0.002, 0.01, 0.02, 0.03]
     )
     """``quant``: precisions to compare; each is the largest relative error of every stored jet
     pT, mass, tau_N, mjj and other column, and the largest absolute error of eta and phi

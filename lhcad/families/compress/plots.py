@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import ScalarFormatter
 
 from lhcad.families.compress.metrics import relative_residual
 from lhcad.plots.style import (
@@ -235,6 +236,8 @@ def pareto_figure(points: Sequence[Mapping[str, Any]], analysis: str) -> Figure:
             ax.plot(*zip(*front), color=ENSEMBLE, linewidth=1, zorder=0)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.xaxis.set_major_formatter(ScalarFormatter())  # 3, 4, 6 rather than 3 x 10^0
+        ax.xaxis.set_minor_formatter(ScalarFormatter())
         ax.set_xlabel("zstd parquet size / compressed size")
         ax.set_ylabel(f"|Δ{axis_label(name).split(' [')[0]}| / orig. [%]")
         if seen:

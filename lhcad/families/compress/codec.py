@@ -248,12 +248,9 @@ def compress_table(
         f"decoder.{name}": p.detach().cpu().numpy()
         for name, p in model.decoder.state_dict().items()
     }
-    arrays |= {f"column.{i}": frame[name].to_numpy() for i, name in enumerate(stored)}
+    arrays |= _stored_columns(frame, stored)
     header = {
-        "lhcad_version": __version__,
-        "source": source,
-        "n_rows": len(frame),
-        "columns": _column_table(frame, encoded),
+        **_file_header(frame, encoded, source),
         "model": arch.to_dict(),
         "normalisation": {
             "kind": "standard",
@@ -283,6 +280,22 @@ def compress_table(
     )
 
 
+def _stored_columns(frame: pd.DataFrame, stored: Sequence[str]) -> dict[str, np.ndarray]:
+    """The columns kept as they are (not encoded), as the file's ``column.<i>`` arrays."""
+    return {f"column.{i}": frame[name].to_numpy() for i, name in enumerate(stored)}
+
+
+def _file_header(frame: pd.DataFrame, encoded: Sequence[str], source: str | None) -> dict[str, Any]:
+    """What every ``.lhcz`` header starts with, whatever the codec: who wrote it, from what,
+    how many rows, and the column table."""
+    return {
+        "lhcad_version": __version__,
+        "source": source,
+        "n_rows": len(frame),
+        "columns": _column_table(frame, encoded),
+    }
+
+
 def _column_table(frame: pd.DataFrame, encoded: Sequence[str]) -> list[dict[str, Any]]:
     return [
         {"name": str(c), "dtype": frame[c].dtype.str, "encoded": c in encoded}
@@ -309,12 +322,9 @@ def _compress_quantised(
     result = encode({c: frame[c].to_numpy() for c in encoded}, encoded, quant)
     arrays: dict[str, np.ndarray] = {"quant.payload": np.frombuffer(result.payload, np.uint8)}
     arrays |= result.exceptions
-    arrays |= {f"column.{i}": frame[name].to_numpy() for i, name in enumerate(stored)}
+    arrays |= _stored_columns(frame, stored)
     header = {
-        "lhcad_version": __version__,
-        "source": source,
-        "n_rows": len(frame),
-        "columns": _column_table(frame, encoded),
+        **_file_header(frame, encoded, source),
         "codec": "quant",
         "quant": result.header,
     }

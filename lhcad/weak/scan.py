@@ -172,6 +172,12 @@ class Calibration:
         return (1.0 + self.n_effective * tail) / (1.0 + self.n_effective)
 
 
+def score_of(p_values: np.ndarray) -> np.ndarray:
+    """An event's score from its p-value in its window's calibration: ``-log10 p`` (module
+    docstring), for signal-region events and the background reference alike."""
+    return -np.log10(p_values)
+
+
 def sic_summary(labels: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
     """AUC, max SIC (at least :data:`SIC_MIN_BACKGROUND` background events kept), SIC at fixed
     signal efficiencies, and the signal count in the top-N (labelled signal-region events)."""
@@ -481,7 +487,7 @@ def calibrated_scores(
     for outcome, (lo, hi) in zip(outcomes, edges):
         events = outcome.data_events
         mine = (mjj[events] >= lo) & (mjj[events] < hi)
-        scores[events[mine]] = -np.log10(outcome.data_p_values[mine])
+        scores[events[mine]] = score_of(outcome.data_p_values[mine])
         window_of[events[mine]] = outcome.window.index
     k_best = next(k for k, o in enumerate(outcomes) if o.window.index == best)
     first = last = k_best
@@ -513,7 +519,7 @@ def background_reference(outcomes: list[WindowOutcome], window_of: np.ndarray) -
         calibration, index = outcome.calibration, outcome.window.index
         if calibration.events is None or calibration.weights is None or tile_size[index] == 0:
             continue
-        score = -np.log10(calibration.p_values(calibration.scores))
+        score = score_of(calibration.p_values(calibration.scores))
         window = np.full(len(score), index, dtype=np.int32)
         parts.append((calibration.events.astype(np.int64), window, calibration.weights * tile_size[index], score))
     names = ("row", "window", "weight", "score")

@@ -64,8 +64,9 @@ def run_fit(ctx: StageContext) -> None:
                 inside = (chosen[MJJ] >= region[0]) & (chosen[MJJ] < region[1])
                 counts = np.histogram(chosen[observable][inside], edges)[0].astype(np.float64)
             background, template, variances = model.background, None, None
-            reference = hists.reference(selection, observable) if cfg.jet_mass_background == "reference" else None
-            if observable != MJJ and region is None and reference is not None:
+            on_reference = cfg.jet_mass_background == "reference" and observable != MJJ and region is None
+            reference = hists.reference(selection, observable) if on_reference else None
+            if reference is not None:
                 background, (template, variances) = "template", reference
             elif model.background == "template":
                 template, _ = hists.counts_and_edges(ALL_EVENTS, observable)

@@ -16,16 +16,10 @@ import pandas as pd
 from lhcad.data.stage import Events
 from lhcad.families.lhco.artifacts import ALL_EVENTS, Histograms, Scores, Selections
 from lhcad.families.lhco.config import HistogramConfig
+from lhcad.families.lhco.stages.select import passes_cut
 from lhcad.histograms import fill_histogram
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
-
-
-def passes_cut(record: dict[str, Any], score: np.ndarray) -> np.ndarray:
-    """Whether a score passes a selection's cut: at or above a top-N's threshold (the N-th
-    highest score), above an efficiency selection's quantile (the ``select`` stage's rules)."""
-    threshold = float(record["threshold"])
-    return score >= threshold if record["kind"] == "top_n" else score > threshold
 
 
 def reference_histograms(

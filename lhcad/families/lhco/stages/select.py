@@ -94,6 +94,14 @@ def top_n_mask(score: np.ndarray, n: int) -> np.ndarray:
     return mask
 
 
+def passes_cut(record: dict[str, Any], score: np.ndarray) -> np.ndarray:
+    """Whether a score passes a selection's cut: at or above a top-N's threshold (the N-th
+    highest score), above an efficiency selection's quantile (the rules :func:`run_select`
+    applies; the histogram stage cuts a weak scorer's background reference with them)."""
+    threshold = float(record["threshold"])
+    return score >= threshold if record["kind"] == "top_n" else score > threshold
+
+
 @stage("select", version=3, summary="top-N and fixed-efficiency selections of the most anomalous events", needs=("data", "score"))
 def run_select(ctx: StageContext) -> None:
     cfg: SelectConfig = ctx.config()

@@ -40,10 +40,10 @@ class FlowSettings:
     """CATHODE's conditional normalizing flow (:mod:`lhcad.weak.cathode`)."""
 
     transforms: int = 6
-    hidden: Sequence[int] = (64, 64)
+    hidden: Sequence[int] = (32, 32)
     sideband: float = 2.0
     max_events: int = 150_000
-    epochs: int = 30
+    epochs: int = 20
     batch_size: int = 2048
     lr: float = 1e-3
     patience: int = 10

@@ -121,14 +121,14 @@ class FlowConfig(Section):
 
     transforms: PositiveInt = 6
     """Number of autoregressive affine transforms."""
-    hidden: list[PositiveInt] = Field(default_factory=lambda: [64, 64])
+    hidden: list[PositiveInt] = Field(default_factory=lambda: [32, 32])
     """Hidden-layer widths of each transform's MADE network."""
     sideband: Annotated[float, Field(gt=0.0)] = 2.0
     """The flow trains on events within this many signal-region widths either side of the
     signal region (clipped to the data)."""
     max_events: PositiveInt = 150_000
     """Most sideband events the flow trains on per window (a seeded subsample beyond)."""
-    epochs: PositiveInt = 30
+    epochs: PositiveInt = 20
     """Maximum number of epochs."""
     batch_size: PositiveInt = 2048
     """Mini-batch size."""

@@ -31,6 +31,12 @@ from lhcad.weak.estimators import BinaryClassifier, signal_probability
 #: A user classifier's probabilities are kept this far from 0 and 1 before taking log-odds.
 PROBABILITY_FLOOR = 1e-7
 
+#: Bins per feature of the HGB inputs (scikit-learn's largest ``max_bins``).
+HGB_BINS = 255
+
+#: Events whose quantiles set a member's bin edges (scikit-learn bins on the same subsample size).
+BINNING_SUBSAMPLE = 200_000
+
 
 class Classifier(Protocol):
     """What a fitted ensemble member offers."""
@@ -134,8 +140,37 @@ def fold_ids(n: int, folds: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).permutation(ids).astype(np.int8)
 
 
+def quantile_edges(x: np.ndarray, seed: int, bins: int = HGB_BINS) -> list[np.ndarray]:
+    """Per feature, the edges of ``bins`` equal-population bins of ``x`` (unweighted quantiles of
+    a seeded subsample of :data:`BINNING_SUBSAMPLE` rows, NaN ignored; repeated edges merged)."""
+    rows = np.arange(len(x))
+    if len(rows) > BINNING_SUBSAMPLE:
+        rows = np.random.default_rng(seed).choice(rows, BINNING_SUBSAMPLE, replace=False)
+    levels = np.linspace(0.0, 1.0, bins + 1)[1:-1]
+    sample = np.asarray(x, dtype=np.float64)[rows]
+    return [np.unique(np.nanquantile(column, levels)) if np.isfinite(column).any() else np.empty(0) for column in sample.T]
+
+
+def bin_codes(x: np.ndarray, edges: Sequence[np.ndarray]) -> np.ndarray:
+    """Each value's bin index under ``edges`` (bin i holds edges[i-1] < x <= edges[i]), as
+    float32; NaN stays NaN."""
+    x = np.asarray(x, dtype=np.float64)
+    codes = np.empty(x.shape, dtype=np.float32)
+    for j, column_edges in enumerate(edges):
+        codes[:, j] = np.searchsorted(column_edges, x[:, j], side="left")
+    codes[np.isnan(x)] = np.nan
+    return codes
+
+
 class HGBMember(_Probabilities):
-    """One HistGradientBoosting classifier with early stopping on its own held-out part."""
+    """One HistGradientBoosting classifier with early stopping on its own held-out part.
+
+    The member bins its inputs itself (:func:`quantile_edges`, :func:`bin_codes`) and hands
+    HGB the bin indices: HGB's own binning is the same idea, but fitted with sample weights
+    scikit-learn (>= 1.6) computes each of the 254 bin edges per feature as a separate
+    weighted percentile, which took 80% of a member's training time on CATHODE's windows
+    (1 s per feature on 200k events).
+    """
 
     def __init__(self, spec: ClassifierSpec, seed: int):
         from sklearn.ensemble import HistGradientBoostingClassifier
@@ -150,14 +185,18 @@ class HGBMember(_Probabilities):
             n_iter_no_change=spec.patience,
             random_state=seed,
         )
+        self.seed = seed
+        self.edges: list[np.ndarray] = []
 
     def fit(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> HGBMember:
         """Fit to ``x``, ``y`` with ``sample_weight`` (None: :func:`balanced_weights`)."""
-        self.model.fit(x, y, sample_weight=balanced_weights(y) if sample_weight is None else sample_weight)
+        self.edges = quantile_edges(x, self.seed)
+        weights = balanced_weights(y) if sample_weight is None else sample_weight
+        self.model.fit(bin_codes(x, self.edges), y, sample_weight=weights)
         return self
 
     def decision_function(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self.model.decision_function(x), dtype=np.float64)
+        return np.asarray(self.model.decision_function(bin_codes(x, self.edges)), dtype=np.float64)
 
 
 class MLPClassifier(_Probabilities):

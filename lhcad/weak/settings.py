@@ -40,7 +40,7 @@ class FlowSettings:
     """CATHODE's conditional normalizing flow (:mod:`lhcad.weak.cathode`)."""
 
     transforms: int = 6
-    hidden: Sequence[int] = (32, 32)
+    hidden: Sequence[int] = (64, 64)
     sideband: float = 2.0
     max_events: int = 150_000
     epochs: int = 20

@@ -121,7 +121,7 @@ class FlowConfig(Section):
 
     transforms: PositiveInt = 6
     """Number of autoregressive affine transforms."""
-    hidden: list[PositiveInt] = Field(default_factory=lambda: [32, 32])
+    hidden: list[PositiveInt] = Field(default_factory=lambda: [64, 64])
     """Hidden-layer widths of each transform's MADE network."""
     sideband: Annotated[float, Field(gt=0.0)] = 2.0
     """The flow trains on events within this many signal-region widths either side of the

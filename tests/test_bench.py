@@ -39,3 +39,7 @@ def test_bench_writes_every_figure(tmp_path: Path) -> None:
     for key in KEYS:
         assert figures[key] > 0, key
     assert figures["machine"]["cpu_threads"] >= 1 and figures["machine"]["torch"]
+    # the fresh run's seconds per stage, as its results.json says, sum to at most its wall time
+    stages = figures["pipeline_stage_seconds"]
+    assert set(stages) == {"data", "preprocess", "train", "score", "select", "histogram", "fit", "extract", "export"}
+    assert 0 < sum(stages.values()) <= figures["pipeline_seconds"]

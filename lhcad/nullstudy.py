@@ -61,7 +61,8 @@ def run_significance(results: dict[str, Any]) -> tuple[float, list[str]]:
     The significance is what the procedure would claim with, whether or not a fit found a
     mass: the most significant selection's bump hunt times the selections hunted, combined
     with a weak scorer's window scan as :func:`lhcad.families.lhco.stages.extract.extract_masses` combines
-    them (the smaller p-value doubled), or a mass's own if larger (0 without any).
+    them (the smaller p-value doubled; a scan that is no evidence, CWoLa's, does not count), or
+    a mass's own if larger (0 without any).
     """
     masses = results.get("masses") or {}
     values = [m.get("global_significance") for m in masses.values()]
@@ -69,7 +70,7 @@ def run_significance(results: dict[str, Any]) -> tuple[float, list[str]]:
     hunts = [float(h["global_p"]) for h in (results.get("bumphunt") or {}).values() if h.get("global_p") is not None]
     p_values = [bonferroni_p(hunts)] if hunts else []
     scan = results.get("window_scan") or {}
-    if scan.get("global_p") is not None:
+    if scan.get("global_p") is not None and scan.get("evidence", True):
         p_values.append(float(scan["global_p"]))
     if p_values:
         significance = max(significance, float(p_to_significance(bonferroni_p(p_values))))

@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from test_sideband import qcd_events, signal_events
+from test_weak import scan_diagnostics
 
 from lhcad.families.lhco.config import ExtractConfig
 from lhcad.families.lhco.stages.extract import add_sideband_tests, extract_masses
+from lhcad.weak.windows import scan_evidence
 
 
 def _fit(selection: str, n: int, mean: float, significance: float, valid: bool = True) -> dict:
@@ -142,3 +144,21 @@ def test_a_weak_scan_adds_its_evidence_only_where_the_mass_is_found():
     assert np.isclose(inside["global_significance"], 4.107, atol=2e-3) and inside["claimed"]  # p = 2e-5
     elsewhere = extract_masses(fits, ["mjj"], "smallest_significant", 3.0, 3.0, hunt, scan={**scan, "window": [4000.0, 4400.0]})["mjj"]
     assert set(elsewhere["evidence"]) == {"bump_hunt"} and not elsewhere["claimed"]
+
+
+def test_cwolas_window_scan_is_shown_but_claims_nothing():
+    """CWoLa's classifier is trained against the sideband events that calibrate its excess, so
+    its scan is no test (4.3 sigma on QCD alone): the same excess that CATHODE's scan would add
+    to the evidence leaves a CWoLa mass with its bump hunt's evidence only."""
+    ratios = np.ones(12)
+    ratios[5] = 2.0
+    windows = scan_diagnostics(np.random.default_rng(8), ratios)
+    cathode, cwola = scan_evidence(windows, "cathode"), scan_evidence(windows, "cwola")
+    assert cathode["evidence"] and not cwola["evidence"]
+    assert cwola["global_significance"] == cathode["global_significance"] > 5
+    fits = [{**_fit("top500", 500, cathode["centre"], 9.0), "observable": "mjj", "sigma": 150.0}]
+    hunt = {"top500": {"global_p": 0.5, "global_significance": 0.0}}
+    with_cathode = extract_masses(fits, ["mjj"], "smallest_significant", 3.0, 3.0, hunt, scan=cathode)["mjj"]
+    with_cwola = extract_masses(fits, ["mjj"], "smallest_significant", 3.0, 3.0, hunt, scan=cwola)["mjj"]
+    assert with_cathode["claimed"] and set(with_cathode["evidence"]) == {"bump_hunt", "window_scan"}
+    assert not with_cwola["claimed"] and set(with_cwola["evidence"]) == {"bump_hunt"}

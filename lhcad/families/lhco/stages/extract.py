@@ -24,7 +24,9 @@ the number of selections hunted, Bonferroni, since the answer may come from any 
 weak scorer's window scan is a second test (:func:`lhcad.weak.windows.scan_evidence`: the
 signal-region excess over the sideband-calibrated expectation, paying for every window and
 efficiency tried); when the extracted mjj lies in its best window, the evidence is the
-stronger of the two with its p-value doubled. A jet-mass peak needs more: a selection sculpts
+stronger of the two with its p-value doubled. CATHODE's scan only: CWoLa's classifier is
+trained against the very sideband events that calibrate its excess, which then is no test
+(:data:`lhcad.weak.windows.EVIDENCE_METHODS`). A jet-mass peak needs more: a selection sculpts
 the QCD jet-mass spectrum into peaks of its own, so a jet mass is claimed only when its peak's
 events also concentrate in the mjj signal region (:func:`lhcad.fit.sideband.sideband_test`, at
 least ``extract.jet_mass_evidence``); jet-mass fits that fail it are chosen only when no
@@ -155,6 +157,7 @@ def extract_masses(
     mjj_chosen = choose_fit([f for f in fits if f["observable"] == MJJ], rule, min_significance, jet_mass_evidence)
     scan_applies = (
         scan is not None
+        and scan.get("evidence", True)
         and scan.get("window") is not None
         and mjj_chosen is not None
         and scan["window"][0] <= mjj_chosen["mean"] < scan["window"][1]
@@ -261,7 +264,7 @@ def add_sideband_tests(
 
 @stage(
     "extract",
-    version=6,
+    version=7,
     summary="final masses m_Z (mjj), m_X (heavy jet), m_Y (light jet), claimed only at a global significance",
     needs=("fit",),
     optional=("bumphunt", "data", "select", "score"),
@@ -271,8 +274,8 @@ def run_extract(ctx: StageContext) -> None:
     fits = Fits.read(ctx.inputs["fit"]).fits
     observables = list(dict.fromkeys(f["observable"] for f in fits))
     bumphunt = BumpHunts.read(ctx.inputs["bumphunt"]).summary if "bumphunt" in ctx.inputs else None
-    windows = Scores.read(ctx.inputs["score"], columns=["score"]).windows if "score" in ctx.inputs else None
-    scan = scan_evidence(windows) if windows else None
+    scores = Scores.read(ctx.inputs["score"], columns=["score"]) if "score" in ctx.inputs else None
+    scan = scan_evidence(scores.windows, scores.method) if scores is not None and scores.windows else None
     sideband_tests = None
     if MJJ in observables and "data" in ctx.inputs and "select" in ctx.inputs:
         events = Events.read(ctx.inputs["data"], columns=observables).table

@@ -45,6 +45,7 @@ from lhcad.plots import weak as weak_plots
 from lhcad.plots.style import RESONANCES, plot_style
 from lhcad.report.html import Flagged, Paragraph, Section, Table, render_page
 from lhcad.report.parts import FigureWriter, config_section, fmt, provenance_section
+from lhcad.weak.windows import EVIDENCE_METHODS
 from lhcad.report.summary import not_claimed, summary_lines
 
 MAX_RECONSTRUCTED = 50_000
@@ -371,7 +372,11 @@ def weak_scores_section(run: SearchRun, figures: FigureWriter, info: Mapping[str
     text = (
         f"Scorer: {method} on {', '.join(info['features'])}; best window {best['index']} "
         f"({best['lo']:.0f}–{best['hi']:.0f} GeV, excess {best['significance']:.1f}σ at ε = {best['efficiency']})."
-    )
+        + (" The scan's excess is a test of the resonance beside the selections' bump hunts."
+           if method in EVIDENCE_METHODS else
+           " The scan's excess is shown but claims nothing: the classifier is trained against the sideband events "
+           "that calibrate it, so only the selections' bump hunts count.")
+    )  # fmt: skip
     section = Section("scores", "Scores", [Paragraph(text)])
     columns, rows = _window_rows(info, metrics)
     section.blocks.append(Table(columns, rows, id="windows", caption="Every mjj window of the scan (score.json)."))

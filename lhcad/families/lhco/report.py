@@ -45,8 +45,8 @@ from lhcad.plots import weak as weak_plots
 from lhcad.plots.style import RESONANCES, plot_style
 from lhcad.report.html import Flagged, Paragraph, Section, Table, render_page
 from lhcad.report.parts import FigureWriter, config_section, fmt, provenance_section
-from lhcad.weak.windows import EVIDENCE_METHODS
 from lhcad.report.summary import not_claimed, summary_lines
+from lhcad.weak.windows import EVIDENCE_METHODS
 
 MAX_RECONSTRUCTED = 50_000
 """Events passed through the VAE for the reconstruction figure."""

@@ -4,8 +4,8 @@ Every figure is measured in one process on the same data and written as JSON (ke
 read: ``train_events_per_s``, ``naive_train_events_per_s``, ``train_speedup_vs_naive``,
 ``score_events_per_s``, ``fit_seconds_per_histogram``, ``peak_rss_mb``, ``pipeline_seconds``,
 ``cached_rerun_seconds``, ``pipeline_stage_seconds``, ``machine``; with ``--compress N``,
-``quant_compress_events_per_s``, ``quant_decompress_events_per_s`` beside ``parquet_zstd_write_events_per_s`` and
-``parquet_zstd_read_events_per_s``). Throughputs count events x epochs per second for the
+``quant_compress_events_per_s``, ``quant_decompress_events_per_s`` beside
+``parquet_zstd_write_events_per_s`` and ``parquet_zstd_read_events_per_s``). Throughputs count events x epochs per second for the
 whole ensemble (every member sees every event each epoch).
 """
 

@@ -229,7 +229,7 @@ def test_dask_results_come_back_in_order_while_consumed_as_they_complete(monkeyp
 
     monkeypatch.setattr(executors, "task_progress", Recorder)
     _first_consumed.clear()
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, Client(cluster) as client:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster, Client(cluster) as client:
         results = executors.DaskExecutor(client).map(_wait_for_the_others, [0, 1, 2, 3])
     assert results == [(0, True), (1, True), (2, True), (3, True)]  # True: item 0 saw a result consumed first
     assert updates == [1, 1, 1, 1]

@@ -130,7 +130,7 @@ def test_features_on_a_dask_scheduler_equal_the_local_conversion(tmp_path: Path)
         ).exit_code
         == 0
     )
-    with distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=":0") as cluster:
         result = runner.invoke(
             main,
             ["features", str(raw), "--out", str(tmp_path / "dask.parquet"), "--chunk-rows", "10",

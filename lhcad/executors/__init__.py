@@ -155,7 +155,9 @@ def open_executor(cfg: ExecutorConfig, echo: Callable[[str], None] = lambda line
         n_workers=cfg.n_workers,
         threads_per_worker=cfg.threads_per_worker,
         processes=True,
-        dashboard_address=cfg.dashboard_address or None,
+        # without a dashboard the scheduler still serves HTTP (metrics), by default on port 8787:
+        # a free port instead, so two clusters (parallel tests, a user's own) never collide
+        dashboard_address=cfg.dashboard_address or ":0",
     )
     client = Client(cluster)
     try:

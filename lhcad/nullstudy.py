@@ -36,6 +36,7 @@ from lhcad.data.sources import read_events, resolve_path
 from lhcad.errors import DataError
 from lhcad.fit.significance import bonferroni_p, p_to_significance
 from lhcad.io.atomic import write_json_atomic
+from lhcad.weak.windows import counts_as_evidence
 
 #: Significance levels at which the observed and expected fractions of samples are compared.
 LEVELS = (1.0, 2.0, 3.0)
@@ -70,7 +71,7 @@ def run_significance(results: dict[str, Any]) -> tuple[float, list[str]]:
     hunts = [float(h["global_p"]) for h in (results.get("bumphunt") or {}).values() if h.get("global_p") is not None]
     p_values = [bonferroni_p(hunts)] if hunts else []
     scan = results.get("window_scan") or {}
-    if scan.get("global_p") is not None and scan.get("evidence", True):
+    if scan.get("global_p") is not None and counts_as_evidence(scan):
         p_values.append(float(scan["global_p"]))
     if p_values:
         significance = max(significance, float(p_to_significance(bonferroni_p(p_values))))

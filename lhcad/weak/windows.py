@@ -102,6 +102,12 @@ def efficiency_jitter(selected: np.ndarray, expected: np.ndarray, reference: np.
 EVIDENCE_METHODS: tuple[str, ...] = ("cathode",)
 
 
+def counts_as_evidence(scan: dict[str, Any]) -> bool:
+    """Whether a :func:`scan_evidence` result may support a claim (scans written before the
+    ``evidence`` field existed count, as they did)."""
+    return bool(scan.get("evidence", True))
+
+
 def scan_evidence(windows: list[dict[str, Any]], method: str = "cathode") -> dict[str, Any]:
     """The weak scan's own evidence for a resonance, look-elsewhere corrected.
 

@@ -52,7 +52,7 @@ from lhcad.families.lhco.stages.fit import mjj_peak_region
 from lhcad.fit.significance import bonferroni_p, p_to_significance, significance_to_p
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
-from lhcad.weak.windows import scan_evidence
+from lhcad.weak.windows import counts_as_evidence, scan_evidence
 
 
 def _symmetric_error(fit: dict[str, Any]) -> float:
@@ -157,7 +157,7 @@ def extract_masses(
     mjj_chosen = choose_fit([f for f in fits if f["observable"] == MJJ], rule, min_significance, jet_mass_evidence)
     scan_applies = (
         scan is not None
-        and scan.get("evidence", True)
+        and counts_as_evidence(scan)
         and scan.get("window") is not None
         and mjj_chosen is not None
         and scan["window"][0] <= mjj_chosen["mean"] < scan["window"][1]

@@ -65,6 +65,10 @@ def tiles(windows: list[Window]) -> list[tuple[float, float]]:
     return result
 
 
+#: Tiles on each side of the most deviant one that :func:`efficiency_jitter` leaves out with it.
+SIGNAL_REACH = 1
+
+
 def efficiency_jitter(selected: np.ndarray, expected: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Each tile's relative efficiency uncertainty: its reference's and a common extra scatter.
 
@@ -73,8 +77,12 @@ def efficiency_jitter(selected: np.ndarray, expected: np.ndarray, reference: np.
     efficiency, ``sqrt((1 - e) / (e N_eff))`` of the window's reference. Up to a common scale
     (the mjj fit absorbs it), with ``var(n) = mu + mu^2 (reference^2 + s^2)``, the extra
     scatter is the method-of-moments ``s^2 = sum((n - mu)^2 - mu - mu^2 reference^2) /
-    sum(mu^2)`` without the most deviant tile (a signal's own excess is no scatter of the
-    background's efficiency), 0 with fewer than three tiles left or when negative.
+    sum(mu^2)`` without the most deviant tile and its neighbours (a signal's own excess is no
+    scatter of the background's efficiency, and a resonance, about 5% wide in mjj, spills into
+    the tiles on either side, or the overlapping windows of a scan; tiles in mjj order; the
+    neighbours stay in when fewer than three tiles would be left), 0 when negative. Left in, the neighbours' share of the signal counted as
+    scatter and made a real resonance pay for itself twice: at 1000 injected events the
+    signal window's excess fell from 4.1-6.3 sigma to 3.1-5.1 sigma local.
 
     Returns:
         ``sqrt(reference^2 + s^2)`` per tile.
@@ -86,7 +94,12 @@ def efficiency_jitter(selected: np.ndarray, expected: np.ndarray, reference: np.
     if keep.sum() >= 4:
         scale = selected[keep].sum() / expected[keep].sum()
         pulls = (selected - scale * expected) / np.sqrt(np.where(keep, scale * expected, 1.0))
-        keep[int(np.argmax(np.where(keep, pulls, -np.inf)))] = False
+        worst = int(np.argmax(np.where(keep, pulls, -np.inf)))
+        away = keep.copy()
+        away[max(worst - SIGNAL_REACH, 0) : worst + SIGNAL_REACH + 1] = False
+        keep[worst] = False
+        if away.sum() >= 3:
+            keep = away
         mu = expected[keep] * selected[keep].sum() / expected[keep].sum()
         excess = ((selected[keep] - mu) ** 2 - mu - mu**2 * reference[keep] ** 2).sum()
         extra = max(float(excess / (mu**2).sum()), 0.0)

@@ -102,7 +102,7 @@ def passes_cut(record: dict[str, Any], score: np.ndarray) -> np.ndarray:
     return score >= threshold if record["kind"] == "top_n" else score > threshold
 
 
-@stage("select", version=3, summary="top-N and fixed-efficiency selections of the most anomalous events", needs=("data", "score"))
+@stage("select", version=4, summary="top-N and fixed-efficiency selections of the most anomalous events", needs=("data", "score"))
 def run_select(ctx: StageContext) -> None:
     cfg: SelectConfig = ctx.config()
     scores = Scores.read(ctx.inputs["score"], columns=["score"])

@@ -348,6 +348,12 @@ class BumpHuntConfig(Section):
     """Background-only pseudo-experiments for the global p-value."""
     seed: int = 0
     """Seed of the pseudo-experiments."""
+    background: Literal["auto", "dijet", "template"] = "auto"
+    """Background expected under each window: ``dijet``, the dijet function fitted to the
+    selection's spectrum; ``template``, the whole dataset's mjj spectrum scaled to it (only
+    where the score keeps the same background fraction at every mjj); ``auto``, ``template`` for
+    a weak scorer's selections (each window's cut is calibrated to one background efficiency),
+    else ``dijet`` (the VAE's score correlates with mjj)."""
 
 
 class ExtractConfig(Section):

@@ -21,6 +21,7 @@ from lhcad.data.columns import MJJ
 from lhcad.families.lhco.artifacts import ALL_EVENTS, BumpHunts, Histograms
 from lhcad.families.lhco.config import BumpHuntConfig
 from lhcad.families.lhco.stages.select import clip_range, selection_records
+from lhcad.fit.bumphunt import bump_hunt
 from lhcad.pipeline.registry import stage
 from lhcad.pipeline.runner import StageContext
 
@@ -43,8 +44,6 @@ def window_background(choice: str, record: dict[str, Any]) -> str:
     optional=("select",),
 )
 def run_bumphunt(ctx: StageContext) -> None:
-    from lhcad.fit.bumphunt import bump_hunt
-
     cfg: BumpHuntConfig = ctx.config()
     hists = Histograms.read(ctx.inputs["histogram"])
     records = selection_records(ctx.inputs.get("select"))

@@ -80,9 +80,10 @@ def efficiency_jitter(selected: np.ndarray, expected: np.ndarray, reference: np.
     sum(mu^2)`` without the most deviant tile and its neighbours (a signal's own excess is no
     scatter of the background's efficiency, and a resonance, about 5% wide in mjj, spills into
     the tiles on either side, or the overlapping windows of a scan; tiles in mjj order; the
-    neighbours stay in when fewer than three tiles would be left), 0 when negative. Left in, the neighbours' share of the signal counted as
-    scatter and made a real resonance pay for itself twice: at 1000 injected events the
-    signal window's excess fell from 4.1-6.3 sigma to 3.1-5.1 sigma local.
+    neighbours stay in when fewer than three tiles would be left), 0 when negative. With the
+    neighbours left in, their share of the signal counted as scatter and made a resonance pay
+    for itself twice: at 1000 injected events the signal window's excess was 3.1-5.1 sigma
+    local instead of 3.9-6.3.
 
     Returns:
         ``sqrt(reference^2 + s^2)`` per tile.

@@ -217,6 +217,20 @@ def test_the_window_scan_claims_an_excess_only_after_paying_for_every_window_tri
     assert found["global_significance"] > 5 and found["centre"] == 3000.0 * 1.05**5 and found["trials"] == 24
 
 
+def test_a_window_whose_flow_fails_its_closure_test_is_no_evidence() -> None:
+    # the same doubled pass rate in window 5, whose flow a classifier tells from the real
+    # sidebands (closure AUC 0.75): its excess is the flow's flaw, not a resonance
+    rng = np.random.default_rng(8)
+    ratios = np.ones(12)
+    ratios[5] = 2.0
+    windows = scan_diagnostics(rng, ratios)
+    for w in windows:
+        w["closure_auc"] = 0.75 if w["index"] == 5 else 0.505
+    result = scan_evidence(windows)
+    assert result["windows_without_closure"] == 1 and result["trials"] == 22
+    assert result["global_significance"] < 3.0 and result.get("centre") != 3000.0 * 1.05**5
+
+
 # --- the scan on the drifting toy ----------------------------------------------------------------
 
 

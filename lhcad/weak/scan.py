@@ -78,7 +78,7 @@ from lhcad.weak.classifier import (
 )
 from lhcad.weak.estimators import BinaryClassifier, ConditionalDensityEstimator
 from lhcad.weak.transform import Gaussianizer
-from lhcad.weak.windows import Window, make_windows, tiles
+from lhcad.weak.windows import CLOSURE_LIMIT, Window, make_windows, tiles
 
 log = logging.getLogger("lhcad.weak")
 
@@ -92,9 +92,6 @@ SIC_CURVE_TPR = tuple(float(t) for t in np.round(np.linspace(0.05, 1.0, 20), 2))
 UNSCORED = -1.0
 
 TOP_COUNTS = (50, 100, 200)
-#: Flow closure AUC above which a window's synthetic background is called visibly wrong (a
-#: flow that models the sidebands scores 0.50-0.51 on the standard four inputs).
-CLOSURE_WARNING = 0.6
 
 
 def json_ready(obj: Any) -> Any:
@@ -332,18 +329,19 @@ def _build_problems(
     return problems, transforms, extra
 
 
-def closure_warning(aucs: list[float], limit: float = CLOSURE_WARNING) -> str | None:
+def closure_warning(aucs: list[float], limit: float = CLOSURE_LIMIT) -> str | None:
     """A warning when the flows' closure AUCs (one per window) show synthetic events that a
     classifier tells from real sideband events, else None. CATHODE's classifiers then learn the
-    flow's flaws rather than a signal: the sideband calibration keeps the claims honest, but the
-    search loses its power."""
+    flow's flaws rather than a signal, and those windows are no evidence
+    (:func:`lhcad.weak.windows.scan_evidence`)."""
     bad = [a for a in aucs if np.isfinite(a) and a > limit]
     if not bad:
         return None
     return (
         f"the flow does not reproduce the sideband background in {len(bad)} of {len(aucs)} windows "
         f"(closure AUC up to {max(bad):.2f} > {limit}): CATHODE's classifiers learn its flaws instead of a "
-        "signal; use fewer inputs (score.feature_set: standard) or a larger flow (score.flow.hidden, score.flow.epochs)"
+        "signal, so those windows' excesses count for nothing; use fewer inputs (score.feature_set: standard) "
+        "or a larger flow (score.flow.hidden, score.flow.epochs)"
     )
 
 

@@ -46,7 +46,7 @@ from lhcad.plots.style import RESONANCES, plot_style
 from lhcad.report.html import Flagged, Paragraph, Section, Table, render_page
 from lhcad.report.parts import FigureWriter, config_section, fmt, provenance_section
 from lhcad.report.summary import not_claimed, summary_lines
-from lhcad.weak.windows import EVIDENCE_METHODS
+from lhcad.weak.windows import CLOSURE_LIMIT, EVIDENCE_METHODS, closes
 
 MAX_RECONSTRUCTED = 50_000
 """Events passed through the VAE for the reconstruction figure."""
@@ -377,6 +377,12 @@ def weak_scores_section(run: SearchRun, figures: FigureWriter, info: Mapping[str
            " The scan's excess is shown but claims nothing: the classifier is trained against the sideband events "
            "that calibrate it, so only the selections' bump hunts count.")
     )  # fmt: skip
+    unclosed = [w["index"] for w in info["windows"] if not closes(w)]
+    if unclosed:
+        text += (
+            f" The flow fails its closure test (AUC above {CLOSURE_LIMIT:g}) in window(s) {', '.join(map(str, unclosed))}: "
+            "a classifier tells its synthetic events from the real sidebands, so those windows' excesses are no evidence."
+        )
     section = Section("scores", "Scores", [Paragraph(text)])
     columns, rows = _window_rows(info, metrics)
     section.blocks.append(Table(columns, rows, id="windows", caption="Every mjj window of the scan (score.json)."))

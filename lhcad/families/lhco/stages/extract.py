@@ -264,7 +264,7 @@ def add_sideband_tests(
 
 @stage(
     "extract",
-    version=8,
+    version=9,
     summary="final masses m_Z (mjj), m_X (heavy jet), m_Y (light jet), claimed only at a global significance",
     needs=("fit",),
     optional=("bumphunt", "data", "select", "score"),

@@ -21,6 +21,7 @@ from lhcad.families.registry import load_analysis
 from lhcad.data.parquet import write_events_parquet
 from lhcad.data.toy import make_toy_events
 from lhcad.report.summary import summary_lines
+from lhcad.weak.windows import CLOSURE_LIMIT
 
 ANALYSES = ("lhco_rnd", "lhco_blackbox", "lhco_rnd_cathode", "lhco_rnd_cwola")
 METHODS = ("vae", "cwola", "cathode")
@@ -110,3 +111,10 @@ def test_every_scorer_runs_every_lhco_analysis_to_the_report(analysis: str, meth
     expected = ["data", "preprocessing", *(["training"] if method == "vae" else []), "scores", "selection", "fits",
                 "bumphunt", "masses", "configuration", "provenance"]  # fmt: skip
     assert page.sections == expected
+    # a window whose flow fails its closure test is named in the report and is no evidence
+    if method == "cathode":
+        unclosed = results["window_scan"]["windows_without_closure"]
+        if "scores" in results:  # labelled data: the per-window metrics carry the closure AUCs
+            aucs = [w.get("closure_auc") for w in results["scores"]["cathode"]["windows"]]
+            assert unclosed == sum(a is not None and a > CLOSURE_LIMIT for a in aucs)
+        assert ("fails its closure test" in report.read_text(encoding="utf-8")) == (unclosed > 0)

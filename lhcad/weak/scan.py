@@ -78,7 +78,7 @@ from lhcad.weak.classifier import (
 )
 from lhcad.weak.estimators import BinaryClassifier, ConditionalDensityEstimator
 from lhcad.weak.transform import Gaussianizer
-from lhcad.weak.windows import CLOSURE_LIMIT, Window, make_windows, tiles
+from lhcad.weak.windows import CLOSURE_LIMIT, Window, fails_closure, make_windows, tiles
 
 log = logging.getLogger("lhcad.weak")
 
@@ -334,7 +334,7 @@ def closure_warning(aucs: list[float], limit: float = CLOSURE_LIMIT) -> str | No
     classifier tells from real sideband events, else None. CATHODE's classifiers then learn the
     flow's flaws rather than a signal, and those windows are no evidence
     (:func:`lhcad.weak.windows.scan_evidence`)."""
-    bad = [a for a in aucs if np.isfinite(a) and a > limit]
+    bad = [a for a in aucs if fails_closure(a, limit)]
     if not bad:
         return None
     return (

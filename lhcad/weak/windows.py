@@ -74,11 +74,16 @@ SIGNAL_REACH = 1
 CLOSURE_LIMIT = 0.6
 
 
-def closes(window: dict[str, Any], limit: float = CLOSURE_LIMIT) -> bool:
+def fails_closure(auc: float | None, limit: float = CLOSURE_LIMIT) -> bool:
+    """Whether a flow's closure AUC shows synthetic events a classifier tells from the real
+    sideband events (no AUC, or NaN for too few events to test, is no failure)."""
+    return auc is not None and math.isfinite(float(auc)) and float(auc) > limit
+
+
+def closes(window: dict[str, Any]) -> bool:
     """Whether a window's background reference passed its closure test (windows without one,
     CWoLa's, pass)."""
-    auc = window.get("closure_auc")
-    return auc is None or not math.isfinite(float(auc)) or float(auc) <= limit
+    return not fails_closure(window.get("closure_auc"))
 
 
 def efficiency_jitter(selected: np.ndarray, expected: np.ndarray, reference: np.ndarray) -> np.ndarray:
@@ -157,7 +162,8 @@ def scan_evidence(windows: list[dict[str, Any]], method: str = "cathode") -> dic
         :data:`EVIDENCE_METHODS`).
     """
     evidence = method in EVIDENCE_METHODS
-    unclosed = sum(not closes(w) for w in windows)
+    closed = np.array([closes(w) for w in windows], dtype=bool)
+    unclosed = int((~closed).sum())
     best: dict[str, Any] = {"window": None, "local_significance": 0.0, "global_p": 1.0, "global_significance": 0.0,
                             "windows_without_closure": unclosed}  # fmt: skip
     efficiencies = sorted({float(e["efficiency"]) for w in windows for e in w.get("excess", [])})
@@ -168,7 +174,7 @@ def scan_evidence(windows: list[dict[str, Any]], method: str = "cathode") -> dic
         expected = np.array([float(e["expected"]) for _, e in rows])
         n_sr = np.array([float(w["n_signal_region"]) for w, _ in rows])
         n_ref = np.array([float(w["n_calibration_effective"]) for w, _ in rows])
-        usable = (expected > 0) & np.array([closes(w) for w, _ in rows])
+        usable = (expected > 0) & closed
         if usable.sum() == 0:
             continue
         trials += int(usable.sum())

@@ -76,6 +76,14 @@ Validity. A fit is ``valid`` only when it measures a peak and its errors can be 
   else. The fits with free shape therefore add :data:`BUMP_PENALTY` ``* bump^3`` to the cost:
   a background that cannot fake the signal by construction; the check catches what the
   penalty could not hold;
+- ``background_is_a_peak``: the background has a local maximum inside the range as narrow as a
+  resonance: its local width there (``1 / sqrt(-d^2 ln B / dm^2)``, ``background_peak`` =
+  ``[position, width / position]``) below the widest peak ``relative_width`` allows. The
+  background then is the resonance and the "signal" fits a shoulder beside it (a substructure
+  selection's heavy-jet mass, 750 signal events at 490 GeV, came out as a background peaking at
+  487 GeV, 12% wide, and a "signal" of 130 events at 676 GeV, chi2/ndf 1.08). When the
+  background-only fit is such a peak, a start is added there, and minima with such a
+  background lose to one without;
 - ``parameter_at_limit``: a free parameter still within half its error of a limit (iminuit's
   ``has_parameters_at_limit``; ``at_limit`` lists them) after the tails were fixed;
 - ``yield_error_below_poisson``: the signal yield's error is below its Poisson floor
@@ -164,6 +172,8 @@ BUMP_PENALTY = 1e6
 #: A minimum whose background bump exceeds this (in ``ln B``: 3%) has a background that peaks
 #: (or dips) under the signal.
 BUMP_TOLERANCE = 0.03
+#: Points of the grid on which a background's highest maximum is looked for.
+PEAK_GRID = 512
 #: A free tail parameter closer to a limit than this fraction of its range (or half its error)
 #: sits at the limit and is fixed there.
 TAIL_AT_LIMIT = 0.01
@@ -308,6 +318,8 @@ class FitResult:
     ``at_limit`` the free parameters within half an error of a limit; ``fixed_tails`` the
     tail parameters fixed for the final fit, at a limit or unmeasured (name -> value); ``background_bump``
     how far the background's ``ln B`` rises and falls in the signal window (0: no peak there);
+    ``background_peak`` its highest local maximum inside the range, ``[position, local width /
+    position]`` (None when it has none there);
     ``signal_yield_floor`` the Poisson floor ``sqrt(s)`` of the signal yield's error.
 
     Beyond values and errors (module docstring): ``free_params`` the fitted parameters, the rows
@@ -355,6 +367,7 @@ class FitResult:
     at_limit: list[str] = field(default_factory=list)
     fixed_tails: dict[str, float] = field(default_factory=dict)
     background_bump: float = math.nan
+    background_peak: list[float] | None = None
     signal_yield_floor: float = math.nan
     free_params: list[str] = field(default_factory=list)
     covariance: list[list[float]] | None = None
@@ -369,7 +382,7 @@ class FitResult:
         # results rebuilt from JSON may carry NaN for a missing code, matrix or setting
         if not isinstance(self.reason_code, str):
             self.reason_code = None
-        for name in ("covariance", "correlation", "template_variances"):
+        for name in ("covariance", "correlation", "template_variances", "background_peak"):
             if not isinstance(getattr(self, name), (list, np.ndarray)):
                 setattr(self, name, None)
         if isinstance(self.relative_width, (list, tuple, np.ndarray)):
@@ -739,6 +752,41 @@ class _PeakFit:
         cube root of :meth:`bump_cube` (``h`` for a tent-shaped bump of height ``h``)."""
         return self.bump_cube(par) ** (1.0 / 3.0)
 
+    def background_peak(self, par: Sequence[float]) -> tuple[float, float] | None:
+        """The background's highest local maximum inside the range, ``(position, local width /
+        position)``, the width ``1 / sqrt(-d^2 ln B / dm^2)`` there; None when ``ln B`` has
+        none (monotone, or a dip), or without a functional background. A maximum at a range
+        edge does not count: ``power_expo`` may rise towards zero mass."""
+        if self.model.binned is None:
+            return None
+        lo, hi = self.model.lo, self.model.hi
+        family = BACKGROUND_SHAPES[self.model.background]
+        theta = self.model.theta(par[self._shape_slice])
+        grid = np.linspace(lo, hi, PEAK_GRID + 1)
+        log_b = family.features(grid, lo, hi) @ theta
+        inner = np.flatnonzero((log_b[1:-1] > log_b[:-2]) & (log_b[1:-1] >= log_b[2:])) + 1
+        if inner.size == 0:
+            return None
+        k = int(inner[np.argmax(log_b[inner])])
+        if not np.all(np.isfinite(log_b[k - 1 : k + 2])):
+            return None
+        step = grid[1] - grid[0]
+        curvature = (log_b[k + 1] - 2.0 * log_b[k] + log_b[k - 1]) / step**2
+        if curvature >= 0.0:
+            return None
+        # the vertex of the parabola through the three points around the grid's maximum
+        position = grid[k] - 0.5 * (log_b[k + 1] - log_b[k - 1]) / (step * curvature)
+        return float(position), float(1.0 / math.sqrt(-curvature) / position)
+
+    def resonant_background(self, par: Sequence[float]) -> tuple[float, float] | None:
+        """The background's :meth:`background_peak` when it is as narrow as a resonance may be
+        (relative local width below ``relative_width``'s upper bound), else None (always
+        without width bounds)."""
+        peak = self.background_peak(par)
+        if self.relative_width is None or peak is None or peak[1] >= self.relative_width[1]:
+            return None
+        return peak
+
     def fcn(self, *par: float) -> float:
         """The minimised function: :attr:`cost` (the Baker-Cousins chi2 of the binned likelihood
         and the asymmetry's ``NormalConstraint``) plus :meth:`rise_penalty`, the relative-width
@@ -821,6 +869,17 @@ class _PeakFit:
             spread = float(np.sqrt(np.average((self.centres[lo:hi] - mean) ** 2, weights=weight)))
             sigma = float(np.clip(spread, sigma_lo * 1.05, sigma_hi * 0.95))
             starts.append({**base, "s": float(weight.sum()), "mean": mean, "sigma": sigma})
+        peak = self.resonant_background([base[name] for name in model.names]) if background is not None else None
+        if peak is not None and self.relative_width is not None:
+            # the background alone is a resonance-like peak: a signal there on the background
+            # of the bins around it is the first start
+            mean, sigma = peak[0], peak[0] * float(np.clip(peak[1], *self.relative_width))
+            shape = self.sideband_shape(mean, sigma)
+            if shape is not None:
+                inside = np.abs(self.centres - mean) <= BUMP_SIGMAS * sigma
+                start = {**base, **dict(zip(model.shape_names, map(float, shape)))}
+                starts.insert(0, {**start, "s": 0.5 * float(self.counts[inside].sum()), "mean": mean, "sigma": sigma})
+                starts = starts[: self.n_starts]
         while len(starts) < self.n_starts:
             mean = float(self.rng.uniform(model.lo, model.hi))
             sigma = float(np.exp(self.rng.uniform(np.log(sigma_lo * 1.05), np.log(sigma_hi * 0.5))))
@@ -914,13 +973,17 @@ class _PeakFit:
         fits = self.signal_plus_background(self.starts(background[0] if background else None))
         converged = [m for m in fits if m.valid]
         # the best minimum whose peak width is not pinned at a bound and whose background does
-        # not peak under it: such a peak measures nothing, while a local minimum of the same
-        # data may hold the peak
+        # not peak under it nor like a resonance elsewhere: such a peak measures nothing, while
+        # a local minimum of the same data may hold the peak
         unpinned = [
             m for m in converged
             if m.values["s"] < 0.5
-            or (self.width_problem(m) is None and self.background_bump(list(m.values)) <= BUMP_TOLERANCE)
-        ]  # fmt: skip
+            or (
+                self.width_problem(m) is None
+                and self.background_bump(list(m.values)) <= BUMP_TOLERANCE
+                and self.resonant_background(list(m.values)) is None
+            )
+        ]
         converged = unpinned or converged
         best = min(converged or fits, key=lambda m: m.fval)
         # different starts may end in the same minimum; if HESSE fails at one copy (a parameter
@@ -985,6 +1048,8 @@ class _PeakFit:
         result.background_yield = values.get("b", 0.0)
         result.signal_yield_floor = math.sqrt(max(result.signal_yield, 0.0))
         result.background_bump = self.background_bump(list(m.values))
+        peak = self.background_peak(list(m.values))
+        result.background_peak = None if peak is None else list(peak)
         result.at_limit = _at_limit(m)
         result.fmin = {flag: bool(getattr(m.fmin, flag)) for flag in FMIN_FLAGS} if m.fmin is not None else None
         result.chi2, result.ndf, p_value = self.goodness(m)
@@ -1060,6 +1125,12 @@ class _PeakFit:
             return "background_peaks_under_signal", (
                 f"the background peaks under the signal (its log rises and falls by {bump:.2f} within "
                 f"{BUMP_SIGMAS:g} sigma of the mean)"
+            )
+        peak = self.resonant_background(list(m.values))
+        if peak is not None and self.relative_width is not None:
+            return "background_is_a_peak", (
+                f"the background itself peaks like a resonance at {peak[0]:.4g} (local width {peak[1]:.0%} of "
+                f"its position, narrower than the widest signal peak allowed, {self.relative_width[1]:.0%})"
             )
         at_limit = _at_limit(m)
         if at_limit:

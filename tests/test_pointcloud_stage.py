@@ -73,6 +73,41 @@ report: {{formats: [png]}}
     assert figures == {"gallery.png", "distributions.png", "history.png", "anomaly.png"}
 
 
+@pytest.mark.slow
+def test_flow_matching_generator_is_measured_beside_the_vae_and_the_real_vs_real_floor(
+    tmp_path: Path,
+) -> None:
+    qcd = _toy_jets(tmp_path / "g.hdf5", 200, 1, 0, "g")
+    text = f"""
+name: tiny_flow
+pipeline: [pointcloud_data, pointcloud_train, pointcloud_generator, pointcloud_report]
+pointcloud:
+  data: {{kind: jetnet, n_points: 8, train_files: [{qcd}]}}
+  model: {{latent_dim: 2, hidden: 16, point_hidden: 8}}
+  train: {{epochs: 1, batch_size: 32, device: cpu}}
+  generator: {{hidden: 8, layers: 1, heads: 2, steps: 2, epochs: 2, batch_size: 32, device: cpu}}
+  evaluate: {{n_shown: 2, n_bootstrap: 3}}
+report: {{formats: [png]}}
+"""
+    out = tmp_path / "out"
+    run_pipeline(load_analysis(write_analysis(tmp_path, text)), out=out)
+    results = json.loads((out / "results.json").read_text())
+    jetnet = results["jetnet"]
+    assert set(jetnet["generators"]) == {"vae_prior", "vae_fitted", "flow_matching"}
+    assert jetnet["n_eval"] == 60 and jetnet["n_batches"] == 3  # 30% of 200 test jets
+    for scores in (*jetnet["generators"].values(), jetnet["real_vs_real"]):
+        assert scores["w1m"] > 0 and scores["w1m_std"] >= 0 and scores["w1efp"] > 0
+        assert scores["w1p"] == pytest.approx(
+            np.mean([scores[f"w1p_{f}"] for f in ("eta_rel", "phi_rel", "pt_rel")])
+        )
+    assert results["generator_training"]["epochs_run"] == 2
+    assert results["mean_points"]["flow_matching"] == pytest.approx(
+        results["mean_points"]["test"], abs=1.0
+    )
+    page = (out / "report" / "index.html").read_text()
+    assert "real vs real (the floor)" in page and "flow matching" in page and "W1EFP" in page
+
+
 def test_digits_study_runs_on_scikit_learn_digits(tmp_path: Path) -> None:
     text = """
 name: tiny_digits
@@ -113,6 +148,7 @@ pointcloud: {{data: {{kind: jetnet, n_points: {n_points}, train_files: {files}}}
 def test_shipped_analyses_validate() -> None:
     jets = load_analysis(REPO / "analyses" / "pointcloud_jetnet.yaml")
     assert jets.pipeline == ["pointcloud_data", "pointcloud_train", "pointcloud_report"]
+    assert jets.pointcloud.generator.kind == "flow_matching"
     assert jets.pointcloud.model.kind == "pointcloud_vae" and jets.pointcloud.model.log_pt
     assert set(jets.pointcloud.data.anomaly_files) == {"t", "w", "z"}
     digits = load_analysis(REPO / "analyses" / "pointcloud_digits.yaml")

@@ -6,7 +6,8 @@ of :mod:`lhcad.families.lhco.artifacts`. The stages and the report
 the file names and formats are those of every run so far, so old runs still open.
 
 Data flows: :class:`PointSets` (``pointcloud_data``) -> :class:`TrainedModel`
-(``pointcloud_train``) -> the report. :class:`PointCloudArtifacts` reads them from a run's
+(``pointcloud_train``) and :class:`TrainedGenerator` (``pointcloud_generator``, optional) -> the
+report. :class:`PointCloudArtifacts` reads them from a run's
 artifacts on first use.
 """
 
@@ -23,6 +24,7 @@ from lhcad.preprocessing import TEST
 
 if TYPE_CHECKING:
     from lhcad.families.pointcloud.evaluate import TrainedPointCloudVAE
+    from lhcad.families.pointcloud.generator import TrainedSetGenerator
 
 
 @dataclass
@@ -120,6 +122,33 @@ class TrainedModel:
         return TrainedPointCloudVAE.from_state(self.state)
 
 
+@dataclass
+class TrainedGenerator:
+    """The ``pointcloud_generator`` stage's output: what
+    :meth:`~lhcad.families.pointcloud.generator.TrainedSetGenerator.from_state` needs
+    (``generator.pt``) and ``training.json`` (as :class:`TrainedModel`'s, plus ``kind``)."""
+
+    state: dict[str, Any]
+    training: dict[str, Any]
+
+    STATE = "generator.pt"
+    TRAINING = "training.json"
+
+    def write(self, out: ArtifactWriter) -> None:
+        out.write_torch(self.STATE, self.state)
+        out.write_json(self.TRAINING, self.training)
+
+    @classmethod
+    def read(cls, artifact: Artifact) -> TrainedGenerator:
+        return cls(artifact.read_torch(cls.STATE), artifact.read_json(cls.TRAINING))
+
+    def model(self) -> TrainedSetGenerator:
+        """The trained generator, on the CPU."""
+        from lhcad.families.pointcloud.generator import TrainedSetGenerator
+
+        return TrainedSetGenerator.from_state(self.state)
+
+
 class PointCloudArtifacts(StageOutputs):
     """The outputs of a point-cloud study's stages, each read through its class on first use."""
 
@@ -130,3 +159,10 @@ class PointCloudArtifacts(StageOutputs):
     @cached_property
     def trained(self) -> TrainedModel:
         return TrainedModel.read(self.artifact("pointcloud_train"))
+
+    @cached_property
+    def generator(self) -> TrainedGenerator | None:
+        """The flow-matching generator, when the run had ``pointcloud_generator``."""
+        if not self.has("pointcloud_generator"):
+            return None
+        return TrainedGenerator.read(self.artifact("pointcloud_generator"))

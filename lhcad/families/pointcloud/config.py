@@ -3,7 +3,8 @@ model, :class:`PointCloudAnalysis`.
 
 ``analyses/pointcloud_digits.yaml`` reads sparse digits (the brightest pixels as ``(x, y, I)``);
 ``analyses/pointcloud_jetnet.yaml`` reads JetNet files (``lhcad generate --process jetnet``),
-trains on QCD jets, generates jets (W1M, W1P) and scores top, W and Z jets as anomalies.
+trains on QCD jets, generates jets with the VAE and with a flow-matching generator (W1M, W1P,
+W1EFP beside the real-vs-real floor) and scores top, W and Z jets as anomalies.
 """
 
 from __future__ import annotations
@@ -95,6 +96,47 @@ class PointCloudTrainConfig(Section):
     """Seed of the initial weights, shuffling and noise."""
 
 
+class PointCloudGeneratorConfig(Section):
+    """The set generator trained beside the VAE (stage ``pointcloud_generator``): conditional
+    flow matching on the padded sets with a permutation-equivariant attention network. It sees
+    every feature standardised over the valid training points, jets' pT_rel as log(pT_rel)."""
+
+    kind: Literal["flow_matching"] = "flow_matching"
+    """``flow_matching``: a velocity network over the points (self-attention over the valid
+    points, time and multiplicity as conditions) carries Gaussian noise to sets along straight
+    paths; sizes are drawn from the training multiplicities."""
+    hidden: PositiveInt = 64
+    """Width of the point embeddings (a multiple of ``heads``)."""
+    layers: PositiveInt = 3
+    """Attention blocks."""
+    heads: PositiveInt = 4
+    """Attention heads per block."""
+    steps: PositiveInt = 16
+    """Midpoint (second-order) ODE steps from noise to a set when sampling."""
+    epochs: PositiveInt = 200
+    """Training epochs (the learning rate decays to zero over them, cosine)."""
+    batch_size: PositiveInt = 128
+    """Sets per step."""
+    lr: Annotated[float, Field(gt=0.0)] = 1e-3
+    """Initial Adam learning rate."""
+    patience: PositiveInt | None = None
+    """Early stopping on the (noisy) validation loss: epochs without improvement (null: train
+    every epoch and keep the best by validation loss)."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    """Where to train: ``auto`` picks CUDA when present."""
+    seed: int = 0
+    """Seed of the initial weights, shuffling and training noise (the report samples with the
+    run's seed)."""
+
+    @model_validator(mode="after")
+    def _heads_divide_hidden(self) -> PointCloudGeneratorConfig:
+        if self.hidden % self.heads:
+            raise ValueError(
+                f"hidden ({self.hidden}) must be a multiple of heads ({self.heads})"
+            )
+        return self
+
+
 class PointCloudEvaluateConfig(Section):
     """What the report shows and measures (stage ``pointcloud_report``)."""
 
@@ -105,6 +147,8 @@ class PointCloudEvaluateConfig(Section):
     training sets' z_mean (closer to what the decoder learnt; the report measures both)."""
     n_shown: Annotated[int, Field(ge=1, le=24)] = 8
     """Originals shown beside their reconstructions, and generated sets shown."""
+    n_bootstrap: Annotated[int, Field(ge=2)] = 5
+    """Jets: batches of JetNet's bootstrap of W1M, W1P and W1EFP (their spread is the error)."""
 
 
 class PointCloudConfig(Section):
@@ -116,12 +160,26 @@ class PointCloudConfig(Section):
     """The VAE and its loss."""
     train: PointCloudTrainConfig = Field(default_factory=PointCloudTrainConfig)
     """Its training."""
+    generator: PointCloudGeneratorConfig = Field(default_factory=PointCloudGeneratorConfig)
+    """The flow-matching set generator (when the pipeline has ``pointcloud_generator``)."""
     evaluate: PointCloudEvaluateConfig = Field(default_factory=PointCloudEvaluateConfig)
     """Figures and metrics."""
 
 
 #: Every stage of the family, in order.
-POINTCLOUD_PIPELINE: tuple[str, ...] = ("pointcloud_data", "pointcloud_train", "pointcloud_report")
+POINTCLOUD_PIPELINE: tuple[str, ...] = (
+    "pointcloud_data",
+    "pointcloud_train",
+    "pointcloud_generator",
+    "pointcloud_report",
+)
+#: The stages an analysis runs by default: the VAE alone (add ``pointcloud_generator`` before
+#: the report for the flow-matching generator).
+DEFAULT_POINTCLOUD_PIPELINE: tuple[str, ...] = (
+    "pointcloud_data",
+    "pointcloud_train",
+    "pointcloud_report",
+)
 
 
 class PointCloudAnalysis(AnalysisBase):
@@ -129,7 +187,7 @@ class PointCloudAnalysis(AnalysisBase):
 
     kind: Literal["pointcloud"] = "pointcloud"
     """The analysis family: point-cloud VAEs with the Chamfer loss."""
-    pipeline: list[str] = Field(default_factory=lambda: list(POINTCLOUD_PIPELINE))
+    pipeline: list[str] = Field(default_factory=lambda: list(DEFAULT_POINTCLOUD_PIPELINE))
     """Stages to run, in order."""
     pointcloud: PointCloudConfig = Field(default_factory=PointCloudConfig)
     """Point-cloud VAE with the Chamfer loss: sparse digits and JetNet jets."""

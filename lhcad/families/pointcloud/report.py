@@ -2,8 +2,11 @@
 
 Measured on the test sets: the reconstruction error (Chamfer, at z = z_mean); for jets, JetNet's
 W1M and W1P between generated and real test jets, beside the published numbers of JetNet's
-generative models and the floor of the metric at this sample size; and, with anomaly files, the
-AUC and max SIC of the reconstruction error for each anomaly type against the test jets.
+generative models and the floor of the metric at this sample size; when the run trained the
+flow-matching generator (stage ``pointcloud_generator``), JetNet's bootstrapped W1M, W1P and
+W1EFP of it and of the VAE, beside the real-vs-real floor (the test jets against as many other
+real jets, drawn from the training and validation sets); and, with anomaly files, the AUC and max SIC of the reconstruction error for
+each anomaly type against the test jets.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from lhcad.pipeline.runner import StageContext
 from lhcad.plots.style import BACKGROUND, SIGNAL
 from lhcad.families.pointcloud import plots
 from lhcad.families.pointcloud.evaluate import LATENT_SOURCES, anomaly_metrics
-from lhcad.families.pointcloud.metrics import generative_metrics, relative_jet_mass
+from lhcad.families.pointcloud.metrics import generative_metrics, jetnet_scores, relative_jet_mass
+from lhcad.preprocessing import TEST
 from lhcad.report.html import Paragraph, Section, Table
 from lhcad.report.parts import FigureWriter, fmt
 from lhcad.report.stage import ReportPage
@@ -34,6 +38,13 @@ JETNET_GLUON_REFERENCE: dict[str, dict[str, float]] = {"MPGAN": {"w1m_e3": 0.7}}
 LATENT_LABELS: dict[str, str] = {
     "prior": "z ~ N(0, 1)",
     "fitted": "z ~ Gaussian fitted to the training z_mean",
+}
+
+#: The generators of the JetNet-metrics table, by their key in ``results.json``.
+GENERATOR_LABELS: dict[str, str] = {
+    "vae_prior": "Chamfer VAE, z ~ N(0, 1)",
+    "vae_fitted": "Chamfer VAE, z ~ fitted Gaussian",
+    "flow_matching": "flow matching (attention over the points)",
 }
 
 
@@ -57,6 +68,8 @@ def pointcloud_page(ctx: StageContext, figures: FigureWriter) -> ReportPage:
     recon_points, recon_mask = trained.reconstruct(points, mask)
     generated = {source: trained.generate(n_generated, seed, source) for source in LATENT_SOURCES}
     gen_points, gen_mask = generated[cfg.evaluate.latent]
+    flow = artifacts.generator
+    flow_sets = None if flow is None else flow.model().generate(n_generated, seed)
     errors = trained.terms(points, mask)
     shown = slice(0, min(cfg.evaluate.n_shown, len(points)))
     rows = [
@@ -64,6 +77,8 @@ def pointcloud_page(ctx: StageContext, figures: FigureWriter) -> ReportPage:
         ("reconstructed", (recon_points[shown], recon_mask[shown])),
         ("generated", (gen_points[shown], gen_mask[shown])),
     ]
+    if flow_sets is not None:
+        rows.append(("flow matching", (flow_sets[0][shown], flow_sets[1][shown])))
     metrics: dict[str, Any] = {
         "n_test": len(points),
         "n_generated": n_generated,
@@ -80,12 +95,20 @@ def pointcloud_page(ctx: StageContext, figures: FigureWriter) -> ReportPage:
         ("reconstructed", (recon_points, recon_mask), {"color": BACKGROUND}),
         ("generated", (gen_points, gen_mask), {"color": SIGNAL}),
     ]
+    if flow is not None and flow_sets is not None:
+        samples.append(("flow matching", flow_sets, {"color": "tab:green"}))
+        metrics["mean_points"]["flow_matching"] = float(flow_sets[1].sum(1).mean())
+        metrics["generator_training"] = {k: v for k, v in flow.training.items() if k != "history"}
     anomaly_scores: dict[str, np.ndarray] = {}
     if is_jets:
         metrics["generative"] = {
             source: generative_metrics((points, mask), sets, seed=seed)
             for source, sets in generated.items()
         }
+        if flow_sets is not None:
+            others = {f"vae_{source}": sets for source, sets in generated.items()}
+            others["flow_matching"] = flow_sets
+            metrics["jetnet"] = _jetnet_metrics(data, others, cfg.evaluate.n_bootstrap, seed)
         if data.anomalies is not None:
             for name, sets in data.anomalies_by_name().items():
                 anomaly_scores[name] = trained.terms(sets.points, sets.mask)["recon"]
@@ -125,6 +148,14 @@ def pointcloud_page(ctx: StageContext, figures: FigureWriter) -> ReportPage:
                 "generative",
                 "Generative metrics (JetNet)",
                 [_generative_table(metrics["generative"])],
+            )
+        )
+    if "jetnet" in metrics:
+        sections.append(
+            Section(
+                "generators",
+                "Generators against the real-vs-real floor (JetNet's bootstrapped metrics)",
+                [Paragraph(_jetnet_text(metrics["jetnet"])), _jetnet_table(metrics["jetnet"])],
             )
         )
     if "anomaly" in metrics:
@@ -169,6 +200,8 @@ def _summary_table(
         ["mean reconstruction error (Chamfer, test)", fmt(metrics["recon_error_mean"], 3)],
         ["epochs run (best)", f"{training['epochs_run']} ({training['best_epoch']})"],
         ["training time [s]", fmt(training["seconds"], 1)],
+        *([["flow-matching generator: epochs, training time [s]",
+            f"{gen['epochs_run']}, {fmt(gen['seconds'], 1)}"]] if (gen := metrics.get("generator_training")) else []),
         ["device", training["device"]],
         ["parameters", fmt(training["n_parameters"])],
     ]  # fmt: skip
@@ -208,6 +241,64 @@ def _generative_table(generative: Mapping[str, Mapping[str, float]]) -> Table:
     )
 
 
+def _jetnet_metrics(
+    data: Any, generated: Mapping[str, tuple[np.ndarray, np.ndarray]], n_batches: int, seed: int
+) -> dict[str, Any]:
+    """JetNet's bootstrapped W1M, W1P and W1EFP of each generator's sets against the test jets,
+    and of as many real jets of the training and validation sets (the floor), all with the same
+    number of jets drawn per batch."""
+    test = data.test()
+    pool = data.sets.take(data.split != TEST)
+    rng = np.random.default_rng(seed)
+    n_floor = min(len(test.points), len(pool.points))
+    floor_rows = rng.choice(len(pool.points), n_floor, replace=False)
+    floor = (pool.points[floor_rows], pool.mask[floor_rows])
+    n_eval = min(len(test.points), len(floor[0]), *(len(g[0]) for g in generated.values()))
+    real = (test.points, test.mask)
+    return {
+        "n_eval": n_eval,
+        "n_batches": n_batches,
+        "real_vs_real": jetnet_scores(real, floor, n_eval, n_batches, seed),
+        "generators": {
+            name: jetnet_scores(real, sets, n_eval, n_batches, seed)
+            for name, sets in generated.items()
+        },
+    }
+
+
+def _pm(mean: float, std: float, scale: float, digits: int = 2) -> str:
+    return f"{fmt(scale * mean, digits)} ± {fmt(scale * std, digits)}"
+
+
+def _jetnet_table(jetnet: Mapping[str, Any]) -> Table:
+    floor = jetnet["real_vs_real"]
+
+    def row(label: str, m: Mapping[str, float]) -> list[str]:
+        return [label, _pm(m["w1m"], m["w1m_std"], 1e3), _pm(m["w1p"], m["w1p_std"], 1e3),
+                _pm(m["w1efp"], m["w1efp_std"], 1e5), fmt(m["w1m"] / floor["w1m"], 1)]  # fmt: skip
+
+    rows = [row(GENERATOR_LABELS[name], m) for name, m in jetnet["generators"].items()]
+    rows.append(row("real vs real (the floor)", floor))
+    return Table(
+        ["", "W1M ×10³", "W1P ×10³", "W1EFP ×10⁵", "W1M / floor"],
+        rows,
+        id="jetnet",
+        caption=f"Mean ± standard deviation over {jetnet['n_batches']} batches of "
+        f"{jetnet['n_eval']:,} jets drawn with replacement from each side, as jetnet.evaluation "
+        "computes them",
+    )
+
+
+def _jetnet_text(jetnet: Mapping[str, Any]) -> str:
+    return (
+        f"Each generator's jets against the real test jets, and the test jets against "
+        f"{jetnet['n_eval']:,} other real jets of the same types (the real-vs-real floor: what a "
+        "perfect generator would score at this sample size). W1M: relative jet mass; W1P: mean "
+        "over η_rel, φ_rel and pT_rel of the valid particles; W1EFP: mean over JetNet's five "
+        "energy flow polynomials (4 vertices, 4 edges, β = 1, hadronic measure)."
+    )
+
+
 def _anomaly_table(anomaly: Mapping[str, Mapping[str, float]]) -> Table:
     rows = [[name, fmt(m["auc"], 3), fmt(m["max_sic"], 2), fmt(m["n_signal"]), fmt(m["n_background"])]
             for name, m in anomaly.items()]  # fmt: skip
@@ -219,6 +310,10 @@ def _headline(metrics: Mapping[str, Any]) -> str:
     parts = [f"reconstruction error {metrics['recon_error_mean']:.3g}"]
     if "generative" in metrics:
         parts.append(f"W1M {1e3 * metrics['generative'][metrics['latent']]['w1m']:.2f}e-3")
+    flow = metrics.get("jetnet", {}).get("generators", {}).get("flow_matching")
+    if flow is not None:
+        floor = metrics["jetnet"]["real_vs_real"]["w1m"]
+        parts.append(f"flow matching W1M {1e3 * flow['w1m']:.2f}e-3 (floor {1e3 * floor:.2f}e-3)")
     for name, m in metrics.get("anomaly", {}).items():
         parts.append(f"{name} AUC {m['auc']:.3f}")
     return "; ".join(parts)

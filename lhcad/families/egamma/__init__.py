@@ -17,7 +17,12 @@ uncertainty):
 - :mod:`lhcad.families.egamma.samples`, :mod:`~lhcad.families.egamma.networks`,
   :mod:`~lhcad.families.egamma.fit`, :mod:`~lhcad.families.egamma.plots`,
   :mod:`~lhcad.families.egamma.report`.
+- :mod:`lhcad.families.egamma.shapes` (shower-shape variables of the images) and
+  :mod:`lhcad.families.egamma.ceiling` (what the simulated showers allow: trees on shower shapes
+  and on the generator's truth, and a classifier's paired gap to them).
 
-Its config is :mod:`lhcad.families.egamma.config` (sections ``labelled`` and ``classify``), its
-stages :mod:`lhcad.families.egamma.stages` (``labelled``, ``classify``, ``classify_report``).
+Its config is :mod:`lhcad.families.egamma.config` (sections ``labelled``, ``classify`` and
+``ceiling``), its
+stages :mod:`lhcad.families.egamma.stages` (``labelled``, ``classify``, ``ceiling``,
+``classify_report``).
 """

@@ -123,13 +123,22 @@ class LabelledConfig(Section):
 
 
 class CnnConfig(Section):
-    """The small convolutional network: blocks of 3x3 convolution, ReLU and 2x2 max pooling,
-    then one hidden dense layer."""
+    """The convolutional network: residual blocks (a small ResNet) or plain blocks of 3x3
+    convolution, ReLU and 2x2 max pooling, then one hidden dense layer."""
 
+    blocks: Literal["residual", "plain"] = "residual"
+    """``residual``: a 3x3 stem convolution, then per entry of ``channels`` a residual block of two
+    3x3 convolutions with batch normalisation and a skip connection (every block after the first
+    halves the image side); ``plain``: per entry a 3x3 convolution, ReLU and 2x2 max pooling."""
     channels: list[PositiveInt] = Field(default_factory=lambda: [16, 32, 64])
-    """Output channels of each convolution block (each halves the image side)."""
+    """Output channels of each block."""
     hidden: PositiveInt = 64
     """Width of the dense layer after the convolutions."""
+    shapes: bool = False
+    """Also feed the dense layer the shower-shape variables of the energy channel (energy
+    fractions, folded phi and eta profiles, widths: ``lhcad/families/egamma/shapes.py``),
+    standardised on the training events; residual blocks and images with an ``energy``
+    channel only."""
     dropout: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.2
     """Dropout before the output."""
 
@@ -153,6 +162,11 @@ class ClassifyConfig(Section):
     """The convolutional network."""
     dense: DenseNetConfig = Field(default_factory=DenseNetConfig)
     """The dense network."""
+    augment: Literal["flips", "none"] = "flips"
+    """Symmetry augmentation of image inputs (tables are never augmented): ``flips`` reflects
+    every training image about its central crystal in eta and in phi, each with probability 1/2
+    (symmetries of the barrel and of the particle gun, up to the crystals' 3 degree
+    off-pointing), and scores an image by the mean logit over its four reflections; ``none``."""
     transform: Literal["log", "none"] = "log"
     """Input scaling fitted on the training events: ``log`` maps every value v of a channel to
     sign(v) log(1 + |v| / s) (s: the channel's median non-zero |v|) before dividing by the
@@ -183,8 +197,41 @@ class ClassifyConfig(Section):
         return value
 
 
+class CeilingConfig(Section):
+    """What lhcad's shower simulation allows (stage ``ceiling``; simulated showers only):
+    classifiers far from the shipped networks, trained on ``factor`` times more showers of the
+    same simulation, scored on the same test events. ``shapes`` (gradient-boosted trees on
+    shower-shape variables of the images) measures the ceiling of image classifiers; ``truth``
+    (the same trees on the generator's truth: conversion, bremsstrahlung, what reaches the ECAL)
+    bounds it from above, since the images only blur that truth."""
+
+    models: list[Literal["shapes", "truth"]] = Field(default_factory=lambda: ["shapes", "truth"])
+    """Ceiling classifiers: ``shapes`` (images: the image ceiling that the shipped classifier is
+    compared with) and ``truth`` (the generator's truth: an upper bound no image reaches)."""
+    factor: PositiveInt = 10
+    """Showers per class the ceiling's classifiers train on, as a multiple of
+    ``labelled.simulate.n``."""
+    seed: Annotated[int, Field(ge=0)] = 1
+    """Seed of the ceiling's showers (it must differ from ``labelled.simulate.seed``: they are
+    other showers than the test events)."""
+    max_iter: PositiveInt = 500
+    """Most boosting iterations of the gradient-boosted trees."""
+    learning_rate: Annotated[float, Field(gt=0.0, le=1.0)] = 0.1
+    """Learning rate of the gradient-boosted trees."""
+    validation: OpenFraction = 0.15
+    """Fraction of the ceiling's showers held out to stop the boosting early (after 20
+    iterations without a lower validation loss)."""
+
+    @field_validator("models")
+    @classmethod
+    def _models_unique(cls, value: list[str]) -> list[str]:
+        if not value or len(set(value)) != len(value):
+            raise ValueError("models must be a non-empty list without repeats")
+        return value
+
+
 #: Every stage of the family, in order.
-EGAMMA_PIPELINE: tuple[str, ...] = ("labelled", "classify", "classify_report")
+EGAMMA_PIPELINE: tuple[str, ...] = ("labelled", "classify", "ceiling", "classify_report")
 
 
 class EgammaAnalysis(AnalysisBase):
@@ -199,5 +246,20 @@ class EgammaAnalysis(AnalysisBase):
     """Labelled images or table rows for a supervised classifier."""
     classify: ClassifyConfig = Field(default_factory=ClassifyConfig)
     """Supervised classifiers trained on the labelled events."""
+    ceiling: CeilingConfig = Field(default_factory=CeilingConfig)
+    """The best AUC the simulated showers allow, for comparison with the classifiers."""
     report: ReportConfig = Field(default_factory=ReportConfig)
     """Plots and HTML page."""
+
+    @model_validator(mode="after")
+    def _ceiling_on_simulated_showers(self) -> EgammaAnalysis:
+        if "ceiling" not in self.pipeline:
+            return self
+        labelled = self.labelled
+        if labelled.source != "simulate":
+            raise ValueError("stage ceiling measures lhcad's shower simulation: it needs labelled.source simulate")
+        if labelled.channels is not None and not {"energy", 0} & set(labelled.channels):
+            raise ValueError("stage ceiling reads the energy channel: labelled.channels must hold energy")
+        if self.ceiling.seed == labelled.simulate.seed:
+            raise ValueError(f"ceiling.seed must differ from labelled.simulate.seed (both {labelled.simulate.seed})")
+        return self

@@ -11,6 +11,7 @@ import numpy as np
 
 from lhcad.families.egamma import plots
 from lhcad.families.egamma.artifacts import ClassificationArtifacts
+from lhcad.families.egamma.ceiling import CEILING_NAMES, ceiling_gap, interval_95, paired_bootstrap_aucs
 from lhcad.families.egamma.config import EgammaAnalysis
 from lhcad.families.egamma.samples import SPLIT_NAMES
 from lhcad.pipeline.runner import StageContext
@@ -24,17 +25,68 @@ EXAMPLES_PER_CLASS = 4
 """Example images shown per class."""
 SIMULATION_NOTE = (
     "The showers come from lhcad's parametric fast simulation of a PbWO4 crystal calorimeter behind "
-    "a tracker in a 3.8 T field (lhcad/calo; the README says what it models and what it does not). "
-    "Its images are only qualitatively like the CMS ones: an AUC on them is not the CMS number."
+    "a tracker in a 3.8 T field (lhcad/families/egamma/showers.py; docs/egamma.md says what it models "
+    "and what it does not). Its images are only qualitatively like the CMS ones: an AUC on them is not "
+    "the CMS number."
 )
+CEILING_NOTE = (
+    "What the simulated showers allow: classifiers unlike the networks, trained on {showers:,} showers per class "
+    "of the same simulation (other seeds), scored on the same {tests:,} test events. Gradient-boosted trees on "
+    "shower-shape variables read only the images: their AUC is reachable from images, the image ceiling. The "
+    "same trees given the generator's truth (conversion, bremsstrahlung, the particles reaching the ECAL) bound "
+    "every image classifier from above: given that truth the images of both classes are drawn alike. The gap "
+    "is the image ceiling's AUC minus a classifier's; all intervals are central 95% intervals of {bootstrap} "
+    "bootstrap resamplings of the test events, shared by the AUCs of a gap."
+)
+
+
+def ceiling_results(artifacts: ClassificationArtifacts, analysis: EgammaAnalysis) -> dict[str, Any] | None:
+    """The ``ceiling`` entry of ``results.json``: the ceiling classifiers' AUCs and, per
+    network, its gap to the image ceiling (:func:`lhcad.families.egamma.ceiling.ceiling_gap`);
+    None when the pipeline has no ``ceiling`` stage."""
+    if not artifacts.has("ceiling"):
+        return None
+    ceiling, classifiers = artifacts.ceiling, artifacts.classifiers
+    labels = classifiers.labels
+    if not np.array_equal(labels, ceiling.scores["y"]):
+        raise ValueError("the ceiling and the classifiers scored different test events")
+    n, seed = analysis.classify.bootstrap, analysis.classify.seed
+    ceiling_scores = ceiling.model_scores()
+    gaps = {
+        kind: ceiling_gap(labels, ceiling_scores, score, n, seed) for kind, score in classifiers.model_scores().items()
+    }
+    intervals = paired_bootstrap_aucs(labels, ceiling_scores, n, seed)
+    return {
+        "showers_per_class": ceiling.metrics["showers_per_class"],
+        "models": {
+            kind: m | {"test_auc_interval_95": interval_95(intervals[kind])} for kind, m in ceiling.models.items()
+        },
+        "gaps": {kind: gap for kind, gap in gaps.items() if gap is not None},
+    }
+
+
+def _interval(values: list[float]) -> str:
+    return f"{values[0]:.4f} – {values[1]:.4f}"
+
+
+def _ceiling_section(results: Mapping[str, Any], tests: int, bootstrap: int) -> Section:
+    rows = [[CEILING_NAMES[kind], f"{m['test_auc']:.4f}", _interval(m["test_auc_interval_95"]), "",
+             f"{fmt(m['train_showers'])} training showers (both classes), {m['iterations']} iterations"] for kind, m in results["models"].items()]  # fmt: skip
+    for kind, gap in results["gaps"].items():
+        rows.append([plots.model_name(kind), f"{gap['classifier_auc']:.4f}", _interval(gap["classifier_interval_95"]),
+                     f"{gap['gap']:+.4f} ({_interval(gap['gap_interval_95'])})", f"against {CEILING_NAMES[gap['ceiling_model']]}"])  # fmt: skip
+    columns = ["classifier", "test AUC", "95% interval", "gap to the image ceiling (95% interval)", "notes"]
+    note = CEILING_NOTE.format(showers=results["showers_per_class"], tests=tests, bootstrap=bootstrap)
+    return Section("ceiling", "Ceiling of the simulation", [Paragraph(note), Table(columns, rows, id="ceiling")])
 
 
 def classification_results(artifacts: ClassificationArtifacts, analysis: EgammaAnalysis) -> dict[str, Any]:
     """The content of ``results.json``: provenance keys, then the samples and every model's
-    test AUC (with its bootstrap spread and 95% interval), training time and epochs."""
+    test AUC (with its bootstrap spread and 95% interval), training time and epochs, and the
+    ceiling with every model's gap to it (:func:`ceiling_results`) when it was measured."""
     summary = artifacts.labelled.summary
     metrics = artifacts.classifiers.metrics
-    return {
+    results = {
         **results_header(analysis),
         "classes": summary["classes"],
         "events": summary["events"],
@@ -43,6 +95,8 @@ def classification_results(artifacts: ClassificationArtifacts, analysis: EgammaA
         "models": metrics["models"],
         "device": metrics["device"],
     }
+    ceiling = ceiling_results(artifacts, analysis)
+    return results if ceiling is None else results | {"ceiling": ceiling}
 
 
 def _samples_section(summary: Mapping[str, Any]) -> Section:
@@ -115,4 +169,11 @@ def classification_page(ctx: StageContext, figures: FigureWriter) -> ReportPage:
         Section("inputs", "Inputs", input_blocks),
         Section("results", "Classifiers", results_blocks),
     ]
-    return ReportPage(sections, headline, classification_results(artifacts, analysis))
+    results = classification_results(artifacts, analysis)
+    if "ceiling" in results:
+        sections.append(_ceiling_section(results["ceiling"], len(labels), analysis.classify.bootstrap))
+        gap = results["ceiling"]["gaps"].get(best)
+        if gap is not None:
+            interval = _interval(gap["gap_interval_95"])
+            headline += f"; image ceiling {gap['ceiling_auc']:.4f}, gap {gap['gap']:+.4f} [{interval}]"
+    return ReportPage(sections, headline, results)

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from lhcad.families.egamma.egamma_file import CHANNELS, read_egamma_file, write_egamma_file
-from lhcad.families.egamma.config import LabelledConfig, LabelledTableConfig
+from lhcad.families.egamma.config import LabelledConfig, LabelledTableConfig, ShowerSimulationConfig
+from lhcad.families.egamma.showers import ShowerSettings, ShowerTruth, simulate_showers
 from lhcad.data.sources import resolve_path
 from lhcad.errors import DataError
 from lhcad.preprocessing import TRAIN
@@ -34,6 +35,8 @@ class LabelledSamples:
         channels: names of the image channels, or of the table's features.
         images: whether ``x`` holds images.
         sources: what was read, for the report.
+        truth: simulated showers only: the generator's truth per event, field by field
+            (:class:`lhcad.families.egamma.showers.ShowerTruth`), in the order of ``x``.
     """
 
     x: np.ndarray
@@ -42,6 +45,7 @@ class LabelledSamples:
     channels: list[str]
     images: bool
     sources: list[dict[str, Any]] = field(default_factory=list)
+    truth: dict[str, np.ndarray] | None = None
 
 
 def labelled_input_files(cfg: LabelledConfig) -> list[Path]:
@@ -62,22 +66,26 @@ def _channel_indices(cfg: LabelledConfig) -> tuple[list[int] | None, list[str] |
     return indices, names
 
 
-def simulate_files(cfg: LabelledConfig, directory: Path) -> list[tuple[Path, int, str]]:
-    """Simulate the ``simulate`` block's electrons and photons into CMS-layout files in
-    ``directory``; returns (path, label, name) per file."""
-    from lhcad.families.egamma.showers import ShowerSettings, simulate_showers
-
-    sim = cfg.simulate
-    settings = ShowerSettings(
+def shower_settings(sim: ShowerSimulationConfig) -> ShowerSettings:
+    """The simulation settings of a ``labelled.simulate`` block."""
+    return ShowerSettings(
         pt_min=sim.pt_min, pt_max=sim.pt_max, eta_max=sim.eta_max, material_scale=sim.material_scale,
         noise=sim.noise, resolution=sim.resolution,
     )  # fmt: skip
-    files = []
+
+
+def simulate_files(cfg: LabelledConfig, directory: Path) -> tuple[list[tuple[Path, int, str]], ShowerTruth]:
+    """Simulate the ``simulate`` block's electrons and photons into CMS-layout files in
+    ``directory``; returns (path, label, name) per file and the generator's truth of their
+    showers, file after file."""
+    sim = cfg.simulate
+    files, truths = [], []
     for particle in ("electron", "photon"):
-        sample = simulate_showers(particle, sim.n, seed=sim.seed, settings=settings)
+        sample = simulate_showers(particle, sim.n, seed=sim.seed, settings=shower_settings(sim))
         path = write_egamma_file(directory / f"{particle}s.hdf5", sample.images, sample.labels)
         files.append((path, int(sample.labels[0]), particle))
-    return files
+        truths.append(sample.truth)
+    return files, ShowerTruth.concatenate(truths)
 
 
 def _read_image_files(cfg: LabelledConfig, files: list[tuple[Path, int, str, str]]) -> LabelledSamples:
@@ -127,11 +135,14 @@ def load_labelled(cfg: LabelledConfig, scratch: Path) -> LabelledSamples:
     if cfg.source == "table" and cfg.table is not None:
         samples = read_labelled_table(cfg.table)
     else:
+        truth = None
         if cfg.source == "simulate":
-            files = [(path, label, name, "X") for path, label, name in simulate_files(cfg, scratch)]
+            simulated, truth = simulate_files(cfg, scratch)
+            files = [(path, label, name, "X") for path, label, name in simulated]
         else:
             files = [(resolve_path(f.path), f.label, f.name or Path(f.path).stem, f.key) for f in cfg.files]
         samples = _read_image_files(cfg, files)
+        samples.truth = truth.arrays() if truth is not None else None
     if len(np.unique(samples.y)) != 2:
         raise DataError("the labelled events must hold both classes, 0 and 1")
     return samples

@@ -37,7 +37,9 @@ only qualitatively like the CMS ones, and a classifier's AUC on them is not the 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, fields
+from typing import ClassVar
 
 import numpy as np
 
@@ -79,6 +81,60 @@ class ShowerSettings:
 
 
 @dataclass
+class ShowerTruth:
+    """What the generator drew for each shower before the calorimeter's response: the tracker's
+    effect (conversion, bremsstrahlung, curling tracks) and what reaches the ECAL. Arrays of
+    one value per shower; energies are fractions of the primary's energy, phi distances in
+    crystals.
+
+    Attributes:
+        converted: the photon converted in the tracker (False for electrons).
+        conversion_radius: radius of the conversion, m (NaN where there was none).
+        brem_fraction: energy radiated as bremsstrahlung in the tracker (by the electron or by
+            the conversion legs).
+        lost_fraction: energy of tracks that curled up in the field before the ECAL.
+        leading_fraction: energy of the most energetic particle reaching the ECAL.
+        leading_is_photon: whether that particle is a photon (its shower starts one mean free
+            path deeper than an electron's).
+        second_fraction: energy of the second most energetic particle reaching the ECAL.
+        second_dphi: its distance in phi from the most energetic one (0 where there is none).
+        phi_spread: energy-weighted standard deviation of the phi of the particles reaching the
+            ECAL.
+        charge: the electron's charge (0 for photons).
+    """
+
+    converted: np.ndarray
+    conversion_radius: np.ndarray
+    brem_fraction: np.ndarray
+    lost_fraction: np.ndarray
+    leading_fraction: np.ndarray
+    leading_is_photon: np.ndarray
+    second_fraction: np.ndarray
+    second_dphi: np.ndarray
+    phi_spread: np.ndarray
+    charge: np.ndarray
+
+    #: The truth a classifier may be given (every field but the charge, which names the class).
+    FEATURES: ClassVar[tuple[str, ...]] = (
+        "converted", "conversion_radius", "brem_fraction", "lost_fraction", "leading_fraction",
+        "leading_is_photon", "second_fraction", "second_dphi", "phi_spread",
+    )  # fmt: skip
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every field by name."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def features(self) -> np.ndarray:
+        """``(N, F)`` float64 of :attr:`FEATURES` (NaN where a conversion radius is undefined)."""
+        return np.column_stack([getattr(self, name).astype(np.float64) for name in self.FEATURES])
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[ShowerTruth]) -> ShowerTruth:
+        """The truth of several samples, one after the other."""
+        return cls(**{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)})
+
+
+@dataclass
 class ShowerSample:
     """Simulated showers of one particle kind.
 
@@ -88,14 +144,19 @@ class ShowerSample:
             eta, columns phi; the most energetic crystal sits at (16, 16).
         energy: the particle's energy, GeV.
         eta: its pseudorapidity.
-        converted: photons that converted in the tracker (always False for electrons).
+        truth: what the generator drew for each shower before the calorimeter's response.
     """
 
     particle: str
     images: np.ndarray
     energy: np.ndarray
     eta: np.ndarray
-    converted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    truth: ShowerTruth
+
+    @property
+    def converted(self) -> np.ndarray:
+        """Photons that converted in the tracker (always False for electrons)."""
+        return self.truth.converted
 
     @property
     def labels(self) -> np.ndarray:
@@ -229,12 +290,25 @@ def sample_pair_fraction(rng: np.random.Generator, size: int) -> np.ndarray:
 @dataclass
 class Particles:
     """What reaches the ECAL per event: ``(N, S)`` energies, azimuths (radians, from the gun's
-    direction) and whether each is a photon (its shower starts later)."""
+    direction) and whether each is a photon (its shower starts later); and per event whether
+    the photon converted and where (radius in m, NaN: not converted), the energy radiated as
+    bremsstrahlung, the energy of tracks that curled up, and the electron's charge (0:
+    photon)."""
 
     energy: np.ndarray
     phi: np.ndarray
     photon: np.ndarray
     converted: np.ndarray
+    conversion_radius: np.ndarray
+    brem: np.ndarray
+    lost: np.ndarray
+    charge: np.ndarray
+
+
+def _lost_energy(start: np.ndarray, track: ChargedTrack) -> np.ndarray:
+    """Energy of a charged track that never reached the ECAL (its own and what it did not
+    radiate before it curled up)."""
+    return np.maximum(start - track.brem_energy.sum(axis=1) - track.energy, 0.0)
 
 
 def electrons_at_ecal(rng: np.random.Generator, energy: np.ndarray, eta: np.ndarray, scale: float) -> Particles:
@@ -251,6 +325,10 @@ def electrons_at_ecal(rng: np.random.Generator, energy: np.ndarray, eta: np.ndar
         phi=np.column_stack([track.phi, track.brem_phi]),
         photon=photon,
         converted=np.zeros(n, dtype=bool),
+        conversion_radius=np.full(n, np.nan),
+        brem=track.brem_energy.sum(axis=1),
+        lost=_lost_energy(np.asarray(energy, dtype=np.float64), track),
+        charge=charge,
     )
 
 
@@ -274,11 +352,43 @@ def photons_at_ecal(rng: np.random.Generator, energy: np.ndarray, eta: np.ndarra
     plain_energy[:, 0] = energy
     photon = np.ones_like(conv_energy, dtype=bool)
     photon[:, :2] = ~converted[:, None]
+    brem = legs[0].brem_energy.sum(axis=1) + legs[1].brem_energy.sum(axis=1)
+    lost = _lost_energy(energy * share, legs[0]) + _lost_energy(energy * (1 - share), legs[1])
     return Particles(
         energy=np.where(converted[:, None], conv_energy, plain_energy),
         phi=np.where(converted[:, None], conv_phi, 0.0),
         photon=photon,
         converted=converted,
+        conversion_radius=np.where(converted, r_conversion, np.nan),
+        brem=np.where(converted, brem, 0.0),
+        lost=np.where(converted, lost, 0.0),
+        charge=np.zeros(n),
+    )
+
+
+def shower_truth(particles: Particles, primary_energy: np.ndarray) -> ShowerTruth:
+    """The generator's truth of each event (:class:`ShowerTruth`) from what reached the ECAL."""
+    n = len(primary_energy)
+    order = np.argsort(-particles.energy, axis=1)
+    rows = np.arange(n)[:, None]
+    energy, phi, photon = (a[rows, order] for a in (particles.energy, particles.phi, particles.photon))
+    total = energy.sum(axis=1)
+    weights = energy / np.where(total > 0, total, 1.0)[:, None]
+    phi_crystals = phi / C.CRYSTAL_SIZE
+    mean_phi = (weights * phi_crystals).sum(axis=1)
+    spread = np.sqrt(np.maximum((weights * (phi_crystals - mean_phi[:, None]) ** 2).sum(axis=1), 0.0))
+    has_second = energy[:, 1] > 0
+    return ShowerTruth(
+        converted=particles.converted.copy(),
+        conversion_radius=particles.conversion_radius.copy(),
+        brem_fraction=particles.brem / primary_energy,
+        lost_fraction=particles.lost / primary_energy,
+        leading_fraction=energy[:, 0] / primary_energy,
+        leading_is_photon=photon[:, 0] & (energy[:, 0] > 0),
+        second_fraction=energy[:, 1] / primary_energy,
+        second_dphi=np.where(has_second, np.abs(phi_crystals[:, 1] - phi_crystals[:, 0]), 0.0),
+        phi_spread=spread,
+        charge=particles.charge.astype(np.float64),
     )
 
 
@@ -352,19 +462,14 @@ def _simulate_chunk(rng: np.random.Generator, particle: str, n: int, settings: S
     particles = at_ecal(rng, energy, eta, settings.material_scale)
     grid = deposit_showers(rng, particles, energy, settings.resolution)
     images = read_out(rng, centre_on_maximum(grid), settings.noise)
-    return ShowerSample(particle, images, energy, eta, particles.converted)
+    return ShowerSample(particle, images, energy, eta, shower_truth(particles, energy))
 
 
-def simulate_showers(
+def iter_showers(
     particle: str, n: int, *, seed: int = 0, settings: ShowerSettings | None = None
-) -> ShowerSample:
-    """Simulate ``n`` single ``particle`` showers (``electron`` or ``photon``); seeded and
-    reproducible (chunk k draws from the k-th child of ``SeedSequence(seed)``).
-
-    >>> sample = simulate_showers("photon", 3, seed=1)
-    >>> sample.images.shape, sample.images.dtype
-    ((3, 32, 32, 2), dtype('float32'))
-    """
+) -> Iterator[ShowerSample]:
+    """The showers of :func:`simulate_showers`, chunk by chunk (at most :data:`CHUNK_SIZE`
+    showers each), so that many showers can be summarised without holding all their images."""
     if particle not in PARTICLES:
         raise ValueError(f"unknown particle {particle!r} (choose: {', '.join(PARTICLES)})")
     if n < 1:
@@ -372,11 +477,25 @@ def simulate_showers(
     settings = settings or ShowerSettings()
     sizes = [min(CHUNK_SIZE, n - start) for start in range(0, n, CHUNK_SIZE)]
     children = np.random.SeedSequence([seed, C.LABELS[particle]]).spawn(len(sizes))
-    chunks = [_simulate_chunk(np.random.default_rng(s), particle, k, settings) for s, k in zip(children, sizes)]
+    for child, size in zip(children, sizes):
+        yield _simulate_chunk(np.random.default_rng(child), particle, size, settings)
+
+
+def simulate_showers(
+    particle: str, n: int, *, seed: int = 0, settings: ShowerSettings | None = None
+) -> ShowerSample:
+    """Simulate ``n`` single ``particle`` showers (``electron`` or ``photon``); seeded and
+    reproducible (chunk k draws from the k-th child of ``SeedSequence([seed, label])``).
+
+    >>> sample = simulate_showers("photon", 3, seed=1)
+    >>> sample.images.shape, sample.images.dtype
+    ((3, 32, 32, 2), dtype('float32'))
+    """
+    chunks = list(iter_showers(particle, n, seed=seed, settings=settings))
     return ShowerSample(
         particle,
         np.concatenate([c.images for c in chunks]),
         np.concatenate([c.energy for c in chunks]),
         np.concatenate([c.eta for c in chunks]),
-        np.concatenate([c.converted for c in chunks]),
+        ShowerTruth.concatenate([c.truth for c in chunks]),
     )

@@ -9,13 +9,20 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from lhcad.config.base import AnalysisBase, ReportConfig
 from lhcad.config.section import PositiveInt, Section
 
 OpenFraction = Annotated[float, Field(gt=0.0, lt=1.0)]
 BinaryLabel = Literal[0, 1]
+
+
+def _non_empty_without_repeats(value: list[str]) -> list[str]:
+    """A ``models`` list: at least one entry, none twice."""
+    if not value or len(set(value)) != len(value):
+        raise ValueError("models must be a non-empty list without repeats")
+    return value
 
 
 class LabelledFileConfig(Section):
@@ -155,7 +162,7 @@ class DenseNetConfig(Section):
 class ClassifyConfig(Section):
     """Supervised binary classifiers trained on the ``labelled`` events (stage ``classify``)."""
 
-    models: list[Literal["cnn", "dense"]] = Field(default_factory=lambda: ["cnn"])
+    models: Annotated[list[Literal["cnn", "dense"]], AfterValidator(_non_empty_without_repeats)] = Field(default_factory=lambda: ["cnn"])
     """Networks to train and compare: ``cnn`` (images only) and ``dense`` (images, flattened,
     or tables). The first is the headline classifier."""
     cnn: CnnConfig = Field(default_factory=CnnConfig)
@@ -189,13 +196,6 @@ class ClassifyConfig(Section):
     bootstrap: PositiveInt = 200
     """Bootstrap resamplings of the test events for the AUC's uncertainty."""
 
-    @field_validator("models")
-    @classmethod
-    def _models_unique(cls, value: list[str]) -> list[str]:
-        if not value or len(set(value)) != len(value):
-            raise ValueError("models must be a non-empty list without repeats")
-        return value
-
 
 class CeilingConfig(Section):
     """What lhcad's shower simulation allows (stage ``ceiling``; simulated showers only):
@@ -205,7 +205,7 @@ class CeilingConfig(Section):
     (the same trees on the generator's truth: conversion, bremsstrahlung, what reaches the ECAL)
     bounds it from above, since the images only blur that truth."""
 
-    models: list[Literal["shapes", "truth"]] = Field(default_factory=lambda: ["shapes", "truth"])
+    models: Annotated[list[Literal["shapes", "truth"]], AfterValidator(_non_empty_without_repeats)] = Field(default_factory=lambda: ["shapes", "truth"])
     """Ceiling classifiers: ``shapes`` (images: the image ceiling that the shipped classifier is
     compared with) and ``truth`` (the generator's truth: an upper bound no image reaches)."""
     factor: PositiveInt = 10
@@ -221,13 +221,6 @@ class CeilingConfig(Section):
     validation: OpenFraction = 0.15
     """Fraction of the ceiling's showers held out to stop the boosting early (after 20
     iterations without a lower validation loss)."""
-
-    @field_validator("models")
-    @classmethod
-    def _models_unique(cls, value: list[str]) -> list[str]:
-        if not value or len(set(value)) != len(value):
-            raise ValueError("models must be a non-empty list without repeats")
-        return value
 
 
 #: Every stage of the family, in order.

@@ -87,6 +87,29 @@ def test_the_smallest_selection_whose_jet_mass_peak_passes_the_sideband_test_is_
     assert mass["selection"] == "top500" and mass["value"] == 490.0
 
 
+def test_a_jet_mass_from_another_selection_shares_the_stronger_bump_hunt_of_its_resonance():
+    """The mjj mass comes from the top 500 (bump hunt 3.8 sigma global), the heavy-jet mass from the
+    top 1000 (2 sigma): its peak passes the sideband test around the mjj mass, so it is that
+    resonance's jet mass and is claimed on the top 500's evidence; a jet-mass peak whose tested
+    signal region misses the mjj mass keeps its own selection's."""
+    fits = _jet_mass_fits(490.0, 40.0, None)
+    fits[1]["selection"] = "top1000"
+    events, _ = _daughter_events()
+    selections = {"top500": np.arange(500), "top1000": np.arange(500)}
+    hunt = {"top500": {"global_p": 3e-5}, "top1000": {"global_p": 0.02, "window": [3200.0, 3700.0]}}  # x2: 3.8, 2.1 sigma
+    cfg = ExtractConfig()
+    add_sideband_tests(fits, hunt, events, selections, cfg)
+    masses = extract_masses(fits, ["mjj", "mj_heavy"], cfg.rule, cfg.min_significance, cfg.claim_significance, hunt,
+                            cfg.jet_mass_evidence)  # fmt: skip
+    heavy = masses["mj_heavy"]
+    assert heavy["bump_hunt_selection"] == "top500" and heavy["selection"] == "top1000"
+    assert heavy["global_significance"] == masses["mjj"]["global_significance"] > 3.8 and heavy["claimed"]
+    elsewhere = [{**fits[0], "mean": 4300.0}, fits[1]]  # the tested signal region no longer holds mjj
+    masses = extract_masses(elsewhere, ["mjj", "mj_heavy"], cfg.rule, cfg.min_significance, cfg.claim_significance, hunt,
+                            cfg.jet_mass_evidence)  # fmt: skip
+    assert masses["mj_heavy"]["bump_hunt_selection"] == "top1000" and not masses["mj_heavy"]["claimed"]
+
+
 def test_most_precise_takes_the_significant_fit_with_the_smallest_total_error():
     """A looser selection with four times the signal measures the peak twice as precisely: the
     rule takes it; a still smaller error without significance does not count, and with no

@@ -21,7 +21,10 @@ Claims. All three masses of a resonance share the evidence of its selection's mj
 (global significance, look-elsewhere corrected over the mjj windows by the bump hunt's
 pseudo-experiments and over the selections here: the chosen selection's global p-value times
 the number of selections hunted, Bonferroni, since the answer may come from any of them). A
-weak scorer's window scan is a second test (:func:`lhcad.weak.windows.scan_evidence`: the
+jet mass fitted in another selection than the mjj mass shares the mjj mass's bump hunt when
+that one is stronger and the jet-mass peak passes its sideband test with the mjj mass inside
+the tested signal region (it is that resonance's jet mass; the Bonferroni factor has paid for
+the choice among selections already). A weak scorer's window scan is a second test (:func:`lhcad.weak.windows.scan_evidence`: the
 signal-region excess over the sideband-calibrated expectation, paying for every window and
 efficiency tried); when the extracted mjj lies in its best window, the evidence is the
 stronger of the two with its p-value doubled. CATHODE's scan only: CWoLa's classifier is
@@ -134,6 +137,33 @@ def selections_global_significance(bumphunt: dict[str, Any], selection: str) -> 
     return float(p_to_significance(bonferroni_p([float(p)] * len(bumphunt))))
 
 
+def resonance_selection(
+    chosen: dict[str, Any], mjj_chosen: dict[str, Any] | None, bumphunt: dict[str, Any], jet_mass_evidence: float
+) -> str | None:
+    """The selection whose bump hunt is the evidence for ``chosen``'s mass (None without one).
+
+    A fit's own selection's, except for a jet mass of the resonance whose mjj mass was chosen in
+    another selection with a stronger bump hunt: a jet-mass peak that passes its sideband test
+    with the mjj mass inside the tested signal region belongs to that resonance and shares its
+    evidence. No trial is added: the bump hunts' global p-values already pay for every selection
+    (:func:`selections_global_significance`), whichever of them gives the evidence.
+    """
+    own = chosen["selection"] if chosen["selection"] in bumphunt else None
+    if mjj_chosen is None or mjj_chosen is chosen or mjj_chosen["selection"] not in bumphunt:
+        return own
+    test = chosen.get("sideband")
+    if not test or not has_evidence(chosen, jet_mass_evidence):
+        return own
+    lo, hi = test["signal_region"]
+    if not lo <= mjj_chosen["mean"] < hi:
+        return own
+    shared = mjj_chosen["selection"]
+    if own is None:
+        return shared
+    stronger = selections_global_significance(bumphunt, shared) > selections_global_significance(bumphunt, own)
+    return shared if stronger else own
+
+
 def extract_masses(
     fits: list[dict[str, Any]],
     observables: list[str],
@@ -147,7 +177,9 @@ def extract_masses(
     """One mass entry per observable from the fits of the selections.
 
     A mass is claimed when the bump hunt of its selection reaches ``claim_significance``
-    globally (all three masses of a resonance share that test); without a bump hunt, when the
+    globally (all three masses of a resonance share that test: a jet mass fitted in another
+    selection than the mjj mass takes the stronger of the two, :func:`resonance_selection`;
+    ``bump_hunt_selection`` says whose); without a bump hunt, when the
     fit's local significance does. A fit with a sideband test (jet masses, see
     :func:`add_sideband_tests`) must also reach ``jet_mass_evidence`` there. A weak scorer's
     window scan (``scan``, :func:`lhcad.weak.windows.scan_evidence`) is a second test of the
@@ -173,8 +205,11 @@ def extract_masses(
             continue
         significance = float(chosen.get("significance") or 0.0)
         evidence: dict[str, float] = {}
-        if bumphunt is not None and chosen["selection"] in bumphunt:
-            evidence["bump_hunt"] = selections_global_significance(bumphunt, chosen["selection"])
+        hunted = None
+        if bumphunt is not None:
+            hunted = resonance_selection(chosen, mjj_chosen, bumphunt, jet_mass_evidence)
+        if bumphunt is not None and hunted is not None:
+            evidence["bump_hunt"] = selections_global_significance(bumphunt, hunted)
         if scan_applies and scan is not None:
             evidence["window_scan"] = float(scan["global_significance"])
         if evidence:
@@ -199,6 +234,7 @@ def extract_masses(
             "selection": chosen["selection"],
             "global_significance": global_significance,
             "selection_trials": len(bumphunt) if bumphunt is not None else None,
+            "bump_hunt_selection": hunted,
             "evidence": evidence,
             "claimed": bool(claimed),
         }
@@ -264,7 +300,7 @@ def add_sideband_tests(
 
 @stage(
     "extract",
-    version=9,
+    version=10,
     summary="final masses m_Z (mjj), m_X (heavy jet), m_Y (light jet), claimed only at a global significance",
     needs=("fit",),
     optional=("bumphunt", "data", "select", "score"),

@@ -38,3 +38,13 @@ def test_a_mass_below_threshold_and_without_sideband_evidence_gives_both_reasons
         " (sideband test 0.2 sigma < 3)"
     )
     assert not_claimed({**mass, "claimed": True}, 3.0) is None
+
+
+def test_a_jet_mass_claimed_on_its_resonances_bump_hunt_names_it() -> None:
+    mass = {"value": 99.6, "error": 2.6, "error_syst": 0.0, "significance": 4.4, "selection": "top1000",
+            "global_significance": 3.4, "bump_hunt_selection": "top500", "claimed": True}  # fmt: skip
+    assert mass_line("mj_light", mass) == (
+        "mj_light = 99.6 ± 2.6 GeV (stat 2.6, sel 0.0) from top1000, local 4.4σ, global 3.4σ"
+        " (the bump hunt of top500, its resonance's), claimed"
+    )
+    assert "bump hunt of" not in mass_line("mj_light", {**mass, "bump_hunt_selection": "top1000"})

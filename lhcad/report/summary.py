@@ -76,6 +76,9 @@ def mass_line(observable: str, mass: Mapping[str, Any], claim_significance: floa
         line += f", local {local:.1f}σ"
     if global_ is not None:
         line += f", global {global_:.1f}σ"
+        hunted = mass.get("bump_hunt_selection")
+        if hunted and hunted != mass.get("selection"):
+            line += f" (the bump hunt of {hunted}, its resonance's)"
     why = not_claimed(mass, claim_significance)
     if why is None:
         return line + ", claimed"

@@ -78,7 +78,9 @@ Validity. A fit is ``valid`` only when it measures a peak and its errors can be 
   penalty could not hold;
 - ``background_is_a_peak``: the background has a local maximum inside the range as narrow as a
   resonance: its local width there (``1 / sqrt(-d^2 ln B / dm^2)``, ``background_peak`` =
-  ``[position, width / position]``) below the widest peak ``relative_width`` allows. The
+  ``[position, width / position]``) below the widest peak ``relative_width`` allows, and it
+  holds more events than the signal yield's error (11 background events beside 984 signal
+  events cannot fake the peak, whatever their shape). The
   background then is the resonance and the "signal" fits a shoulder beside it (a substructure
   selection's heavy-jet mass, 750 signal events at 490 GeV, came out as a background peaking at
   487 GeV, 12% wide, and a "signal" of 130 events at 676 GeV, chi2/ndf 1.08). When the
@@ -787,6 +789,14 @@ class _PeakFit:
             return None
         return peak
 
+    def background_is_the_peak(self, m: Minuit) -> tuple[float, float] | None:
+        """:meth:`resonant_background` of a minimum whose background holds more events than the
+        signal yield's error (a background of a few events cannot fake a peak, whatever its
+        shape), else None."""
+        if "b" not in self.model.names or float(m.values["b"]) <= float(m.errors["s"]):
+            return None
+        return self.resonant_background(list(m.values))
+
     def fcn(self, *par: float) -> float:
         """The minimised function: :attr:`cost` (the Baker-Cousins chi2 of the binned likelihood
         and the asymmetry's ``NormalConstraint``) plus :meth:`rise_penalty`, the relative-width
@@ -981,7 +991,7 @@ class _PeakFit:
             or (
                 self.width_problem(m) is None
                 and self.background_bump(list(m.values)) <= BUMP_TOLERANCE
-                and self.resonant_background(list(m.values)) is None
+                and self.background_is_the_peak(m) is None
             )
         ]
         converged = unpinned or converged
@@ -1126,7 +1136,7 @@ class _PeakFit:
                 f"the background peaks under the signal (its log rises and falls by {bump:.2f} within "
                 f"{BUMP_SIGMAS:g} sigma of the mean)"
             )
-        peak = self.resonant_background(list(m.values))
+        peak = self.background_is_the_peak(m)
         if peak is not None and self.relative_width is not None:
             return "background_is_a_peak", (
                 f"the background itself peaks like a resonance at {peak[0]:.4g} (local width {peak[1]:.0%} of "

@@ -79,8 +79,8 @@ Validity. A fit is ``valid`` only when it measures a peak and its errors can be 
 - ``background_is_a_peak``: the background has a local maximum inside the range as narrow as a
   resonance: its local width there (``1 / sqrt(-d^2 ln B / dm^2)``, ``background_peak`` =
   ``[position, width / position]``) below the widest peak ``relative_width`` allows, and it
-  holds more events than the signal yield's error (11 background events beside 984 signal
-  events cannot fake the peak, whatever their shape). The
+  holds more events than the signal yield's Poisson floor ``sqrt(s)`` (11 background events
+  beside 984 signal events cannot fake the peak, whatever their shape). The
   background then is the resonance and the "signal" fits a shoulder beside it (a substructure
   selection's heavy-jet mass, 750 signal events at 490 GeV, came out as a background peaking at
   487 GeV, 12% wide, and a "signal" of 130 events at 676 GeV, chi2/ndf 1.08). When the
@@ -791,9 +791,10 @@ class _PeakFit:
 
     def background_is_the_peak(self, m: Minuit) -> tuple[float, float] | None:
         """:meth:`resonant_background` of a minimum whose background holds more events than the
-        signal yield's error (a background of a few events cannot fake a peak, whatever its
-        shape), else None."""
-        if "b" not in self.model.names or float(m.values["b"]) <= float(m.errors["s"]):
+        signal yield's Poisson floor ``sqrt(s)`` (a background of a few events cannot fake a
+        peak, whatever its shape), else None. The floor, not MINUIT's error, so that the choice
+        among minima (before HESSE) and the verdict (after it) agree."""
+        if "b" not in self.model.names or float(m.values["b"]) <= math.sqrt(max(float(m.values["s"]), 0.0)):
             return None
         return self.resonant_background(list(m.values))
 

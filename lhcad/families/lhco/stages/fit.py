@@ -36,7 +36,7 @@ def mjj_peak_region(fit: dict[str, Any] | None, sigmas: float) -> tuple[float, f
 
 @stage(
     "fit",
-    version=13,
+    version=14,
     summary="Crystal Ball + background fits with iminuit for every selection and observable",
     needs=("histogram",),
     optional=("data", "select"),

@@ -12,7 +12,8 @@ import torch
 
 from lhcad.api import load_analysis, run
 from lhcad.families.egamma import constants as C
-from lhcad.families.egamma.ceiling import ceiling_gap, fit_ceiling, paired_bootstrap_aucs, simulate_ceiling_inputs
+from lhcad.families.egamma.ceiling import ceiling_gap, fit_ceiling, simulate_ceiling_inputs
+from lhcad.families.egamma.fit import paired_bootstrap_aucs
 from lhcad.families.egamma.config import CeilingConfig, ClassifyConfig, CnnConfig, EgammaAnalysis
 from lhcad.errors import LhcadError
 from lhcad.families.egamma.fit import mirror_index, predict, random_reflections, reflect, train_classifier

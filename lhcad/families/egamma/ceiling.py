@@ -29,7 +29,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from lhcad.families.egamma.config import CeilingConfig
-from lhcad.families.egamma.fit import rank_auc
+from lhcad.families.egamma.fit import interval_95, paired_bootstrap_aucs, rank_auc
 from lhcad.families.egamma.shapes import shower_shapes
 from lhcad.families.egamma.showers import PARTICLES, ShowerSettings, iter_showers
 
@@ -98,35 +98,6 @@ def fit_ceiling(
     info = {"train_showers": int(len(train.y)), "iterations": int(trees.n_iter_),
             "train_seconds": time.perf_counter() - start}  # fmt: skip
     return tree_scores(trees, test.features(kind)), info
-
-
-def paired_bootstrap_aucs(
-    labels: np.ndarray, scores: Mapping[str, np.ndarray], n_resamples: int, seed: int
-) -> dict[str, np.ndarray]:
-    """Per scorer, its AUC on ``n_resamples`` resamplings (with replacement) of the events, the
-    same resamplings for every scorer (differences of AUCs keep their correlation).
-
-    >>> labels = np.repeat([0, 1], 200)
-    >>> noise = np.random.default_rng(0).normal(0, 1, 400)
-    >>> aucs = paired_bootstrap_aucs(labels, {"a": labels + noise, "b": labels + 1.01 * noise}, 50, 0)
-    >>> bool(np.std(aucs["a"] - aucs["b"]) < 0.1 * np.std(aucs["a"]))
-    True
-    """
-    rng = np.random.default_rng(seed)
-    labels = np.asarray(labels)
-    found: dict[str, list[float]] = {name: [] for name in scores}
-    while len(next(iter(found.values()))) < n_resamples:
-        index = rng.integers(0, len(labels), len(labels))
-        if labels[index].min() == labels[index].max():
-            continue
-        for name, score in scores.items():
-            found[name].append(rank_auc(labels[index], np.asarray(score, dtype=np.float64)[index]))
-    return {name: np.asarray(values) for name, values in found.items()}
-
-
-def interval_95(values: np.ndarray) -> list[float]:
-    """The central 95% interval of bootstrap values."""
-    return [float(v) for v in np.quantile(values, [0.025, 0.975])]
 
 
 def ceiling_gap(

@@ -11,7 +11,7 @@ AUC over bootstrap resamplings of the test events.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,11 +172,34 @@ def bootstrap_auc(labels: np.ndarray, scores: np.ndarray, n_resamples: int, seed
     >>> bool(0.005 < aucs.std() < 0.03), bool(0.7 < aucs.mean() < 0.8)
     (True, True)
     """
+    return paired_bootstrap_aucs(labels, {"auc": scores}, n_resamples, seed)["auc"]
+
+
+def paired_bootstrap_aucs(
+    labels: np.ndarray, scores: Mapping[str, np.ndarray], n_resamples: int, seed: int
+) -> dict[str, np.ndarray]:
+    """Per scorer, its AUC on ``n_resamples`` resamplings (with replacement) of the events, the
+    same resamplings for every scorer (differences of AUCs keep their correlation).
+
+    >>> labels = np.repeat([0, 1], 200)
+    >>> noise = np.random.default_rng(0).normal(0, 1, 400)
+    >>> aucs = paired_bootstrap_aucs(labels, {"a": labels + noise, "b": labels + 1.01 * noise}, 50, 0)
+    >>> bool(np.std(aucs["a"] - aucs["b"]) < 0.1 * np.std(aucs["a"]))
+    True
+    """
     rng = np.random.default_rng(seed)
-    labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
-    aucs = []
-    while len(aucs) < n_resamples:
+    labels = np.asarray(labels)
+    arrays = {name: np.asarray(score, dtype=np.float64) for name, score in scores.items()}
+    found: dict[str, list[float]] = {name: [] for name in arrays}
+    while len(next(iter(found.values()))) < n_resamples:
         index = rng.integers(0, len(labels), len(labels))
-        if labels[index].min() != labels[index].max():
-            aucs.append(rank_auc(labels[index], scores[index]))
-    return np.asarray(aucs)
+        if labels[index].min() == labels[index].max():
+            continue
+        for name, score in arrays.items():
+            found[name].append(rank_auc(labels[index], score[index]))
+    return {name: np.asarray(values) for name, values in found.items()}
+
+
+def interval_95(values: np.ndarray) -> list[float]:
+    """The central 95% interval of bootstrap values."""
+    return [float(v) for v in np.quantile(values, [0.025, 0.975])]

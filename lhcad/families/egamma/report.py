@@ -11,7 +11,8 @@ import numpy as np
 
 from lhcad.families.egamma import plots
 from lhcad.families.egamma.artifacts import ClassificationArtifacts
-from lhcad.families.egamma.ceiling import CEILING_NAMES, ceiling_gap, interval_95, paired_bootstrap_aucs
+from lhcad.families.egamma.ceiling import CEILING_NAMES, ceiling_gap
+from lhcad.families.egamma.fit import interval_95, paired_bootstrap_aucs
 from lhcad.families.egamma.config import EgammaAnalysis
 from lhcad.families.egamma.samples import SPLIT_NAMES
 from lhcad.pipeline.runner import StageContext

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from lhcad.families.egamma.artifacts import Ceiling, Classifiers, Labelled
 from lhcad.families.egamma.config import EgammaAnalysis
 from lhcad.errors import StageError
@@ -68,7 +66,7 @@ def run_labelled(ctx: StageContext) -> None:
 def run_classify(ctx: StageContext) -> None:
     import torch
 
-    from lhcad.families.egamma.fit import bootstrap_auc, predict, train_classifier, uses_reflections
+    from lhcad.families.egamma.fit import bootstrap_auc, interval_95, predict, train_classifier, uses_reflections
     from lhcad.families.egamma.samples import InputScaling
     from lhcad.families.egamma.shapes import standardised_shapes
     from lhcad.metrics import roc_auc
@@ -105,7 +103,7 @@ def run_classify(ctx: StageContext) -> None:
         models[kind] = {
             "test_auc": roc_auc(test[1], score),
             "test_auc_bootstrap_std": float(aucs.std(ddof=1)),
-            "test_auc_interval_95": [float(v) for v in np.quantile(aucs, [0.025, 0.975])],
+            "test_auc_interval_95": interval_95(aucs),
             "best_val_auc": max(h["criterion"] for h in result.history),
             "best_epoch": result.best_epoch,
             "epochs_run": len(result.history),

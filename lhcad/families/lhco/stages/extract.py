@@ -24,9 +24,9 @@ the number of selections hunted, Bonferroni, since the answer may come from any 
 jet mass fitted in another selection than the mjj mass shares the mjj mass's bump hunt when
 that one is stronger and the jet-mass peak passes its sideband test with the mjj mass inside
 the tested signal region (it is that resonance's jet mass; the Bonferroni factor has paid for
-the choice among selections already). A weak scorer's window scan is a second test (:func:`lhcad.weak.windows.scan_evidence`: the
-signal-region excess over the sideband-calibrated expectation, paying for every window and
-efficiency tried); when the extracted mjj lies in its best window, the evidence is the
+the choice among selections already). A weak scorer's window scan is a second test
+(:func:`lhcad.weak.windows.scan_evidence`: the signal-region excess over the
+sideband-calibrated expectation, paying for every window and efficiency tried); when the extracted mjj lies in its best window, the evidence is the
 stronger of the two with its p-value doubled. CATHODE's scan only: CWoLa's classifier is
 trained against the very sideband events that calibrate its excess, which then is no test
 (:data:`lhcad.weak.windows.EVIDENCE_METHODS`). A jet-mass peak needs more: a selection sculpts
@@ -205,9 +205,7 @@ def extract_masses(
             continue
         significance = float(chosen.get("significance") or 0.0)
         evidence: dict[str, float] = {}
-        hunted = None
-        if bumphunt is not None:
-            hunted = resonance_selection(chosen, mjj_chosen, bumphunt, jet_mass_evidence)
+        hunted = resonance_selection(chosen, mjj_chosen, bumphunt, jet_mass_evidence) if bumphunt is not None else None
         if bumphunt is not None and hunted is not None:
             evidence["bump_hunt"] = selections_global_significance(bumphunt, hunted)
         if scan_applies and scan is not None:

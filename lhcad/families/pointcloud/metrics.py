@@ -144,11 +144,8 @@ def jetnet_scores(
         return [wasserstein_distance(masses[0][a], masses[1][b])]
 
     def particle_w1(a: np.ndarray, b: np.ndarray) -> list[float]:
-        real_valid, gen_valid = real_points[a][real_mask[a]], gen_points[b][gen_mask[b]]
-        return [
-            wasserstein_distance(real_valid[:, i], gen_valid[:, i])
-            for i in range(len(PARTICLE_NAMES))
-        ]
+        distances = w1p((real_points[a], real_mask[a]), (gen_points[b], gen_mask[b]))
+        return [distances[name] for name in PARTICLE_NAMES]
 
     def efp_w1(a: np.ndarray, b: np.ndarray) -> list[float]:
         return [wasserstein_distance(efps[0][a, i], efps[1][b, i]) for i in range(efps[0].shape[1])]

@@ -78,10 +78,10 @@ def reflected_cross_entropy(model: nn.Module, batch: Batch, generator: torch.Gen
     """:func:`binary_cross_entropy` of randomly reflected images while training (unchanged
     images in eval mode: the validation loss stays comparable between epochs); shower shapes,
     which no reflection changes, pass as they are."""
-    x, *shapes, y = batch
+    x, *rest = batch
     if model.training:
         x = random_reflections(x, generator)
-    return F.binary_cross_entropy_with_logits(model(x, *shapes), y, reduction="none")
+    return binary_cross_entropy(model, (x, *rest), generator)
 
 
 @torch.no_grad()

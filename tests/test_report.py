@@ -27,6 +27,8 @@ from lhcad.pipeline.runner import run_artifacts
 from lhcad.families.lhco.artifacts import Fits
 from lhcad.families.lhco.curves import fit_components
 from lhcad.families.lhco.report import (
+    MIN_SELECTED_SIGNAL,
+    SELECTED_PEAK,
     SearchRun,
     auc_text,
     fit_problems,
@@ -192,6 +194,21 @@ def test_the_masses_table_shows_results_json(out: Path) -> None:
             assert shown[column] == expected
         assert shown["selection"] == (m["selection"] or "–")
         assert shown["claimed"] == ("yes" if m.get("claimed") else "no")
+
+
+@pytest.mark.slow
+def test_the_masses_table_shows_the_peak_of_the_signal_each_selection_kept(out: Path, run_data: SearchRun) -> None:
+    rows = {r["observable"]: r for r in records(page(out).tables["masses"])}
+    shown = 0
+    for obs, m in run_data.masses.masses.items():
+        if not m.get("selection"):
+            continue
+        kept = run_data.selections.rows[m["selection"]]
+        signal = run_data.events.table[obs].to_numpy()[kept][run_data.labels[kept] == 1]
+        expected = f"{signal_peak(signal):.1f}" if len(signal) >= MIN_SELECTED_SIGNAL else "–"
+        assert rows[obs][f"{SELECTED_PEAK} [GeV]"] == expected
+        shown += expected != "–"
+    assert shown >= 1
 
 
 @pytest.mark.slow

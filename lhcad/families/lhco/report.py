@@ -62,6 +62,7 @@ SELECTION_SYSTEMATIC = (
 """The definition of ``error_syst`` (:func:`lhcad.families.lhco.stages.extract.selection_systematic`)."""
 
 RECONSTRUCTED_PEAK = "reconstructed peak of the labelled signal"
+SELECTED_PEAK = "peak of the selected labelled signal"
 GENERATED_MASS = "generated mass"
 
 LHCO_RND_FILES = "events_anomalydetection"
@@ -69,6 +70,8 @@ LHCO_RND_FILES = "events_anomalydetection"
 :data:`lhcad.data.columns.RND_TRUTH_GEV`."""
 
 SPLIT_NAMES = ("train", "validation", "test")
+MIN_SELECTED_SIGNAL = 20
+"""Fewest labelled signal events of a selection whose peak the masses table shows."""
 
 
 def signal_peak(values: np.ndarray, iterations: int = 10) -> float:
@@ -142,6 +145,16 @@ class SearchRun(SearchArtifacts):
             return {}
         signal = self.events.table[self.labels == 1]
         return {obs: signal_peak(signal[obs].to_numpy()) for obs in MASS_OBSERVABLES if obs in signal.columns}
+
+    def selected_truth(self, selection: str, observable: str) -> float | None:
+        """:func:`signal_peak` of the labelled signal events that ``selection`` kept (None
+        without labels or with fewer than :data:`MIN_SELECTED_SIGNAL` of them): where it departs
+        from :attr:`truth`, the selection has sculpted the signal, which no fit can see."""
+        if self.labels is None or selection not in self.selections.rows:
+            return None
+        rows = self.selections.rows[selection]
+        signal = self.events.table[observable].to_numpy()[rows][self.labels[rows] == 1]
+        return signal_peak(signal) if len(signal) >= MIN_SELECTED_SIGNAL else None
 
     @cached_property
     def generated(self) -> dict[str, float]:
@@ -570,7 +583,7 @@ def masses_section(run: SearchRun, figures: FigureWriter) -> Section:
     hunted = any(m.get("global_significance") is not None for m in masses.values())
     tested = any("sideband" in m for m in masses.values())
     columns = ["observable", "resonance", "mass [GeV]", "total error [GeV]"]
-    columns += [f"{RECONSTRUCTED_PEAK} [GeV]"] if truth else []
+    columns += [f"{RECONSTRUCTED_PEAK} [GeV]", f"{SELECTED_PEAK} [GeV]"] if truth else []
     columns += [f"{GENERATED_MASS} [GeV]"] if generated else []
     columns += ["stat. error [GeV]", "MINOS errors [GeV]", "selection syst. [GeV]", "width σ [GeV]", "selection", "events",
                 "local significance"]  # fmt: skip
@@ -583,7 +596,9 @@ def masses_section(run: SearchRun, figures: FigureWriter) -> Section:
         if total is None and m.get("error") is not None:
             total = float(np.hypot(m["error"], m.get("error_syst") or 0.0))
         row = [obs, RESONANCES.get(obs, "–"), fmt(m.get("value")), fmt(total)]
-        row += [fmt(truth.get(obs))] if truth else []
+        if truth:
+            selected = run.selected_truth(m["selection"], obs) if m.get("selection") else None
+            row += [fmt(truth.get(obs)), fmt(selected)]
         row += [fmt(generated.get(obs))] if generated else []
         row += [fmt(m.get("error")), _asymmetric(m.get("error_low"), m.get("error_high")), fmt(m.get("error_syst")),
                 fmt(m.get("width")), m.get("selection") or "–", fmt(m.get("n")), fmt(m.get("significance"), 2)]  # fmt: skip
@@ -608,7 +623,11 @@ def masses_section(run: SearchRun, figures: FigureWriter) -> Section:
     if truth:
         text += (
             f" The {RECONSTRUCTED_PEAK}: the core (iterated mean within ±1.5σ) of the labelled signal events' "
-            "measured masses, what a perfect fit of the signal alone would find."
+            "measured masses, what a perfect fit of the signal alone would find. The "
+            f"{SELECTED_PEAK}: the same core of the labelled signal events in the selection the mass comes "
+            "from; where it departs from the reconstructed peak, the selection has sculpted the signal (a score "
+            "keeps some of its jets more than others), which the fit cannot see and the selection systematic "
+            "sees only when the selections sculpt it differently."
         )
     if generated:
         text += f" The {GENERATED_MASS}: the resonance mass the signal events were generated with."

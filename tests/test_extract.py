@@ -157,6 +157,16 @@ def test_a_claim_pays_for_the_selections_it_could_have_come_from():
     assert not among_five["claimed"] and among_five["selection_trials"] == 5
 
 
+def test_a_selection_the_bump_hunt_did_not_scan_claims_nothing_on_its_local_significance():
+    # background-only jet-mass toys reach 3 sigma local in 4% of cases: a local significance is
+    # evidence only in a pipeline without a bump hunt
+    fits = [{**_fit("top500", 500, 3450.0, 9.0), "observable": "mjj", "sigma": 150.0}]
+    unhunted = extract_masses(fits, ["mjj"], "smallest_significant", 3.0, 3.0, {"top1000": {"global_p": 1e-6, "global_significance": 4.75}})["mjj"]
+    assert unhunted["value"] == 3450.0 and unhunted["global_significance"] is None and not unhunted["claimed"]
+    assert "did not scan its selection" in unhunted["claim_veto"]
+    assert extract_masses(fits, ["mjj"], "smallest_significant", 3.0, 3.0, None)["mjj"]["claimed"]
+
+
 def test_a_weak_scan_adds_its_evidence_only_where_the_mass_is_found():
     # the stronger of the bump hunt and the window scan, its p-value doubled for the two tests
     fits = [{**_fit("top500", 500, 3450.0, 9.0), "observable": "mjj", "sigma": 150.0}]

@@ -179,8 +179,8 @@ def extract_masses(
     A mass is claimed when the bump hunt of its selection reaches ``claim_significance``
     globally (all three masses of a resonance share that test: a jet mass fitted in another
     selection than the mjj mass takes the stronger of the two, :func:`resonance_selection`;
-    ``bump_hunt_selection`` says whose); without a bump hunt, when the
-    fit's local significance does. A fit with a sideband test (jet masses, see
+    ``bump_hunt_selection`` says whose), never on a selection the bump hunt did not scan;
+    only in a pipeline without a bump hunt, when the fit's local significance does. A fit with a sideband test (jet masses, see
     :func:`add_sideband_tests`) must also reach ``jet_mass_evidence`` there. A weak scorer's
     window scan (``scan``, :func:`lhcad.weak.windows.scan_evidence`) is a second test of the
     same resonance when the extracted mjj lies in its window: the evidence is then the smaller
@@ -210,12 +210,15 @@ def extract_masses(
             evidence["bump_hunt"] = selections_global_significance(bumphunt, hunted)
         if scan_applies and scan is not None:
             evidence["window_scan"] = float(scan["global_significance"])
+        global_significance: float | None = None
         if evidence:
             p = bonferroni_p([float(significance_to_p(z)) for z in evidence.values()])
-            global_significance: float | None = float(p_to_significance(p))
+            global_significance = float(p_to_significance(p))
             claimed = global_significance >= claim_significance
         else:
-            claimed, global_significance = significance >= claim_significance, None
+            # A local significance is no evidence where the search looked elsewhere: with a
+            # bump hunt in the pipeline, a selection it did not hunt claims nothing.
+            claimed = bumphunt is None and significance >= claim_significance
         error = _symmetric_error(chosen)
         syst = selection_systematic(chosen, candidates, min_significance, jet_mass_evidence)
         masses[obs] = {
@@ -236,6 +239,8 @@ def extract_masses(
             "evidence": evidence,
             "claimed": bool(claimed),
         }
+        if not evidence and bumphunt is not None:
+            masses[obs]["claim_veto"] = "the bump hunt did not scan its selection, and a local significance is no evidence"
         if "sideband" in chosen:
             masses[obs]["sideband"] = chosen["sideband"]
             if not has_evidence(chosen, jet_mass_evidence):
@@ -298,7 +303,7 @@ def add_sideband_tests(
 
 @stage(
     "extract",
-    version=10,
+    version=11,
     summary="final masses m_Z (mjj), m_X (heavy jet), m_Y (light jet), claimed only at a global significance",
     needs=("fit",),
     optional=("bumphunt", "data", "select", "score"),

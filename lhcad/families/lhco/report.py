@@ -146,14 +146,24 @@ class SearchRun(SearchArtifacts):
         signal = self.events.table[self.labels == 1]
         return {obs: signal_peak(signal[obs].to_numpy()) for obs in MASS_OBSERVABLES if obs in signal.columns}
 
+    def selected_signal(self, selection: str, observable: str, region: Sequence[float] | None = None) -> np.ndarray:
+        """``observable`` of the labelled signal events that ``selection`` kept (those with mjj
+        in ``region`` only, when given)."""
+        if self.labels is None:
+            raise ValueError("the run's events have no labels")
+        rows = self.selections.rows[selection]
+        if region:
+            mjj = self.events.table[MJJ].to_numpy()[rows]
+            rows = rows[(mjj >= region[0]) & (mjj < region[1])]
+        return self.events.table[observable].to_numpy()[rows][self.labels[rows] == 1]
+
     def selected_truth(self, selection: str, observable: str) -> float | None:
-        """:func:`signal_peak` of the labelled signal events that ``selection`` kept (None
-        without labels or with fewer than :data:`MIN_SELECTED_SIGNAL` of them): where it departs
-        from :attr:`truth`, the selection has sculpted the signal, which no fit can see."""
+        """:func:`signal_peak` of :meth:`selected_signal` (None without labels or with fewer than
+        :data:`MIN_SELECTED_SIGNAL` events): where it departs from :attr:`truth`, the selection
+        has sculpted the signal, which no fit can see."""
         if self.labels is None or selection not in self.selections.rows:
             return None
-        rows = self.selections.rows[selection]
-        signal = self.events.table[observable].to_numpy()[rows][self.labels[rows] == 1]
+        signal = self.selected_signal(selection, observable)
         return signal_peak(signal) if len(signal) >= MIN_SELECTED_SIGNAL else None
 
     @cached_property
@@ -451,11 +461,7 @@ def mass_fit_figure(run: SearchRun, fit: Mapping[str, Any]) -> Any:
     signal_counts = None
     binning = run.analysis.histogram.binning
     if run.labels is not None and obs in binning:
-        rows = run.selections.rows[sel]
-        if region:
-            mjj = run.events.table[MJJ].to_numpy()[rows]
-            rows = rows[(mjj >= region[0]) & (mjj < region[1])]
-        signal = run.events.table[obs].to_numpy()[rows][run.labels[rows] == 1]
+        signal = run.selected_signal(sel, obs, region)
         signal_counts = counts_and_edges(fill_histogram(signal, binning[obs], obs))[0]
     return fit_plots.mass_fit(
         edges, counts, fit, fit_components(fit, edges, template), analysis=run.analysis.name, selection=sel,

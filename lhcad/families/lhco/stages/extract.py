@@ -26,8 +26,9 @@ that one is stronger and the jet-mass peak passes its sideband test with the mjj
 the tested signal region (it is that resonance's jet mass; the Bonferroni factor has paid for
 the choice among selections already). A weak scorer's window scan is a second test
 (:func:`lhcad.weak.windows.scan_evidence`: the signal-region excess over the
-sideband-calibrated expectation, paying for every window and efficiency tried); when the extracted mjj lies in its best window, the evidence is the
-stronger of the two with its p-value doubled. CATHODE's scan only: CWoLa's classifier is
+sideband-calibrated expectation, paying for every window and efficiency tried); when the
+extracted mjj lies in its best window, the evidence is the stronger of the two with its p-value
+doubled. CATHODE's scan only: CWoLa's classifier is
 trained against the very sideband events that calibrate its excess, which then is no test
 (:data:`lhcad.weak.windows.EVIDENCE_METHODS`). A jet-mass peak needs more: a selection sculpts
 the QCD jet-mass spectrum into peaks of its own, so a jet mass is claimed only when its peak's
@@ -180,11 +181,12 @@ def extract_masses(
     globally (all three masses of a resonance share that test: a jet mass fitted in another
     selection than the mjj mass takes the stronger of the two, :func:`resonance_selection`;
     ``bump_hunt_selection`` says whose), never on a selection the bump hunt did not scan;
-    only in a pipeline without a bump hunt, when the fit's local significance does. A fit with a sideband test (jet masses, see
-    :func:`add_sideband_tests`) must also reach ``jet_mass_evidence`` there. A weak scorer's
-    window scan (``scan``, :func:`lhcad.weak.windows.scan_evidence`) is a second test of the
-    same resonance when the extracted mjj lies in its window: the evidence is then the smaller
-    of the two global p-values, doubled (Bonferroni over the two tests).
+    only in a pipeline without a bump hunt, when the fit's local significance does. A fit
+    with a sideband test (jet masses, see :func:`add_sideband_tests`) must also reach
+    ``jet_mass_evidence`` there. A weak scorer's window scan (``scan``,
+    :func:`lhcad.weak.windows.scan_evidence`) is a second test of the same resonance when the
+    extracted mjj lies in its window: the evidence is then the smaller of the two global
+    p-values, doubled (Bonferroni over the two tests).
     """
     mjj_chosen = choose_fit([f for f in fits if f["observable"] == MJJ], rule, min_significance, jet_mass_evidence)
     scan_applies = (
@@ -210,15 +212,16 @@ def extract_masses(
             evidence["bump_hunt"] = selections_global_significance(bumphunt, hunted)
         if scan_applies and scan is not None:
             evidence["window_scan"] = float(scan["global_significance"])
+        # A local significance is no evidence where the search looked elsewhere: with a bump
+        # hunt in the pipeline, a selection it did not scan claims nothing.
+        unscanned = bumphunt is not None and not evidence
         global_significance: float | None = None
         if evidence:
             p = bonferroni_p([float(significance_to_p(z)) for z in evidence.values()])
             global_significance = float(p_to_significance(p))
             claimed = global_significance >= claim_significance
         else:
-            # A local significance is no evidence where the search looked elsewhere: with a
-            # bump hunt in the pipeline, a selection it did not hunt claims nothing.
-            claimed = bumphunt is None and significance >= claim_significance
+            claimed = not unscanned and significance >= claim_significance
         error = _symmetric_error(chosen)
         syst = selection_systematic(chosen, candidates, min_significance, jet_mass_evidence)
         masses[obs] = {
@@ -239,7 +242,7 @@ def extract_masses(
             "evidence": evidence,
             "claimed": bool(claimed),
         }
-        if not evidence and bumphunt is not None:
+        if unscanned:
             masses[obs]["claim_veto"] = "the bump hunt did not scan its selection, and a local significance is no evidence"
         if "sideband" in chosen:
             masses[obs]["sideband"] = chosen["sideband"]

@@ -22,9 +22,10 @@ from lhcad.data.toy import make_toy_events
 from lhcad.errors import LhcadError, StageError
 from lhcad.metrics import roc_auc
 from lhcad.pipeline.runner import run_pipeline
+from lhcad.weak.cathode import closure_auc
 from lhcad.weak.classifier import ClassifierSpec, cross_val_scores, fold_ids
 from lhcad.weak.scan import Calibration, ScanResult, run_scan
-from lhcad.weak.transform import Gaussianizer
+from lhcad.weak.transform import Gaussianizer, dequantize, integer_columns
 from lhcad.weak.scan import closure_warning
 from lhcad.weak.windows import efficiency_jitter, make_windows, scan_evidence
 from tests.conftest import write_analysis
@@ -121,6 +122,26 @@ def test_gaussianizer_is_invertible_and_the_conditional_form_removes_the_mjj_dri
     flat = Gaussianizer.fit(x, mjj, centre=3000.0).transform(x, mjj)
     assert abs(np.corrcoef(drift[:, 1], np.log(mjj))[0, 1]) > 0.5
     assert abs(np.corrcoef(flat[:, 1], np.log(mjj))[0, 1]) < 0.05
+
+
+def test_dequantized_counts_are_continuous_and_round_back_to_the_counts() -> None:
+    rng = np.random.default_rng(2)
+    x = np.column_stack([rng.normal(size=1000), rng.poisson(40, 1000).astype(float), rng.normal(size=1000).round(3)])
+    assert integer_columns(x) == [1]
+    jittered = dequantize(x, [1], seed=0)
+    assert np.array_equal(np.round(jittered[:, 1]), x[:, 1]) and len(np.unique(jittered[:, 1])) == 1000
+    assert np.array_equal(jittered[:, [0, 2]], x[:, [0, 2]])
+    assert np.array_equal(dequantize(x, [1], seed=0), jittered)
+
+
+def test_a_classifier_tells_counts_from_a_continuous_model_of_them_unless_they_are_dequantized() -> None:
+    """A flow's samples are continuous: against integer counts the closure classifier finds the
+    integers, against dequantized counts nothing (the continuous model here is exact)."""
+    rng = np.random.default_rng(3)
+    counts = rng.poisson(40, (20_000, 1)).astype(float)
+    model = rng.poisson(40, (20_000, 1)) + rng.uniform(-0.5, 0.5, (20_000, 1))
+    assert closure_auc(counts, model, seed=0) > 0.6
+    assert abs(closure_auc(dequantize(counts, [0], seed=1), model, seed=0) - 0.5) < 0.02
 
 
 # --- cross-training ----------------------------------------------------------------------------
@@ -451,6 +472,7 @@ def test_the_extended_feature_set_feeds_every_extended_ratio_to_the_weak_scorer(
     info = record.artifacts["score"].read_json("score.json")
     assert info["features"] == list(col.WEAK_FEATURE_SETS["extended"]) and len(info["features"]) == 28
     assert {"tau54_light_b05", "tau43_heavy_b2", "nconst_heavy"} <= set(info["features"])
+    assert info["dequantized"] == ["nconst_heavy", "nconst_light"]
     scores = record.artifacts["score"].read_table("scores.parquet")
     events = record.artifacts["data"].read_table("events.parquet")
     assert len(scores) == len(events) and np.isfinite(scores["score"]).all()  # the tau_N = 0 jet too

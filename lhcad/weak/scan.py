@@ -2,6 +2,8 @@
 
 Work plan (every list of independent tasks goes through ``executor.map``):
 
+0. Integer-valued inputs (constituent multiplicities) get a seeded uniform jitter of +-0.5
+   (:func:`lhcad.weak.transform.dequantize`), so that flow samples and real events are alike.
 1. CATHODE only: one task per window trains its flow and samples its synthetic background.
 2. One task per (window, fold) trains that fold's ensemble; the out-of-fold scores of every
    window's signal-region events follow.
@@ -77,7 +79,7 @@ from lhcad.weak.classifier import (
     thread_limit,
 )
 from lhcad.weak.estimators import BinaryClassifier, ConditionalDensityEstimator
-from lhcad.weak.transform import Gaussianizer
+from lhcad.weak.transform import Gaussianizer, dequantize, integer_columns
 from lhcad.weak.windows import CLOSURE_LIMIT, Window, fails_closure, make_windows, tiles
 
 log = logging.getLogger("lhcad.weak")
@@ -261,6 +263,8 @@ class ScanResult:
     reference: dict[str, np.ndarray] = field(default_factory=dict)
     """The selections' background reference (:func:`background_reference`): ``row``, ``window``,
     ``weight``, ``score`` per reference event."""
+    dequantized: list[str] = field(default_factory=list)
+    """The integer-valued inputs, jittered before the scan (:func:`lhcad.weak.transform.dequantize`)."""
 
 
 def _map_folds(
@@ -390,7 +394,12 @@ def run_scan(
     spec = classifier_spec(cfg)
     if classifier is not None:
         spec = replace(spec, factory=classifier)
-    x = np.asarray(x, dtype=np.float64)
+    counts = integer_columns(x)
+    x = dequantize(x, counts, cfg.seed)
+    if template is not None:
+        template = dequantize(template, counts, cfg.seed + 1)
+    if counts:
+        log.info("integer inputs dequantized (a uniform jitter of +-0.5): %s", ", ".join(names[j] for j in counts))
     mjj = np.asarray(mjj, dtype=np.float64)
     sideband = cfg.windows.sideband if cfg.method == "cwola" else cfg.flow.sideband
     windows = [w for w in make_windows(mjj, cfg.windows) if w.sidebands(mjj, sideband).sum() >= cfg.windows.min_events]
@@ -438,6 +447,7 @@ def run_scan(
         metrics=json_ready(metrics),
         seconds=json_ready(seconds),
         reference=reference,
+        dequantized=[names[j] for j in counts],
     )
 
 

@@ -15,6 +15,11 @@ drifting feature leaves a skewed conditional it cannot follow). The polynomial i
 quantiles into the signal region from both sidebands (a straight line misses the curvature of
 the jet-mass quantiles over +-20% in mjj and biases the signal region's means by 2% of a
 standard deviation, which a classifier trained on 10^5 events finds).
+
+Integer-valued inputs (constituent multiplicities) are dequantized first
+(:func:`dequantize`): their events sit on a few hundred values, which the map turns into point
+masses in Gaussian space that no flow sample lands on, so a classifier tells real events from
+synthetic ones by the point masses alone.
 """
 
 from __future__ import annotations
@@ -169,3 +174,32 @@ class Gaussianizer:
         """Gaussian-space values clipped to the bounds (flow samples, to match transformed data)."""
         lo, hi = self.bounds
         return np.clip(z, lo, hi).astype(np.float32)
+
+
+def integer_columns(x: np.ndarray) -> list[int]:
+    """Indices of the columns of ``x`` whose finite values are all whole numbers (counts such as
+    constituent multiplicities); a column with no finite value is none."""
+    x = np.asarray(x, dtype=np.float64)
+    found = []
+    for j in range(x.shape[1]):
+        finite = x[np.isfinite(x[:, j]), j]
+        if len(finite) and np.all(finite == np.round(finite)):
+            found.append(j)
+    return found
+
+
+def dequantize(x: np.ndarray, columns: list[int], seed: int) -> np.ndarray:
+    """``x`` with a uniform jitter in [-0.5, 0.5) added to ``columns`` (seeded), so that an
+    integer count n becomes a continuous value that rounds back to n.
+
+    A flow models continuous densities: on the integers it spreads its samples between them,
+    while the real events stay on them, and a classifier finds the integers (AUC 0.98 between
+    Poisson counts and an exact continuous model of them, 0.50 once they are dequantized). On
+    lhcad's extended-feature sample (two multiplicities among 28 inputs, window at 3500 GeV)
+    the flow's closure AUC fell from 0.744 to 0.706.
+    """
+    out = np.array(x, dtype=np.float64, copy=True)
+    if columns:
+        rng = np.random.default_rng(seed)
+        out[:, columns] += rng.uniform(-0.5, 0.5, size=(len(out), len(columns)))
+    return out

@@ -216,6 +216,7 @@ class WeakScorer(Scorer):
             "use": "score",
             "method": self.method,
             "features": names,
+            "dequantized": result.dequantized,
             "mjj_range": list(result.mjj_range),
             "best_window": {k: best[k] for k in ("index", "centre", "lo", "hi", "significance", "efficiency")},
             "windows": result.windows,

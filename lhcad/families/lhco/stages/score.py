@@ -21,7 +21,7 @@ def score_input_files(config: AnalysisBase) -> list[Path]:
 
 @stage(
     "score",
-    version=3,
+    version=4,
     summary="per-event anomaly scores: the VAE ensemble's latent scores, or a weak scorer (CWoLa, CATHODE) per mjj window",
     needs=("data", "preprocess"),
     optional=("train",),

@@ -12,9 +12,10 @@ into folders of their own (issue #29), on small data the test builds itself and 
 
 Numbers are compared to a relative 1e-3: networks trained on another CPU differ in float
 rounding (PyTorch, MKL and oneDNN pick kernels by instruction set), and a few epochs carry it
-into what the networks give. Measured between two machines of this project's CI (AVX-512 and
-not): selection thresholds 3e-7, a member's AUC 1e-5 (a tie in the ranking), a compressed
-file one byte in 8600 (1.2e-4); a change of behaviour moves numbers by far more.
+into what the networks give. Measured between the machine that recorded them and a fresh CI
+machine (AVX-512; MKL_CBWR alone changes the numbers there): selection thresholds 3e-7, a
+member's AUC 1e-5 (a tie in the ranking), a compressed file one byte in 8600 (1.2e-4); a change
+of behaviour moves numbers by far more.
 
 Rerecord them (only when a change of numbers is intended, and say so in the commit):
 ``.venv/bin/python tests/test_results_unchanged.py [lhco|other]``; the other analyses at an

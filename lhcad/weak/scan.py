@@ -395,11 +395,12 @@ def run_scan(
     if classifier is not None:
         spec = replace(spec, factory=classifier)
     counts = integer_columns(x)
+    dequantized = [names[j] for j in counts]
     x = dequantize(x, counts, cfg.seed)
     if template is not None:
         template = dequantize(template, counts, cfg.seed + 1)
-    if counts:
-        log.info("integer inputs dequantized (a uniform jitter of +-0.5): %s", ", ".join(names[j] for j in counts))
+    if dequantized:
+        log.info("integer inputs dequantized (a uniform jitter of +-0.5): %s", ", ".join(dequantized))
     mjj = np.asarray(mjj, dtype=np.float64)
     sideband = cfg.windows.sideband if cfg.method == "cwola" else cfg.flow.sideband
     windows = [w for w in make_windows(mjj, cfg.windows) if w.sidebands(mjj, sideband).sum() >= cfg.windows.min_events]
@@ -447,7 +448,7 @@ def run_scan(
         metrics=json_ready(metrics),
         seconds=json_ready(seconds),
         reference=reference,
-        dequantized=[names[j] for j in counts],
+        dequantized=dequantized,
     )
 
 

@@ -190,7 +190,8 @@ def integer_columns(x: np.ndarray) -> list[int]:
 
 def dequantize(x: np.ndarray, columns: list[int], seed: int) -> np.ndarray:
     """``x`` with a uniform jitter in [-0.5, 0.5) added to ``columns`` (seeded), so that an
-    integer count n becomes a continuous value that rounds back to n.
+    integer count n becomes a continuous value that rounds back to n (a copy; ``x`` itself, as
+    float64, when there are no such columns).
 
     A flow models continuous densities: on the integers it spreads its samples between them,
     while the real events stay on them, and a classifier finds the integers (AUC 0.98 between
@@ -198,8 +199,8 @@ def dequantize(x: np.ndarray, columns: list[int], seed: int) -> np.ndarray:
     lhcad's extended-feature sample (two multiplicities among 28 inputs, window at 3500 GeV)
     the flow's closure AUC fell from 0.744 to 0.706.
     """
+    if not columns:
+        return np.asarray(x, dtype=np.float64)
     out = np.array(x, dtype=np.float64, copy=True)
-    if columns:
-        rng = np.random.default_rng(seed)
-        out[:, columns] += rng.uniform(-0.5, 0.5, size=(len(out), len(columns)))
+    out[:, columns] += np.random.default_rng(seed).uniform(-0.5, 0.5, size=(len(out), len(columns)))
     return out
